@@ -1,0 +1,7 @@
+"""``python -m collapsecheck`` runs the command line."""
+
+import sys
+
+from collapsecheck.cli import main
+
+sys.exit(main())

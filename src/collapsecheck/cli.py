@@ -1,0 +1,336 @@
+"""The ``collapsecheck`` command: parse, call the library, print, set the exit code.
+
+Results go to stdout (a table, or one JSON object with ``--json``); progress, hints and
+errors go to stderr. Exit codes are :class:`ExitCode`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from collapsecheck import __version__
+from collapsecheck.errors import InputError
+from collapsecheck.experiment import ARTICLE, Experiment
+
+__all__ = ["ExitCode", "app", "main"]
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes (see README, "Exit codes")."""
+
+    OK = 0  #: every check passed (or nothing was checked)
+    CHECK_FAILED = 1  #: a check ended FAIL
+    USAGE = 2  #: bad parameter, file, profile or output path
+    INTERNAL = 70  #: a bug in collapsecheck (EX_SOFTWARE); please report it
+    INTERRUPTED = 130  #: Ctrl-C
+
+
+app = typer.Typer(
+    name="collapsecheck",
+    help="Verify model collapse in the Gaussian refit chain against exact theory.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_err = Console(stderr=True, highlight=False)
+
+# ---------------------------------------------------------------------------------------
+# Shared options (DESIGN.md: the same names in every command)
+# ---------------------------------------------------------------------------------------
+
+N = Annotated[int, typer.Option("--n", help="Sample size per generation (n >= 2).")]
+Generations = Annotated[int, typer.Option("--generations", help="Generations T (>= 0).")]
+Replicates = Annotated[int, typer.Option("--replicates", help="Independent chains (>= 1).")]
+Ddof = Annotated[float, typer.Option("--ddof", help="Variance divisor is n - ddof (0 <= ddof < n).")]
+Mu0 = Annotated[float, typer.Option("--mu0", help="Starting mean.")]
+Sigma0 = Annotated[float, typer.Option("--sigma0", help="Starting standard deviation (> 0).")]
+Seed = Annotated[
+    int | None,
+    typer.Option("--seed", help="SeedSequence entropy (>= 0); omitted: fresh, and reported."),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="samples (every draw) or sufficient (exact fit law).")
+]
+Workers = Annotated[
+    int, typer.Option("--workers", help="Processes; 0 = automatic. Results do not depend on it.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="Do not show a progress bar.")]
+
+
+def _experiment(**params) -> Experiment:
+    """Build the Experiment; a bad parameter becomes an InputError naming the option."""
+    try:
+        return Experiment(**params)
+    except (TypeError, ValueError) as exc:
+        raise InputError(_as_option(str(exc))) from None
+
+
+def _as_option(message: str) -> str:
+    """Name CLI options (``--n``) where the library names parameters (```n```)."""
+    for name in ("generations", "replicates", "sigma0", "ddof", "mu0", "seed", "n"):
+        message = message.replace(f"`{name}`", f"--{name}")
+    return message
+
+
+def _engine_iv(engine: str) -> str:
+    from collapsecheck.engines import ENGINES
+
+    if engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(sorted(ENGINES))}; got {engine!r}.")
+    return engine
+
+
+def _workers_iv(workers: int) -> int | None:
+    if workers < 0:
+        raise InputError(f"--workers must be 0 (automatic) or more; got {workers}.")
+    return workers or None
+
+
+def _print_json(record: dict) -> None:
+    from collapsecheck.report.jsonable import dumps
+
+    sys.stdout.write(dumps(record) + "\n")
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.6g}"
+
+
+# ---------------------------------------------------------------------------------------
+# theory
+# ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def theory(
+    n: N = ARTICLE["n"],
+    generations: Generations = ARTICLE["generations"],
+    ddof: Ddof = ARTICLE["ddof"],
+    mu0: Mu0 = ARTICLE["mu0"],
+    sigma0: Sigma0 = ARTICLE["sigma0"],
+    json_: JsonOpt = False,
+) -> int:
+    """Exact predictions for the chain: per-generation drift and the law at generation T."""
+    from collapsecheck.records import theory_record
+
+    e = _experiment(n=n, generations=generations, replicates=1, ddof=ddof, mu0=mu0,
+                    sigma0=sigma0, seed=0)
+    record = theory_record(e)
+    if json_:
+        _print_json(record)
+        return ExitCode.OK
+    final = record["final"]
+    table = Table(title=f"Exact theory: n={e.n}, T={e.generations}, ddof={e.ddof:g}, "
+                        f"sigma0={e.sigma0:g}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    rows = [
+        ("drift of log sigma^2 per generation", record["log_sigma2_drift"]),
+        ("  (large-n approximation -(2 - ddof)/n)", record["step"]["drift_large_n_approximation"]),
+        ("variance of log sigma^2 step", record["log_sigma2_step_var"]),
+        ("P(one refit shrinks sigma)", record["step"]["prob_sigma_shrinks"]),
+        ("E[log sigma_T^2]", final["log_sigma2_mean"]),
+        ("SD[log sigma_T^2]", final["log_sigma2_sd"]),
+        ("E[sigma_T]", final["sigma_mean"]),
+        ("E[sigma_T^2]", final["sigma2_mean"]),
+        ("Var[mu_T]", final["mu_var"]),
+    ] + [(f"sigma_T quantile {k}", v) for k, v in final["sigma_quantiles"].items()]
+    for label, value in rows:
+        table.add_row(escape(label), _fmt(value))
+    Console().print(table)
+    return ExitCode.OK
+
+
+# ---------------------------------------------------------------------------------------
+# simulate
+# ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def simulate(
+    n: N = ARTICLE["n"],
+    generations: Generations = ARTICLE["generations"],
+    replicates: Replicates = ARTICLE["replicates"],
+    ddof: Ddof = ARTICLE["ddof"],
+    mu0: Mu0 = ARTICLE["mu0"],
+    sigma0: Sigma0 = ARTICLE["sigma0"],
+    seed: Seed = None,
+    engine: EngineOpt = "sufficient",
+    workers: Workers = 0,
+    json_: JsonOpt = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Save every generation to FILE.csv or FILE.npz."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    no_progress: NoProgress = False,
+) -> int:
+    """Run the chain and compare its final generation with exact theory."""
+    from collapsecheck.engines import simulate as run_simulation
+    from collapsecheck.progress import progress_bar
+    from collapsecheck.records import simulation_record
+    from collapsecheck.trajectories import save
+
+    e = _experiment(n=n, generations=generations, replicates=replicates, ddof=ddof, mu0=mu0,
+                    sigma0=sigma0, seed=seed)
+    engine = _engine_iv(engine)
+    nworkers = _workers_iv(workers)
+    if out is not None:
+        _out_iv(out, force)
+    with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
+        run = run_simulation(e, engine=engine, workers=nworkers,
+                             record="all" if out is not None else "final", progress=advance)
+    if out is not None:
+        save(run.trajectories, out, force=force)
+        _err.print(f"saved trajectories to {out}")
+    record = simulation_record(run)
+    if json_:
+        _print_json(record)
+        return ExitCode.OK
+    _print_simulation_table(record)
+    return ExitCode.OK
+
+
+def _out_iv(out: Path, force: bool) -> None:
+    if out.suffix.lower() not in (".csv", ".npz"):
+        raise InputError(f"--out must end in .csv or .npz; got {str(out)!r}.")
+    if out.exists() and not force:
+        raise InputError(f"--out {str(out)!r} exists; pass --force to replace it.")
+    if not out.parent.is_dir() if str(out.parent) else False:
+        raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist.")
+
+
+def _print_simulation_table(record: dict) -> None:
+    spec = record["spec"]
+    table = Table(
+        title=(f"{record['engine']} engine vs exact theory: n={spec['n']}, "
+               f"T={spec['generations']}, replicates={spec['replicates']}, "
+               f"ddof={spec['ddof']:g}, seed={record['seed']}")
+    )
+    for col, just in (("statistic", "left"), ("simulation", "right"), ("95% CI", "right"),
+                      ("theory", "right"), ("z", "right")):
+        table.add_column(col, justify=just)
+    final = record["final"]
+    labels = {
+        "sigma_mean": "E[sigma_T]",
+        "sigma2_mean": "E[sigma_T^2]",
+        "log_sigma2_mean": "E[log sigma_T^2]",
+        "log_sigma2_sd": "SD[log sigma_T^2]",
+        "mu_var": "Var[mu_T]",
+    }
+    for key, label in labels.items():
+        est = final[key]
+        if est is None:
+            continue
+        z = est.get("z")
+        flag = "" if est.get("clt_ok", True) else " (heavy tail: SE unreliable)"
+        table.add_row(escape(label), _fmt(est["estimate"]) + f" ± {_fmt(est['se'])}",
+                      escape(f"[{_fmt(est['ci95'][0])}, {_fmt(est['ci95'][1])}]"),
+                      _fmt(est["theory"]), (f"{z:+.2f}" if z is not None else "-") + flag)
+    for level, q in final["sigma_quantiles"].items():
+        table.add_row(f"sigma_T quantile {level}", _fmt(q["estimate"]),
+                      escape(f"[{_fmt(q['ci95'][0])}, {_fmt(q['ci95'][1])}]"), _fmt(q["theory"]), "")
+    Console().print(table)
+    _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
+               f"with {record['workers']} worker(s)")
+
+
+# ---------------------------------------------------------------------------------------
+# Entry point: one table of known errors -> one line and an exit code
+# ---------------------------------------------------------------------------------------
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"collapsecheck {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                           help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Verify model collapse in the Gaussian refit chain against exact theory."""
+
+
+def _say(message: str) -> None:
+    """One unwrapped line on stderr, prefixed with the program's name."""
+    sys.stderr.write(f"collapsecheck: {message}\n")
+    sys.stderr.flush()
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    """A click/typer usage error (click may be vendored inside typer, so match by shape)."""
+    return hasattr(exc, "format_message") and hasattr(exc, "exit_code")
+
+
+def _is_abort(exc: BaseException) -> bool:
+    return type(exc).__name__ == "Abort"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app and map known exceptions to one line on stderr
+    and an :class:`ExitCode`. An unknown exception is a bug and says so."""
+    try:
+        rv = app(args=argv, prog_name="collapsecheck", standalone_mode=False)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return ExitCode.INTERRUPTED
+    except InputError as exc:
+        _say(f"error: {_one_line(exc)}")
+        return ExitCode.USAGE
+    except OSError as exc:
+        if exc.filename is None:
+            return _internal(exc)
+        _say(f"error: {exc.strerror or exc}: {exc.filename}")
+        return ExitCode.USAGE
+    except Exception as exc:
+        if _is_abort(exc):
+            _say("interrupted")
+            return ExitCode.INTERRUPTED
+        if _is_click_error(exc):
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _say(f"error: {_one_line(exc.format_message())}{hint}")
+            return ExitCode.USAGE
+        return _internal(exc)
+    code = int(rv) if isinstance(rv, int) else 0
+    if code == ExitCode.INTERRUPTED:
+        _say("interrupted")
+    return code
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("COLLAPSECHECK_DEBUG"):
+        traceback.print_exception(exc)
+    _say(
+        f"internal error: {type(exc).__name__}: {_one_line(exc)}. This is a bug; please "
+        "report it with the command line (set COLLAPSECHECK_DEBUG=1 for a traceback)."
+    )
+    return ExitCode.INTERNAL
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

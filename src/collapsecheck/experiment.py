@@ -1,0 +1,125 @@
+"""The parameters of one recursive-refit experiment, validated on creation."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+__all__ = ["ARTICLE", "Experiment"]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _experiment_iv(n, generations, replicates, ddof, mu0, sigma0, seed) -> None:
+    """Validate every parameter of :class:`Experiment`; raise on the first bad one.
+
+    TypeError for the wrong kind of value, ValueError for a wrong value. Each message
+    names the parameter in backticks, states the rule and echoes the bad value.
+    """
+    for name, value in (("n", n), ("generations", generations), ("replicates", replicates)):
+        if not _is_int(value):
+            raise TypeError(f"`{name}` must be a whole number; got {value!r}.")
+    for name, value in (("ddof", ddof), ("mu0", mu0), ("sigma0", sigma0)):
+        if not _is_real(value):
+            raise TypeError(f"`{name}` must be a real number; got {value!r}.")
+    if n < 2:
+        raise ValueError(f"`n` must be at least 2 (a spread needs two draws); got {n}.")
+    if generations < 0:
+        raise ValueError(f"`generations` must be 0 or more; got {generations}.")
+    if replicates < 1:
+        raise ValueError(f"`replicates` must be at least 1; got {replicates}.")
+    if not math.isfinite(ddof) or ddof < 0:
+        raise ValueError(f"`ddof` must be a finite number >= 0; got {ddof}.")
+    if not n - ddof > 0:
+        raise ValueError(
+            f"`ddof` must be smaller than `n` (the divisor n - ddof must be positive); "
+            f"got ddof={ddof} with n={n}."
+        )
+    if not math.isfinite(mu0):
+        raise ValueError(f"`mu0` must be finite; got {mu0}.")
+    if not (math.isfinite(sigma0) and sigma0 > 0):
+        raise ValueError(f"`sigma0` must be a finite number > 0; got {sigma0}.")
+    if seed is not None and not (_is_int(seed) and seed >= 0):
+        raise ValueError(f"`seed` must be a whole number >= 0; got {seed!r}.")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    r"""One Gaussian refit chain experiment (the article's, by default).
+
+    Generation :math:`t \ge 1` draws ``n`` values from
+    :math:`N(\mu_{t-1}, \sigma_{t-1}^2)` and fits
+
+    .. math::
+
+        \mu_t = \bar x, \qquad \sigma_t^2 = \frac{1}{n - \mathrm{ddof}} \sum_i (x_i - \bar x)^2,
+
+    starting from :math:`(\mu_0, \sigma_0)`. ``replicates`` independent chains are run.
+
+    Parameters
+    ----------
+    n : int
+        Sample size per generation, ``n >= 2``.
+    generations : int
+        Number of refits ``T >= 0``; generation 0 is the starting model.
+    replicates : int
+        Number of independent chains (the article's "experiments"), ``>= 1``.
+    ddof : float
+        Delta degrees of freedom of the variance fit, real with ``0 <= ddof < n``
+        (numpy's ``std`` default, used by the article, is 0).
+    mu0, sigma0 : float
+        The starting model; ``sigma0 > 0``.
+    seed : int or None
+        Entropy of the :class:`numpy.random.SeedSequence` that drives every draw.
+        ``None`` draws fresh entropy from the operating system and records it, so
+        the experiment can always be reproduced from ``seed``.
+    """
+
+    n: int = 1000
+    generations: int = 1000
+    replicates: int = 1000
+    ddof: float = 0.0
+    mu0: float = 0.0
+    sigma0: float = 1.0
+    seed: int | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        _experiment_iv(
+            self.n, self.generations, self.replicates, self.ddof, self.mu0, self.sigma0, self.seed
+        )
+        # Normalise numpy scalars to Python ones so records serialise cleanly.
+        object.__setattr__(self, "n", int(self.n))
+        object.__setattr__(self, "generations", int(self.generations))
+        object.__setattr__(self, "replicates", int(self.replicates))
+        object.__setattr__(self, "ddof", float(self.ddof))
+        object.__setattr__(self, "mu0", float(self.mu0))
+        object.__setattr__(self, "sigma0", float(self.sigma0))
+        seed = np.random.SeedSequence().entropy if self.seed is None else int(self.seed)
+        object.__setattr__(self, "seed", seed)
+
+    @property
+    def dof(self) -> int:
+        """Degrees of freedom of the sum of squares, ``n - 1``."""
+        return self.n - 1
+
+    def to_dict(self) -> dict:
+        """The parameters as a plain dict (the ``spec`` of every JSON record)."""
+        return asdict(self)
+
+    def replace(self, **changes) -> Experiment:
+        """A copy with some parameters changed, validated again."""
+        return Experiment(**{**self.to_dict(), **changes})
+
+
+#: The experiment of the source article: n = 1000, 1000 generations, 1000 replicates,
+#: numpy's default ``std`` (ddof = 0), starting from N(0, 1).
+ARTICLE = dict(n=1000, generations=1000, replicates=1000, ddof=0.0, mu0=0.0, sigma0=1.0)

@@ -1,0 +1,65 @@
+"""Atomic file writes: a reader sees the old file or the new one, never a torn one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from collapsecheck.errors import InputError, OutputExistsError
+
+__all__ = ["atomic_write", "atomic_write_text", "ensure_directory"]
+
+
+def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True) -> Path:
+    """Call ``write(binary_file)`` on a temporary file in ``path``'s folder, fsync it, and
+    rename it over ``path``. If anything fails (or Ctrl-C), the temporary file is removed
+    and ``path`` is left as it was. With ``force=False`` an existing ``path`` is refused.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist.")
+    if path.is_dir():
+        raise InputError(f"cannot write {str(path)!r}: it is a folder.")
+    if not force and path.exists():
+        raise OutputExistsError(
+            f"{str(path)!r} exists; pass --force to replace it, or choose another path."
+        )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except PermissionError:
+        raise InputError(f"cannot write to folder {str(folder)!r}: permission denied.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = True) -> Path:
+    """:func:`atomic_write` for a UTF-8 string."""
+    data = text.encode("utf-8")
+    return atomic_write(path, lambda fh: fh.write(data), force=force)
+
+
+def ensure_directory(path: str | os.PathLike) -> Path:
+    """Create folder ``path`` (and parents) if needed; refuse a file in its place."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {str(path)!r} exists and is not a folder; name a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise InputError(f"cannot create folder {str(path)!r}: permission denied.") from None
+    if not os.access(path, os.W_OK):
+        raise InputError(f"cannot write to folder {str(path)!r}: permission denied.")
+    return path

@@ -1,0 +1,1 @@
+"""Report writers: pure functions from results to text, and atomic file output."""

@@ -1,0 +1,300 @@
+"""Recorded chains: the fitted mean and log-variance per replicate and generation.
+
+File formats (DESIGN.md, stable):
+
+* CSV, long format, header ``replicate,generation,mean,std`` and an optional ``log_var``
+  column (natural log of sigma^2), one row per replicate and generation, generation 0
+  being the starting model. ``mean`` may be left out on input. When ``log_var`` is
+  present it is used, so that long horizons survive where ``std`` underflows to 0.
+* ``.npz`` with arrays ``mean``, ``std`` and optionally ``log_var``, each shaped
+  (replicates, generations + 1); ``mean`` optional on input. Loaded with
+  ``allow_pickle=False``: loading never unpickles.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from collapsecheck.errors import InputError
+from collapsecheck.io import atomic_write
+
+__all__ = ["MAX_FILE_BYTES", "Trajectories", "load", "save"]
+
+#: Largest trajectory file accepted (bytes); larger files are refused with a message.
+MAX_FILE_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """Chains recorded at the generations in ``generations``.
+
+    Attributes
+    ----------
+    generations : (G,) int array, strictly increasing, the recorded generation indices.
+    log_var : (R, G) float array, natural log of each fitted variance.
+    mean : (R, G) float array or None, each fitted mean (None when a file has none).
+    spec : dict or None, the parameters that produced them (None for loaded files).
+    """
+
+    generations: np.ndarray
+    log_var: np.ndarray
+    mean: np.ndarray | None = None
+    spec: dict | None = field(default=None)
+
+    @property
+    def replicates(self) -> int:
+        return self.log_var.shape[0]
+
+    @property
+    def std(self) -> np.ndarray:
+        """sigma = exp(log_var / 2) (0.0 where it underflows; use ``log_var``)."""
+        return np.exp(0.5 * self.log_var)
+
+    def at(self, generation: int) -> Trajectories:
+        """The one recorded generation ``generation``, as a (R, 1) Trajectories."""
+        idx = np.searchsorted(self.generations, generation)
+        if idx >= self.generations.size or self.generations[idx] != generation:
+            raise ValueError(f"generation {generation} was not recorded.")
+        return Trajectories(
+            self.generations[idx : idx + 1],
+            self.log_var[:, idx : idx + 1],
+            None if self.mean is None else self.mean[:, idx : idx + 1],
+            self.spec,
+        )
+
+    @property
+    def final_log_var(self) -> np.ndarray:
+        return self.log_var[:, -1]
+
+    @property
+    def final_mean(self) -> np.ndarray | None:
+        return None if self.mean is None else self.mean[:, -1]
+
+
+# ---------------------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------------------
+
+
+def save(traj: Trajectories, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write ``traj`` to ``path`` (``.csv`` or ``.npz``), atomically.
+
+    An existing file is replaced only with ``force=True``; otherwise
+    :class:`~collapsecheck.errors.OutputExistsError` is raised and nothing is touched.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise InputError(f"`--out` must end in .csv or .npz; got {str(path)!r}.")
+    if not _contiguous(traj.generations):
+        raise InputError("only trajectories recorded at every generation 0..T can be saved.")
+    if suffix == ".csv":
+        return atomic_write(path, lambda fh: _write_csv(traj, fh), force=force)
+    return atomic_write(path, lambda fh: _write_npz(traj, fh), force=force)
+
+
+def _contiguous(generations: np.ndarray) -> bool:
+    return generations.size > 0 and np.array_equal(generations, np.arange(generations.size))
+
+
+def _write_csv(traj: Trajectories, fh) -> None:
+    R, G = traj.log_var.shape
+    rep = np.repeat(np.arange(R), G)
+    gen = np.tile(traj.generations, R)
+    mean = traj.mean if traj.mean is not None else np.full((R, G), np.nan)
+    table = np.column_stack(
+        [rep, gen, mean.ravel(), traj.std.ravel(), traj.log_var.ravel()]
+    )
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
+    text.write("replicate,generation,mean,std,log_var\n")
+    np.savetxt(text, table, fmt=["%d", "%d", "%.17g", "%.17g", "%.17g"], delimiter=",")
+    text.flush()
+    text.detach()
+
+
+def _write_npz(traj: Trajectories, fh) -> None:
+    arrays = {"std": traj.std, "log_var": traj.log_var}
+    if traj.mean is not None:
+        arrays["mean"] = traj.mean
+    np.savez_compressed(fh, **arrays)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------
+
+
+def load(path: str | os.PathLike) -> Trajectories:
+    """Read trajectories from a CSV or ``.npz``/``.npy`` file, strictly.
+
+    Raises :class:`~collapsecheck.errors.InputError` naming the problem (and the row or
+    array) for anything malformed: wrong header, non-numbers, non-finite values,
+    ``std <= 0``, duplicate or missing (replicate, generation) pairs, generations that do
+    not run 0..T for every replicate, object arrays, or a file over ``MAX_FILE_BYTES``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"trajectory file {str(path)!r} does not exist.")
+    if not path.is_file():
+        raise InputError(f"trajectory file {str(path)!r} is not a regular file.")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            f"trajectory file {str(path)!r} is {size} bytes, over the limit of "
+            f"{MAX_FILE_BYTES}; thin it (fewer generations or replicates) first."
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _load_csv(path)
+    if suffix in (".npz", ".npy"):
+        return _load_npz(path)
+    raise InputError(f"trajectory file {str(path)!r} must end in .csv, .npz or .npy.")
+
+
+_REQUIRED = ("replicate", "generation")
+
+
+def _load_csv(path: Path) -> Trajectories:
+    with open(path, encoding="utf-8", errors="strict", newline="") as fh:
+        try:
+            header_line = fh.readline()
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not a UTF-8 text file.") from None
+        header = [h.strip() for h in header_line.strip().split(",")]
+        if not header_line.strip():
+            raise InputError(f"{path}: empty file; expected a header such as "
+                             "'replicate,generation,mean,std'.")
+        allowed = {"replicate", "generation", "mean", "std", "log_var"}
+        unknown = [h for h in header if h not in allowed]
+        if unknown or len(set(header)) != len(header):
+            raise InputError(
+                f"{path}: bad header {header_line.strip()!r}; columns must be among "
+                "replicate,generation,mean,std,log_var, each once."
+            )
+        missing = [c for c in _REQUIRED if c not in header]
+        if missing or not ({"std", "log_var"} & set(header)):
+            raise InputError(
+                f"{path}: header {header_line.strip()!r} lacks "
+                f"{', '.join(missing) or 'std or log_var'}; "
+                "expected 'replicate,generation,mean,std' (log_var optional)."
+            )
+        try:
+            data = np.loadtxt(fh, delimiter=",", dtype=float, ndmin=2)
+        except ValueError as exc:
+            msg = str(exc).splitlines()[0]
+            raise InputError(f"{path}: {msg} (rows are counted after the header)") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not a UTF-8 text file.") from None
+    if data.size == 0:
+        raise InputError(f"{path}: no data rows after the header.")
+    if data.shape[1] != len(header):
+        raise InputError(f"{path}: rows have {data.shape[1]} fields; the header has {len(header)}.")
+    col = {name: data[:, i] for i, name in enumerate(header)}
+    for name, values in col.items():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if name == "mean" and bad.size == np.isnan(values).sum() and np.all(np.isnan(values)):
+            continue
+        if bad.size:
+            raise InputError(
+                f"{path}: column {name!r} has a non-finite value at data row {bad[0] + 1}; "
+                "every value must be a finite number."
+            )
+    for name in _REQUIRED:
+        v = col[name]
+        if np.any(v != np.round(v)) or np.any(v < 0):
+            row = np.flatnonzero((v != np.round(v)) | (v < 0))[0] + 1
+            raise InputError(f"{path}: column {name!r} must hold whole numbers >= 0 "
+                             f"(data row {row}).")
+    rep = col["replicate"].astype(np.int64)
+    gen = col["generation"].astype(np.int64)
+    if "log_var" in col:
+        log_var = col["log_var"]
+    else:
+        std = col["std"]
+        if np.any(std <= 0):
+            row = np.flatnonzero(std <= 0)[0] + 1
+            raise InputError(
+                f"{path}: column 'std' must be > 0 (data row {row} has {std[row - 1]}); "
+                "add a log_var column for chains whose std underflowed."
+            )
+        log_var = 2 * np.log(std)
+    reps, rep_idx = np.unique(rep, return_inverse=True)
+    G = int(gen.max()) + 1
+    R = reps.size
+    if R * G != rep.size:
+        raise InputError(
+            f"{path}: expected every replicate to have generations 0..{G - 1} exactly once "
+            f"({R} replicates x {G} generations = {R * G} rows); found {rep.size} rows."
+        )
+    flat = rep_idx * G + gen
+    seen = np.zeros(R * G, dtype=bool)
+    seen[flat] = True
+    if not seen.all() or np.unique(flat).size != flat.size:
+        raise InputError(f"{path}: duplicate or missing (replicate, generation) pairs; each "
+                         f"replicate needs generations 0..{G - 1} exactly once.")
+    lv = np.empty(R * G)
+    lv[flat] = log_var
+    mean = None
+    if "mean" in col and not np.all(np.isnan(col["mean"])):
+        mean = np.empty(R * G)
+        mean[flat] = col["mean"]
+        mean = mean.reshape(R, G)
+    return Trajectories(np.arange(G), lv.reshape(R, G), mean)
+
+
+def _load_npz(path: Path) -> Trajectories:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in z.files} if hasattr(z, "files") else None
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise InputError(f"{path}: holds pickled objects, which are never loaded; "
+                             "save plain numeric arrays instead.") from None
+        raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
+    except AttributeError:
+        # np.load returned a bare array (.npy): no context manager
+        arrays = None
+    if arrays is None:
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError:
+            raise InputError(f"{path}: holds pickled objects, which are never loaded; "
+                             "save plain numeric arrays instead.") from None
+        arrays = {"std": arr}
+    unknown = sorted(set(arrays) - {"mean", "std", "log_var"})
+    if unknown:
+        raise InputError(f"{path}: unexpected array(s) {unknown}; allowed: mean, std, log_var.")
+    for name, a in arrays.items():
+        if a.dtype.kind not in "fiu":
+            raise InputError(f"{path}: array {name!r} has dtype {a.dtype}; it must be numeric.")
+        if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+            raise InputError(f"{path}: array {name!r} has shape {a.shape}; expected "
+                             "(replicates, generations + 1).")
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1:
+        raise InputError(f"{path}: arrays differ in shape {sorted(shapes)}; they must match.")
+    if "log_var" in arrays:
+        log_var = arrays["log_var"].astype(float)
+        if not np.all(np.isfinite(log_var)):
+            raise InputError(f"{path}: array 'log_var' has non-finite values.")
+    elif "std" in arrays:
+        std = arrays["std"].astype(float)
+        if not np.all(np.isfinite(std)) or np.any(std <= 0):
+            raise InputError(f"{path}: array 'std' must be finite and > 0 everywhere; "
+                             "add 'log_var' for chains whose std underflowed.")
+        log_var = 2 * np.log(std)
+    else:
+        raise InputError(f"{path}: needs an array 'std' or 'log_var'.")
+    mean = arrays.get("mean")
+    if mean is not None:
+        mean = mean.astype(float)
+        if not np.all(np.isfinite(mean)):
+            raise InputError(f"{path}: array 'mean' has non-finite values.")
+    return Trajectories(np.arange(log_var.shape[1]), log_var, mean)
