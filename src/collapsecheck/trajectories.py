@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,6 +159,8 @@ def load(path: str | os.PathLike) -> Trajectories:
 
 
 _REQUIRED = ("replicate", "generation")
+#: Largest replicate or generation index a CSV may hold (exact in float64, fits int64).
+_MAX_INDEX = 2**53
 
 
 def _load_csv(path: Path) -> Trajectories:
@@ -184,7 +188,11 @@ def _load_csv(path: Path) -> Trajectories:
                 "expected 'replicate,generation,mean,std' (log_var optional)."
             )
         try:
-            data = np.loadtxt(fh, delimiter=",", dtype=float, ndmin=2)
+            with warnings.catch_warnings():
+                # a header with no rows is reported below as an InputError, not a warning
+                warnings.filterwarnings("ignore", "loadtxt: input contained no data",
+                                        UserWarning)
+                data = np.loadtxt(fh, delimiter=",", dtype=float, ndmin=2)
         except ValueError as exc:
             msg = str(exc).splitlines()[0]
             raise InputError(f"{path}: {msg} (rows are counted after the header)") from None
@@ -206,10 +214,11 @@ def _load_csv(path: Path) -> Trajectories:
             )
     for name in _REQUIRED:
         v = col[name]
-        if np.any(v != np.round(v)) or np.any(v < 0):
-            row = np.flatnonzero((v != np.round(v)) | (v < 0))[0] + 1
-            raise InputError(f"{path}: column {name!r} must hold whole numbers >= 0 "
-                             f"(data row {row}).")
+        bad = (v != np.round(v)) | (v < 0) | (v > _MAX_INDEX)
+        if np.any(bad):
+            row = np.flatnonzero(bad)[0] + 1
+            raise InputError(f"{path}: column {name!r} must hold whole numbers from 0 to "
+                             f"{_MAX_INDEX} (data row {row}).")
     rep = col["replicate"].astype(np.int64)
     gen = col["generation"].astype(np.int64)
     if "log_var" in col:
@@ -249,29 +258,27 @@ def _load_csv(path: Path) -> Trajectories:
 
 def _load_npz(path: Path) -> Trajectories:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in z.files} if hasattr(z, "files") else None
+        # Our own handle, so that it is closed even when numpy fails half-way (a broken zip).
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                with loaded as z:
+                    arrays = {name: z[name] for name in z.files}
+            else:  # a bare array (.npy)
+                arrays = {"std": loaded}
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise InputError(f"{path}: holds pickled objects, which are never loaded; "
                              "save plain numeric arrays instead.") from None
         raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
-    except AttributeError:
-        # np.load returned a bare array (.npy): no context manager
-        arrays = None
-    if arrays is None:
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except ValueError:
-            raise InputError(f"{path}: holds pickled objects, which are never loaded; "
-                             "save plain numeric arrays instead.") from None
-        arrays = {"std": arr}
     unknown = sorted(set(arrays) - {"mean", "std", "log_var"})
     if unknown:
         raise InputError(f"{path}: unexpected array(s) {unknown}; allowed: mean, std, log_var.")
     for name, a in arrays.items():
+        if not isinstance(a, np.ndarray):
+            raise InputError(f"{path}: member {name!r} is not a numpy array (.npy).")
         if a.dtype.kind not in "fiu":
             raise InputError(f"{path}: array {name!r} has dtype {a.dtype}; it must be numeric.")
         if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
