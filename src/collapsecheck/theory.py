@@ -268,7 +268,7 @@ def mu_var(generations: int, n: int, ddof: float = 0.0, sigma0: float = 1.0) -> 
     with conditional variance :math:`\sigma_{t-1}^2/n`, and
     :math:`E[\sigma_{t}^2] = \sigma_0^2 r^t`. :math:`E[\mu_T] = \mu_0` exactly.
     """
-    return math.exp(log_mu_var(generations, n, ddof, sigma0))
+    return _exp_or_inf(log_mu_var(generations, n, ddof, sigma0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -560,3 +560,32 @@ def predict(experiment) -> TheoryPrediction:
         ln_sigma_quantiles=sigma_quantiles(e.generations, e.n, e.ddof, e.sigma0),
         prob_step_shrinks=step.prob_below(0.0),
     )
+
+
+def mu_fourth_moment(generations: int, n: int, ddof: float = 0.0, sigma0: float = 1.0) -> float:
+    r"""Exact :math:`E[(\mu_T - \mu_0)^4]`.
+
+    With :math:`D_t = \sigma_{t-1} Z_t/\sqrt n` the mean's increments,
+    :math:`M_j = E[\sigma_j^4] = \sigma_0^4 q^j`, :math:`q = (n+1)(n-1)/(n-d)^2`, and
+    :math:`r = (n-1)/(n-d)`, every term of :math:`E[(\sum D_t)^4]` in which the latest
+    index appears once vanishes (its :math:`Z` is independent of everything before and
+    of the same generation's sum of squares, by Cochran), leaving
+
+    .. math::
+
+        E[(\mu_T-\mu_0)^4] = \frac{3}{n^2}\sum_{t=1}^{T} M_{t-1}
+            + \frac{6}{n^2}\sum_{s<t} M_{s-1}\, r^{t-s}.
+    """
+    _step_iv(n, ddof)
+    _horizon_iv(generations)
+    if generations == 0:
+        return 0.0
+    log_q = log_sigma_moment(1, n, ddof, 1.0, 4.0)
+    log_r = math.log1p(-(1 - ddof) / (n - ddof))
+    s = np.arange(1, generations + 1)
+    log_m = 4 * math.log(sigma0) + (s - 1) * log_q
+    # sum_{t > s} r^{t-s} = r (1 - r^{T-s}) / (1 - r)
+    tail = np.exp([_log_geometric_sum(log_r, int(T - si)) + log_r if T - si > 0 else -np.inf
+                   for si, T in zip(s, [generations] * s.size, strict=True)])
+    total = np.sum(np.exp(log_m) * (3.0 + 6.0 * tail))
+    return float(total / n**2)

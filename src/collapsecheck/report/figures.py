@@ -1,0 +1,255 @@
+"""Plots for the HTML report: pure functions from plot data to an SVG string.
+
+Each function takes the data of one entry of ``ValidationReport.figures`` (see
+:func:`collapsecheck.report.html.render_html`) and returns an ``<svg>`` element ready to
+inline in HTML: no XML prolog, doctype or metadata, text kept as text
+(``svg.fonttype = "none"``), and ids salted by the figure's kind so that several plots
+in one page do not collide and the same data always gives the same bytes.
+
+They use matplotlib's object-oriented :class:`~matplotlib.figure.Figure` directly: no
+pyplot, no global figure registry, no GUI backend, nothing left open after a call.
+Malformed data raises :class:`ValueError` (or :class:`TypeError`) naming the problem.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "qq_svg", "render_figure",
+           "trajectories_svg"]
+
+_BLUE = "#2563eb"
+_ORANGE = "#ea580c"
+_GREY = "#64748b"
+_GREEN = "#16a34a"
+
+_RC = {
+    "svg.fonttype": "none",
+    "font.size": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.titleweight": "bold",
+}
+
+
+def _plain(s: Any) -> str:
+    """Text shown as it is: ``$`` escaped so matplotlib never parses it as mathtext."""
+    return str(s).replace("$", r"\$")
+
+
+def _array(data: Any, name: str) -> np.ndarray:
+    try:
+        a = np.asarray(data, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"figure data `{name}` must be numbers; {exc}") from None
+    return a
+
+
+def _vector(data: Mapping[str, Any], key: str, kind: str) -> np.ndarray:
+    if key not in data:
+        raise ValueError(f"figure {kind!r} needs `{key}`; got keys {sorted(data)}.")
+    a = _array(data[key], f"{kind}.{key}")
+    if a.ndim != 1:
+        raise ValueError(f"figure data `{kind}.{key}` must be a list of numbers; "
+                         f"got shape {a.shape}.")
+    return a
+
+
+def _to_svg(fig: Figure, salt: str) -> str:
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"cc-{salt}"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.clear()
+    svg = buf.getvalue()
+    start = svg.find("<svg")
+    if start < 0:  # pragma: no cover - matplotlib always writes one
+        raise RuntimeError("matplotlib produced no <svg> element")
+    svg = svg[start:]
+    return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL).strip()
+
+
+def _figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(_RC):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def trajectories_svg(data: Mapping[str, Any]) -> str:
+    """sigma over generations on a log axis: a few chains, the exact quantile band shaded
+    between its lowest and highest quantile, and the exact median.
+
+    ``data``: ``generations`` (list), ``sigma`` (list of chains, each as long as
+    ``generations``), optional ``band`` (quantile label -> list, e.g. "0.025", "0.5",
+    "0.975") and ``title``.
+    """
+    x = _vector(data, "generations", "trajectories")
+    chains = [_array(c, "trajectories.sigma") for c in data.get("sigma", [])]
+    for c in chains:
+        if c.shape != x.shape:
+            raise ValueError(f"each chain in `trajectories.sigma` must have {x.size} values "
+                             f"(one per generation); got {c.size}.")
+    band = {float(k): _array(v, f"trajectories.band[{k}]")
+            for k, v in (data.get("band") or {}).items()}
+    for q, v in band.items():
+        if v.shape != x.shape:
+            raise ValueError(f"`trajectories.band[{q}]` must have {x.size} values; "
+                             f"got {v.size}.")
+    with matplotlib.rc_context(_RC):
+        fig = _figure(6.4, 3.6)
+        ax = fig.add_subplot()
+        ax.set_yscale("log")
+        if len(band) >= 2:
+            lo, hi = min(band), max(band)
+            ax.fill_between(x, _positive(band[lo]), _positive(band[hi]), color=_BLUE,
+                            alpha=0.18, linewidth=0,
+                            label=f"exact {lo:g}–{hi:g} quantiles")
+        for i, c in enumerate(chains):
+            ax.plot(x, _positive(c), color=_GREY, linewidth=0.8, alpha=0.7,
+                    label="simulated chains" if i == 0 else None)
+        if 0.5 in band:
+            ax.plot(x, _positive(band[0.5]), color=_BLUE, linewidth=1.8, label="exact median")
+        ax.set_xlabel("generation")
+        ax.set_ylabel("σ (log scale)")
+        ax.set_title(_plain(data.get("title", "σ over generations")))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", frameon=False)
+        return _to_svg(fig, "trajectories")
+
+
+def _positive(a: np.ndarray) -> np.ndarray:
+    """NaN where a log axis cannot show a value (sigma underflowed to 0, or missing)."""
+    return np.where(np.isfinite(a) & (a > 0), a, np.nan)
+
+
+def endpoint_svg(data: Mapping[str, Any]) -> str:
+    """Histogram (as a density) of the final log sigma^2 with the exact density curve.
+
+    ``data``: ``log_sigma2`` (samples), optional ``grid`` and ``density`` (the exact
+    density on the grid) and ``title``. Non-finite samples are left out.
+    """
+    s = _vector(data, "log_sigma2", "endpoint")
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        raise ValueError("figure data `endpoint.log_sigma2` has no finite value.")
+    with matplotlib.rc_context(_RC):
+        fig = _figure(6.4, 3.6)
+        ax = fig.add_subplot()
+        bins = int(np.clip(np.sqrt(s.size), 10, 60))
+        ax.hist(s, bins=bins, density=True, color=_GREY, alpha=0.45, edgecolor="white",
+                linewidth=0.4, label=f"simulated ({s.size} replicates)")
+        if "grid" in data and "density" in data:
+            g = _vector(data, "grid", "endpoint")
+            d = _vector(data, "density", "endpoint")
+            if g.shape != d.shape:
+                raise ValueError(f"`endpoint.grid` and `endpoint.density` must have the same "
+                                 f"length; got {g.size} and {d.size}.")
+            ax.plot(g, d, color=_BLUE, linewidth=1.8, label="exact density")
+        ax.set_xlabel("log σ² at the last generation")
+        ax.set_ylabel("density")
+        ax.set_title(_plain(data.get("title", "Final log σ²")))
+        ax.legend(loc="best", frameon=False)
+        return _to_svg(fig, "endpoint")
+
+
+def qq_svg(data: Mapping[str, Any]) -> str:
+    """QQ plot: sample quantiles against the exact theoretical ones, with y = x.
+
+    ``data``: ``theoretical`` and ``sample`` (same length), optional ``title``.
+    """
+    t = _vector(data, "theoretical", "qq")
+    s = _vector(data, "sample", "qq")
+    if t.shape != s.shape:
+        raise ValueError(f"`qq.theoretical` and `qq.sample` must have the same length; "
+                         f"got {t.size} and {s.size}.")
+    ok = np.isfinite(t) & np.isfinite(s)
+    t, s = t[ok], s[ok]
+    if t.size == 0:
+        raise ValueError("figure 'qq' has no finite pair of quantiles.")
+    with matplotlib.rc_context(_RC):
+        fig = _figure(4.2, 4.0)
+        ax = fig.add_subplot()
+        lo, hi = float(min(t.min(), s.min())), float(max(t.max(), s.max()))
+        ax.plot([lo, hi], [lo, hi], color=_BLUE, linewidth=1.2, label="y = x")
+        ax.scatter(t, s, s=9, color=_ORANGE, alpha=0.8, linewidths=0, label="quantiles")
+        ax.set_xlabel("exact quantile")
+        ax.set_ylabel("sample quantile")
+        ax.set_title(_plain(data.get("title", "QQ plot")))
+        ax.legend(loc="upper left", frameon=False)
+        return _to_svg(fig, "qq")
+
+
+def drift_svg(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Forest plot: each row's estimate with its 95% CI, the theory value, and the
+    equivalence margin (if any) shaded.
+
+    ``rows``: a list of ``{"id", "estimate", "ci95": [lo, hi], "theory", "margin":
+    [lo, hi] or None}``; ``ci95`` and ``theory`` may be missing or None.
+    """
+    if isinstance(rows, Mapping) or not isinstance(rows, Sequence) or not rows:
+        raise ValueError("figure 'drift' must be a non-empty list of rows.")
+    n = len(rows)
+    with matplotlib.rc_context(_RC):
+        fig = _figure(6.4, 1.2 + 0.42 * n)
+        ax = fig.add_subplot()
+        seen: set[str] = set()
+
+        def label(name: str) -> str | None:
+            if name in seen:
+                return None
+            seen.add(name)
+            return name
+
+        for i, row in enumerate(rows):
+            y = n - 1 - i
+            margin = row.get("margin")
+            if margin is not None:
+                m = _array(margin, "drift.margin")
+                if m.shape != (2,):
+                    raise ValueError(f"`drift[{i}].margin` must be [low, high]; got {margin!r}.")
+                ax.fill_betweenx([y - 0.35, y + 0.35], m[0], m[1], color=_GREEN, alpha=0.15,
+                                 linewidth=0, label=label("equivalence margin"))
+            est = _array(row.get("estimate"), "drift.estimate")
+            ci = row.get("ci95")
+            if ci is not None:
+                c = _array(ci, "drift.ci95")
+                if c.shape != (2,):
+                    raise ValueError(f"`drift[{i}].ci95` must be [low, high]; got {ci!r}.")
+                ax.plot(c, [y, y], color=_GREY, linewidth=1.6, label=label("95% CI"))
+            if np.isfinite(est):
+                ax.plot([est], [y], "o", color=_ORANGE, markersize=5, label=label("estimate"))
+            if row.get("theory") is not None:
+                ax.plot([float(row["theory"])], [y], "|", color=_BLUE, markersize=14,
+                        markeredgewidth=2, label=label("theory"))
+        ax.set_yticks(range(n))
+        ax.set_yticklabels([_plain(r.get("id", "")) for r in reversed(rows)])
+        ax.set_ylim(-0.7, n - 0.3)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("log σ² drift per generation")
+        ax.set_title("Drift: estimates, theory and equivalence margins")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.5 / n), ncols=4,
+                  frameon=False)
+        return _to_svg(fig, "drift")
+
+
+_DRAW = {
+    "trajectories": trajectories_svg,
+    "endpoint": endpoint_svg,
+    "qq": qq_svg,
+    "drift": drift_svg,
+}
+FIGURE_KINDS = tuple(_DRAW)
+
+
+def render_figure(kind: str, data: Any) -> str:
+    """The SVG of figure ``kind`` (one of :data:`FIGURE_KINDS`) from its data."""
+    if kind not in _DRAW:
+        raise ValueError(f"`kind` must be one of {list(FIGURE_KINDS)}; got {kind!r}.")
+    return _DRAW[kind](data)

@@ -1,0 +1,149 @@
+"""``report.md``: the report as GitHub-flavoured Markdown.
+
+Text from the report is escaped for where it lands: inline code (ids, commands) keeps
+its characters; prose has ``&``, ``<`` and ``>`` written as entities (no raw HTML gets
+through to a renderer); table cells also escape ``|`` and fold newlines.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from collapsecheck.report._format import (
+    MISSING,
+    fmt_num,
+    fmt_value,
+    number_rows,
+    sorted_claims,
+    verdict_counts,
+)
+from collapsecheck.results import CheckResult, ClaimResult, ClaimVerdict, ValidationReport, Verdict
+
+__all__ = ["render_markdown"]
+
+_ICON = {"PASS": "✅", "WEAK": "⚠️", "FAIL": "❌",
+         "SUPPORTED": "✅", "QUALIFIED": "⚠️", "CONTRADICTED": "❌"}
+
+
+def _text(s: Any) -> str:
+    """Prose: entities for HTML-significant characters, newlines kept."""
+    return html.escape(str(s), quote=False)
+
+
+def _cell(s: Any) -> str:
+    """A table cell: one line, pipes escaped."""
+    s = re.sub(r"\s*\n\s*", " ", str(s))
+    return s.replace("|", r"\|")
+
+
+def _code(s: Any) -> str:
+    """Inline code with a fence longer than any run of backticks inside."""
+    s = re.sub(r"\s*\n\s*", " ", str(s))
+    longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def _code_block(s: Any, lang: str = "") -> list[str]:
+    s = str(s)
+    longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{lang}", s, fence]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]],
+           align: Sequence[str] | None = None) -> list[str]:
+    """Cells must already be escaped for a table (see :func:`_cell`)."""
+    align = align or ["l"] * len(header)
+    rule = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(header) + " |",
+             "| " + " | ".join(rule[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _verdict(v: str) -> str:
+    return f"{_ICON.get(v, '')} **{_text(v)}**".strip()
+
+
+def _kv_list(d: Mapping[str, Any]) -> list[str]:
+    return [f"- {_text(k)}: {_text(fmt_value(v))}" for k, v in d.items()]
+
+
+def _check_row(c: CheckResult) -> list[str]:
+    effect = fmt_value(c.detectable_effect) if c.detectable_effect else MISSING
+    return [
+        _cell(_code(c.id)),
+        _cell(_verdict(c.verdict.value)),
+        fmt_num(c.statistic),
+        fmt_num(c.pvalue),
+        fmt_num(c.alpha),
+        _cell(_text(effect)),
+        str(len(c.stages)),
+    ]
+
+
+def _claim_section(c: ClaimResult) -> list[str]:
+    lines = [f"### {_text(c.id)}: {_verdict(c.verdict.value)}", ""]
+    if c.claim:
+        lines += ["> " + line if line else ">" for line in _text(c.claim).splitlines()]
+        lines.append("")
+    lines += [f"**Reading.** {_text(c.reading)}", ""]
+    if c.numbers:
+        _, labels, rows = number_rows(c.numbers)
+        lines += _table(["quantity", *labels],
+                        [[_cell(_text(x)) for x in row] for row in rows])
+        lines.append("")
+    return lines
+
+
+def render_markdown(report: ValidationReport) -> str:
+    """``report.md``: verdict, how to reproduce, budget, checks, then claims A1..A8."""
+    env = report.environment
+    checks = verdict_counts(report.checks, Verdict)
+    claims = verdict_counts(report.claims, ClaimVerdict)
+    out = [f"# collapsecheck validation report: {_text(report.profile)}", ""]
+    if report.description:
+        out += [_text(report.description), ""]
+    out += [
+        f"**Overall verdict: {_verdict(report.verdict.value)}** "
+        f"(exit code {1 if report.failed else 0})",
+        "",
+        "Checks: " + ", ".join(f"{k} {n}" for k, n in checks.items())
+        + ". Claims: " + ", ".join(f"{k} {n}" for k, n in claims.items()) + ".",
+        "",
+        "## Reproduce",
+        "",
+        *_code_block(report.command, "sh"),
+        "",
+        f"Seed {_code(report.seed)}; bit generator {_code(env.get('bit_generator', '?'))}, "
+        f"numpy {_code(env.get('numpy', '?'))}, python {_code(env.get('python', '?'))}, "
+        f"collapsecheck {_code(env.get('collapsecheck', '?'))}. Created "
+        f"{_text(report.created)}.",
+        "",
+    ]
+    if report.budget:
+        out += ["## False-alarm budget and multiplicity", "", *_kv_list(report.budget), ""]
+    out += ["## Checks", ""]
+    if report.checks:
+        out += _table(
+            ["check", "verdict", "statistic", "p-value", "alpha", "detectable effect", "stages"],
+            [_check_row(c) for c in report.checks],
+            ["l", "l", "r", "r", "r", "l", "r"],
+        )
+    else:
+        out.append("No checks were run.")
+    out.append("")
+    out += ["## Claims", ""]
+    if report.claims:
+        for c in sorted_claims(report.claims):
+            out += _claim_section(c)
+    else:
+        out += ["No claims were evaluated.", ""]
+    if report.timing:
+        out += ["## Timing", "", *_kv_list(report.timing), ""]
+    return "\n".join(out).rstrip("\n") + "\n"

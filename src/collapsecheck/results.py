@@ -1,0 +1,187 @@
+"""Records of a validation run: checks, claims and the whole report.
+
+These are the objects the report writers (``collapsecheck.report``) turn into JSON,
+Markdown, HTML and JUnit XML. They are plain frozen dataclasses; ``to_dict`` gives the
+canonical JSON shape (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CheckResult",
+    "ClaimResult",
+    "ClaimVerdict",
+    "Stage",
+    "ValidationReport",
+    "Verdict",
+]
+
+
+class Verdict(str, enum.Enum):
+    """Outcome of a check. WEAK (a p-value unusual but not damning) is escalated by a
+    re-run on an independent stream; it stands only where there is nothing to re-run."""
+
+    PASS = "PASS"
+    WEAK = "WEAK"
+    FAIL = "FAIL"
+
+
+class ClaimVerdict(str, enum.Enum):
+    """A finding about the article, not a failure of the software."""
+
+    SUPPORTED = "SUPPORTED"
+    QUALIFIED = "QUALIFIED"
+    CONTRADICTED = "CONTRADICTED"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One run of a check's test: the first, or an escalation."""
+
+    seed: int
+    spawn_key: tuple[int, ...]
+    replicates: int
+    statistic: float
+    pvalue: float
+    verdict: Verdict
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "seed": self.seed,
+            "spawn_key": list(self.spawn_key),
+            "replicates": self.replicates,
+            "statistic": self.statistic,
+            "pvalue": self.pvalue,
+            "verdict": self.verdict.value,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The final result of one check, with its escalation history.
+
+    Attributes
+    ----------
+    id : str
+        Registry id, e.g. ``"theory.log_var_gof.small_n"``.
+    family : str
+        The module of ``collapsecheck.checks`` it comes from.
+    statement : str
+        What is being checked, in one sentence.
+    test : str
+        The formal test used (and its library function).
+    verdict : Verdict
+    statistic, pvalue : float
+        Of the deciding stage (the last one run).
+    alpha : float
+        The per-check false-alarm rate it was allotted (FAIL probability for a correct
+        simulator, both stages included).
+    thresholds : dict
+        ``fail`` (immediate FAIL below), ``weak`` (WEAK below), ``escalated_fail``.
+    detectable_effect : dict
+        The smallest effect it detects at its alpha with the stated power.
+    stages : list of Stage
+    spec : dict
+        The experiment it simulated (first stage).
+    numbers : dict
+        Estimates, CIs and theory values behind the verdict.
+    seconds : float
+    """
+
+    id: str
+    family: str
+    statement: str
+    test: str
+    verdict: Verdict
+    statistic: float
+    pvalue: float
+    alpha: float
+    thresholds: dict[str, float]
+    detectable_effect: dict[str, Any]
+    stages: tuple[Stage, ...]
+    spec: dict[str, Any]
+    numbers: dict[str, Any] = field(default_factory=dict)
+    kind: str = "consistency"
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "family": self.family,
+            "kind": self.kind,
+            "statement": self.statement,
+            "test": self.test,
+            "verdict": self.verdict.value,
+            "statistic": self.statistic,
+            "pvalue": self.pvalue,
+            "alpha": self.alpha,
+            "thresholds": self.thresholds,
+            "detectable_effect": self.detectable_effect,
+            "escalation": [s.to_dict() for s in self.stages],
+            "spec": self.spec,
+            "numbers": self.numbers,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A verdict on one of the article's claims A1..A8.
+
+    ``numbers`` maps a name to ``{"theory": ..., "simulation": ..., "note": ...}`` (either
+    side may be absent where it does not apply); ``reading`` says which reading of the
+    claim holds and which fails.
+    """
+
+    id: str
+    claim: str
+    verdict: ClaimVerdict
+    reading: str
+    numbers: dict[str, Any]
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "claim": self.claim,
+            "verdict": self.verdict.value,
+            "reading": self.reading,
+            "numbers": self.numbers,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything ``collapsecheck validate`` found."""
+
+    profile: str
+    description: str
+    seed: int
+    spec: dict[str, Any]
+    budget: dict[str, Any]
+    checks: tuple[CheckResult, ...]
+    claims: tuple[ClaimResult, ...]
+    environment: dict[str, Any]
+    command: str
+    timing: dict[str, float]
+    created: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.verdict is Verdict.FAIL for c in self.checks)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.failed:
+            return Verdict.FAIL
+        if any(c.verdict is Verdict.WEAK for c in self.checks):
+            return Verdict.WEAK
+        return Verdict.PASS
