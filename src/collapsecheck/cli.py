@@ -251,6 +251,131 @@ def _print_simulation_table(record: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile name (see --list) or path to a .toml file.")
+    ] = "ci",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for report.json/.md/.html and junit.xml.")
+    ] = None,
+    seed: Seed = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="Run every check on this engine instead.")
+    ] = None,
+    workers: Workers = 0,
+    json_: JsonOpt = False,
+    list_: Annotated[bool, typer.Option("--list", help="List profiles and check types.")] = False,
+    no_progress: NoProgress = False,
+) -> int:
+    """Run a profile of checks and the article's claims; write reports; exit 1 on FAIL."""
+    from collapsecheck.profiles import load_profile
+
+    if list_:
+        _print_listing()
+        return ExitCode.OK
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed must be a whole number >= 0; got {seed}.")
+    if engine is not None:
+        _engine_iv(engine)
+    nworkers = _workers_iv(workers)
+    prof = load_profile(profile)
+    if out is not None:
+        from collapsecheck.io import ensure_directory
+
+        ensure_directory(out)
+    report = _run_validation(prof, profile, out, seed, engine, nworkers, json_ or no_progress)
+    if out is not None:
+        from collapsecheck.report.write import write_reports
+
+        written = write_reports(report, out)
+        _err.print(f"reports written to {out}: {', '.join(p.name for p in written.values())}")
+    if json_:
+        from collapsecheck.report.json_report import report_dict
+
+        _print_json(report_dict(report))
+    else:
+        _print_validation_summary(report)
+    return ExitCode.CHECK_FAILED if report.failed else ExitCode.OK
+
+
+def _reproduce_command(profile: str, out: Path | None, seed, engine) -> str:
+    import shlex
+
+    parts = ["collapsecheck", "validate", "--profile", profile]
+    if seed is not None:
+        parts += ["--seed", str(seed)]
+    if engine is not None:
+        parts += ["--engine", engine]
+    if out is not None:
+        parts += ["--out", str(out)]
+    return shlex.join(parts)
+
+
+def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet):
+    from collapsecheck.progress import progress_steps
+    from collapsecheck.validate import run_profile
+
+    command = _reproduce_command(profile_arg, out, seed, engine)
+    with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
+        return run_profile(prof, workers=workers, seed=seed, engine=engine, command=command,
+                           progress=step)
+
+
+def _print_validation_summary(report) -> None:
+    table = Table(title=f"collapsecheck validate: profile {report.profile}, seed {report.seed}")
+    for col in ("check", "verdict", "p-value", "stages"):
+        table.add_column(col)
+    colours = {"PASS": "green", "WEAK": "yellow", "FAIL": "red"}
+    for c in report.checks:
+        v = c.verdict.value
+        table.add_row(escape(c.id), f"[{colours[v]}]{v}[/]", _fmt(c.pvalue), str(len(c.stages)))
+    console = Console()
+    console.print(table)
+    if report.claims:
+        claims = Table(title="The article's claims")
+        claims.add_column("claim")
+        claims.add_column("verdict")
+        claims.add_column("reading")
+        for c in report.claims:
+            claims.add_row(c.id, c.verdict.value, escape(c.reading))
+        console.print(claims)
+    verdict = report.verdict.value
+    console.print(f"overall: [{colours[verdict]}]{verdict}[/] "
+                  f"({report.timing['total_s']:.1f} s); reproduce with: "
+                  f"{escape(report.command)}", soft_wrap=True)
+
+
+def _print_listing() -> None:
+    from collapsecheck.checks import CHECK_TYPES
+    from collapsecheck.profiles import available_profiles
+
+    console = Console()
+    profiles = Table(title="Profiles (--profile NAME, or a path to your own .toml)")
+    profiles.add_column("name")
+    profiles.add_column("description")
+    for name, desc in available_profiles().items():
+        profiles.add_row(name, escape(desc))
+    console.print(profiles)
+    checks = Table(title="Check types (type = ... in a profile's [[checks]])")
+    checks.add_column("type")
+    checks.add_column("family")
+    checks.add_column("kind")
+    checks.add_column("what it tests")
+    for name, cls in CHECK_TYPES.items():
+        doc = (cls.__doc__ or "").strip().splitlines()
+        example = cls(n=1000, generations=10, replicates=100000) if name in (
+            "sigma_mean", "sigma2_mean", "mu_var") else cls()
+        checks.add_row(name, cls.family, cls.kind, escape(example.test_name()))
+        del doc
+    console.print(checks)
+
+
+# ---------------------------------------------------------------------------------------
 # Entry point: one table of known errors -> one line and an exit code
 # ---------------------------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True
     except PermissionError:
         raise InputError(f"cannot write to folder {str(folder)!r}: permission denied.") from None
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (or keep the
+        # mode of the file it replaces).
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -43,6 +46,12 @@ def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, force: bool = True) -> Path:

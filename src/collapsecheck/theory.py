@@ -48,6 +48,8 @@ References
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -441,6 +443,66 @@ class LogVarianceLaw:
             hi *= 2
         return optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-13)
 
+    @cached_property
+    def _sampler(self):
+        """The monotone interpolant of the quantile function behind :meth:`sample`, with
+        the CDF values and abscissae at the ends of its table (built once, cached)."""
+        from scipy.interpolate import PchipInterpolator
+
+        lo, hi = self.ppf([SAMPLER_TAIL, 1.0 - SAMPLER_TAIL])
+        x = np.linspace(lo, hi, SAMPLER_GRID_POINTS)
+        cdf = self.cdf(x)
+        # Keep strictly increasing values only (in the far tails F moves by less than its
+        # ~1e-13 quadrature error between neighbours; none are dropped in practice).
+        keep = np.concatenate([[True], np.diff(cdf) > 0])
+        return PchipInterpolator(cdf[keep], x[keep], extrapolate=False), cdf[keep][[0, -1]], (lo, hi)
+
+    def sample(self, size=None, rng=None):
+        r"""Exact draws of :math:`S_T = \log(\sigma_T^2/\sigma_0^2)`, by inversion of the CDF.
+
+        Parameters
+        ----------
+        size : int or tuple of int, optional
+            Output shape (``None``: one float).
+        rng : numpy.random.Generator, int, SeedSequence or None
+            Normalised with :func:`numpy.random.default_rng` (SPEC 7).
+
+        Returns
+        -------
+        float or ndarray
+            Draws of :math:`S_T`; :math:`\sigma_T = \sigma_0 e^{S_T/2}`.
+
+        Notes
+        -----
+        The CDF :math:`F` of :math:`S_T` (Gil-Pelaez, accurate to about 1e-12) is tabulated
+        on 4000 equally spaced points :math:`x_0 < \dots < x_{3999}` spanning
+        :math:`F^{-1}(10^{-12})` .. :math:`F^{-1}(1 - 10^{-12})`, and the quantile function
+        is the monotone cubic (PCHIP) interpolant of the pairs :math:`(F(x_i), x_i)`; a
+        uniform :math:`U` gives :math:`S = \hat F^{-1}(U)`, with :math:`U` outside the table
+        clamped to its ends. Accuracy: the law of the draws differs from the exact law by at
+        most about :math:`2\cdot 10^{-12}` (the clamped tails) plus the interpolation error,
+        measured as :math:`\max_u |F(\hat F^{-1}(u)) - u|` of about 1e-12 for
+        :math:`n \ge 3`, and 1e-9 for the very skewed single step at n = 2; i.e. far below
+        anything a Monte Carlo experiment of fewer than :math:`10^{20}` draws can resolve.
+        The table is built once per law (a fraction of a second) and cached.
+
+        Unlike summing T log-chi-square draws, the cost does not grow with T.
+
+        Examples
+        --------
+        >>> from collapsecheck.theory import LogVarianceLaw
+        >>> s = LogVarianceLaw(1000, 1000).sample(100_000, rng=0)
+        >>> round(float(np.mean(np.exp(s / 2))), 2)  # E[sigma_T] = 0.4721 exactly
+        0.47
+        """
+        rng = np.random.default_rng(rng)
+        u = rng.random(size)
+        if self.generations == 0:
+            return np.zeros_like(u)[()]
+        inverse, (f_lo, f_hi), (x_lo, x_hi) = self._sampler
+        out = inverse(np.clip(u, f_lo, f_hi))
+        return np.clip(out, x_lo, x_hi)[()]
+
 
 def sigma_quantiles(
     generations: int, n: int, ddof: float = 0.0, sigma0: float = 1.0, levels=QUANTILE_LEVELS
@@ -589,3 +651,373 @@ def mu_fourth_moment(generations: int, n: int, ddof: float = 0.0, sigma0: float 
                    for si, T in zip(s, [generations] * s.size, strict=True)])
     total = np.sum(np.exp(log_m) * (3.0 + 6.0 * tail))
     return float(total / n**2)
+
+
+# ---------------------------------------------------------------------------------------
+# Exact draws of S_T, and first passage upward: can a collapsing chain recover?
+# ---------------------------------------------------------------------------------------
+
+__all__ += [  # noqa: PLE0605 - extended here so the additions stay in one block
+    "ConvergenceWarning",
+    "RecoveryProbability",
+    "SIEGMUND_RHO",
+    "lundberg_exponent",
+    "prob_ever_recovers",
+    "siegmund_recovery_approximation",
+]
+
+#: Grid points of the tabulated CDF behind :meth:`LogVarianceLaw.sample`.
+SAMPLER_GRID_POINTS = 4000
+#: The sampler's table spans ``ppf(SAMPLER_TAIL)`` .. ``ppf(1 - SAMPLER_TAIL)``.
+SAMPLER_TAIL = 1e-12
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """A numerical procedure stopped before reaching its stated accuracy; the value it
+    would have returned is replaced by NaN (its bounds, where it has them, are kept)."""
+
+
+def _log_mgf_accurate(s: float, n: int, ddof: float) -> float:
+    r""":math:`\log E[e^{sX}]` without the cancellation of two large log-gammas:
+    :math:`s\log\frac{n-1}{n-d} + [\log\Gamma(k+s) - \log\Gamma(k) - s\log k]`."""
+    k = (n - 1) / 2
+    return s * math.log1p(-(1 - ddof) / (n - ddof)) + _log_gamma_ratio_excess(k, s)
+
+
+def lundberg_exponent(n: int, ddof: float = 0.0) -> float:
+    r"""The Lundberg (Cramér) exponent of the log-variance walk.
+
+    The positive root :math:`R` of :math:`\log E[e^{RX}] = 0` for one step
+    :math:`X = \log(Q/(n-d))`, :math:`Q \sim \chi^2_{n-1}`, i.e. with :math:`k=(n-1)/2`
+
+    .. math::
+
+        R \log\frac{2}{n-d} + \log\Gamma(k + R) - \log\Gamma(k) = 0,
+
+    equivalently :math:`E[(\sigma_1^2/\sigma_0^2)^R] = 1`. It exists (and is unique)
+    exactly when the drift :math:`E[X]` is negative: the log-MGF is convex, 0 at 0, has
+    slope :math:`E[X] < 0` there and tends to infinity.
+
+    Parameters
+    ----------
+    n : int
+        Sample size, ``n >= 2``.
+    ddof : float
+        Delta degrees of freedom, ``0 <= ddof < n``, with negative drift.
+
+    Returns
+    -------
+    float
+        :math:`R > 0`. For ddof = 1, :math:`R = 1` exactly (:math:`\sigma_t^2` is a
+        martingale); for ddof = 0, :math:`R` is just above 2 since
+        :math:`E[Q^2] = (n-1)(n+1) < n^2`.
+
+    Notes
+    -----
+    Lundberg's inequality: since :math:`e^{R S_t}` is a martingale,
+
+    .. math:: P\left(\sup_{t \ge 0} S_t \ge b\right) \le e^{-R b}, \qquad b > 0,
+
+    an exact upper bound for the probability that a chain ever climbs by :math:`b` in
+    :math:`\log\sigma^2`, i.e. that :math:`\sigma` ever grows by the factor
+    :math:`e^{b/2}` [1]_. (For ddof = 1 it is Doob's maximal inequality for the
+    martingale :math:`\sigma_t^2`.) Found by Brent's method on the log-MGF, written so
+    that large n loses no digits.
+
+    References
+    ----------
+    .. [1] S. Asmussen, H. Albrecher, *Ruin Probabilities*, 2nd ed., World Scientific
+       2010, ch. IV (Lundberg's inequality; Cramér-Lundberg approximation).
+    """
+    _step_iv(n, ddof)
+    drift = log_sigma2_drift(n, ddof)
+    if not drift < 0:
+        raise ValueError(
+            f"the walk must drift down (E[X] < 0) for a Lundberg exponent to exist; "
+            f"got E[X]={drift} with n={n}, ddof={ddof}."
+        )
+    guess = -2.0 * drift / log_sigma2_step_var(n)  # the diffusion value 2|mu|/sigma^2
+    lo = guess / 2
+    while _log_mgf_accurate(lo, n, ddof) >= 0:
+        lo /= 2
+    hi = guess
+    while _log_mgf_accurate(hi, n, ddof) <= 0:
+        hi *= 1.5
+    return float(
+        optimize.brentq(lambda r: _log_mgf_accurate(r, n, ddof), lo, hi, xtol=1e-14, rtol=1e-15)
+    )
+
+
+#: Siegmund's overshoot constant :math:`\rho = -\zeta(1/2)/\sqrt{2\pi} \approx 0.5826`.
+SIEGMUND_RHO = float(-special.zeta(0.5, 1) / math.sqrt(2 * math.pi))
+
+
+def siegmund_recovery_approximation(n: int, ddof: float, b: float) -> float:
+    r"""APPROXIMATION of :math:`P(\sup_t S_t \ge b)`: Lundberg's exponent with Siegmund's
+    corrected-diffusion overshoot,
+
+    .. math:: P\left(\sup_t S_t \ge b\right) \approx e^{-R (b + \rho\,\sigma_X)},
+        \qquad \rho = -\zeta(1/2)/\sqrt{2\pi} \approx 0.5826,
+
+    :math:`\sigma_X` the step SD. The walk overshoots the barrier by about
+    :math:`\rho\sigma_X` on average, which the plain diffusion value
+    :math:`e^{-2|\mu| b/\sigma^2}` ignores [1]_. Not exact: use
+    :func:`prob_ever_recovers` for the exact value (at n = 1000 and b = 2 log(1/0.9)
+    the two differ by about 4e-4).
+
+    References
+    ----------
+    .. [1] D. Siegmund, "Corrected diffusion approximations in certain random walk
+       problems", Adv. Appl. Probab. 11 (1979) 701-719.
+    """
+    if not (math.isfinite(b) and b > 0):
+        raise ValueError(f"`b` must be a finite number > 0; got {b!r}.")
+    r = lundberg_exponent(n, ddof)
+    return math.exp(-r * (b + SIEGMUND_RHO * math.sqrt(log_sigma2_step_var(n))))
+
+
+@dataclass(frozen=True)
+class RecoveryProbability:
+    r"""The probability that the log-variance walk climbs to ``b`` (see
+    :func:`prob_ever_recovers`).
+
+    Attributes
+    ----------
+    probability : float
+        Best value: Richardson extrapolation of the grids with spacings h and 2h
+        (NaN if the computation did not converge).
+    lower, upper : float
+        Bracket on the fine grid's (spacing h) value: absorbed mass, and absorbed mass
+        plus Lundberg bounds for the mass still on the grid and for the mass dropped
+        below it. It covers truncation in time and space, not discretisation.
+    discretisation_error : float
+        Estimated error of the fine grid, :math:`|p_h - p_{2h}|/3` (the error is
+        :math:`O(h^2)`); the extrapolated value is far closer.
+    lundberg_bound : float
+        :math:`e^{-Rb}`, an exact upper bound of the "ever" probability.
+    siegmund_approximation : float
+        :func:`siegmund_recovery_approximation`, for comparison only.
+    n, ddof, b, horizon : the question asked (``horizon`` None means "ever").
+    steps : int
+        Steps propagated on the fine grid.
+    grid_step : float
+        The fine spacing h.
+    """
+
+    probability: float
+    lower: float
+    upper: float
+    discretisation_error: float
+    lundberg_bound: float
+    siegmund_approximation: float
+    n: int
+    ddof: float
+    b: float
+    horizon: int | None
+    steps: int
+    grid_step: float
+    _curve: np.ndarray = field(repr=False, compare=False, default=None)
+
+    def __float__(self) -> float:
+        return self.probability
+
+    def within(self, generations: int) -> float:
+        r""":math:`P(\max_{t \le T} S_t \ge b)` for ``T = generations`` (extrapolated like
+        ``probability``). Beyond the computed steps it is the converged value, whose
+        remaining chance is below the tolerance."""
+        _horizon_iv(generations)
+        if generations == 0:
+            return 0.0
+        return float(self._curve[min(generations, self._curve.size) - 1])
+
+
+def _recovery_iv(n, ddof, b, horizon, points_per_sd, tol, max_steps) -> None:
+    _step_iv(n, ddof)
+    if not (isinstance(b, numbers.Real) and not isinstance(b, bool) and math.isfinite(b) and b > 0):
+        raise ValueError(f"`b` must be a finite number > 0; got {b!r}.")
+    if horizon is not None:
+        _horizon_iv(horizon)
+        if horizon < 1:
+            raise ValueError(f"`horizon` must be at least 1 (or None for ever); got {horizon}.")
+    if not (isinstance(points_per_sd, int) and points_per_sd >= 2):
+        raise ValueError(f"`points_per_sd` must be a whole number >= 2; got {points_per_sd!r}.")
+    if not (0 < tol < 1e-3):
+        raise ValueError(f"`tol` must lie in (0, 1e-3); got {tol!r}.")
+    if not (isinstance(max_steps, int) and max_steps >= 1):
+        raise ValueError(f"`max_steps` must be a whole number >= 1; got {max_steps!r}.")
+
+
+def _step_cdf_sf(x: np.ndarray, n: int, ddof: float) -> tuple[np.ndarray, np.ndarray]:
+    """CDF and survival function of one step, each accurate in its own tail."""
+    from scipy.stats import chi2
+
+    q = np.exp(np.asarray(x, dtype=float)) * (n - ddof)
+    return chi2.cdf(q, n - 1), chi2.sf(q, n - 1)
+
+
+def _absorption_curve(n, ddof, b, h, r, tol, horizon, max_steps):
+    """Propagate the sub-density of the walk on a grid of spacing ``h`` below ``b``.
+
+    Returns (cumulative absorbed mass per step, remaining Lundberg weight, dropped weight,
+    converged)."""
+    from scipy import fft
+
+    # Cells [b - (N - c) h, b - (N - c - 1) h], c = 0..N-1 (the top one touching b); the
+    # bottom reaches below b - depth, from where reaching b has chance <= tol e^{-R b}.
+    depth = b + math.log(1.0 / tol) / r
+    cells = math.ceil(depth / h)
+    if cells > 2_000_000:
+        raise ValueError(
+            f"the grid would need {cells} cells (n={n} is too large for this method); "
+            f"use `siegmund_recovery_approximation` and `lundberg_exponent` instead."
+        )
+    lower_edges = b - h * np.arange(cells, 0, -1, dtype=float)
+    centres = lower_edges + h / 2
+    bottom = lower_edges[0]
+    absorb = _step_cdf_sf(b - centres, n, ddof)[1]  # P(X >= b - y): crosses the barrier
+    drop = _step_cdf_sf(bottom - centres, n, ddof)[0]  # P(X < bottom - y): leaves the grid
+    weight = np.exp(-r * (b - centres))  # Lundberg bound from each cell
+    drop_weight = math.exp(-r * (b - bottom))
+    # Kernel: P(displacement rounds to j cells) = P((j - 1/2) h <= X < (j + 1/2) h).
+    j = np.arange(-(cells - 1), cells, dtype=float)
+    cdf_lo, sf_lo = _step_cdf_sf((j - 0.5) * h, n, ddof)
+    cdf_hi, sf_hi = _step_cdf_sf((j + 0.5) * h, n, ddof)
+    kernel = np.where(j <= 0, cdf_hi - cdf_lo, sf_lo - sf_hi)
+    big = np.nonzero(kernel > 1e-20)[0]
+    kernel, j_lo = kernel[big[0] : big[-1] + 1], int(j[big[0]])
+    nfft = fft.next_fast_len(cells + kernel.size - 1, real=True)
+    kernel_ft = fft.rfft(kernel, nfft)
+    # The first step is exact, from the start at 0.
+    all_edges = np.append(lower_edges, b)
+    cdf_e, sf_e = _step_cdf_sf(all_edges, n, ddof)
+    mass = np.where(all_edges[1:] <= 0, np.diff(cdf_e), -np.diff(sf_e))
+    absorbed, dropped = float(sf_e[-1]), float(cdf_e[0])
+    limit = max_steps if horizon is None else min(horizon, max_steps)
+    curve = np.empty(limit)
+    curve[0] = absorbed
+    steps, converged = 1, horizon == 1
+    while steps < limit:
+        if horizon is None and steps % 16 == 0 and mass @ weight < tol:
+            converged = True
+            break
+        absorbed += mass @ absorb
+        dropped += mass @ drop
+        conv = fft.irfft(fft.rfft(mass, nfft) * kernel_ft, nfft)
+        # cell c' receives sum_c mass_c kernel[c' - c - j_lo]: index c' - j_lo of conv
+        if j_lo <= 0:
+            mass = conv[-j_lo : -j_lo + cells].copy()
+        else:  # pragma: no cover - the kernel always reaches below 0
+            mass = np.concatenate([np.zeros(j_lo), conv[: cells - j_lo]])
+        curve[steps] = absorbed
+        steps += 1
+    else:
+        converged = converged or horizon is not None and steps >= horizon
+    if horizon is None and not converged and mass @ weight < tol:
+        converged = True
+    return curve[:steps], float(mass @ weight), dropped * drop_weight, converged
+
+
+def prob_ever_recovers(
+    n: int,
+    ddof: float = 0.0,
+    b: float = 2 * math.log(1 / 0.9),
+    horizon: int | None = None,
+    *,
+    points_per_sd: int = 16,
+    tol: float = 1e-9,
+    max_steps: int = 1_000_000,
+) -> RecoveryProbability:
+    r"""Probability that the log-variance walk, started at 0, ever reaches ``b > 0``.
+
+    :math:`P(\max_{1 \le t \le H} S_t \ge b)` with :math:`S_t = \log(\sigma_t^2/
+    \sigma_0^2)` and :math:`H` = ``horizon`` (:math:`\infty` if None): the chance that a
+    chain whose :math:`\sigma` stands at :math:`\sigma_0` ever climbs back to
+    :math:`\sigma_0 e^{b/2}` (``b = 2 log(1/0.9)``: from 0.9 back to 1).
+
+    Parameters
+    ----------
+    n, ddof : the experiment (the walk must drift down, as for :func:`lundberg_exponent`).
+    b : float
+        The level, in :math:`\log\sigma^2` units, ``b > 0``.
+    horizon : int or None
+        Number of generations allowed; None for ever.
+    points_per_sd : int
+        Fine grid spacing :math:`h = \sigma_X/\text{points\_per\_sd}`, ``>= 2``.
+    tol : float
+        Truncation tolerance: the grid stops where return has chance below ``tol``, and
+        the "ever" computation stops when the mass left has chance below ``tol``.
+    max_steps : int
+        Give up (ConvergenceWarning, NaN) after this many generations.
+
+    Returns
+    -------
+    RecoveryProbability
+        ``float()`` of it is the probability; ``.within(T)`` gives finite horizons.
+
+    Notes
+    -----
+    The sub-density of :math:`S_t` on :math:`\{\max_{s \le t} S_s < b\}` is propagated
+    on cells of width :math:`h` below an absorbing barrier at :math:`b` (a cell edge).
+    The first step, from exactly 0, uses the exact step CDF; then mass sits at cell
+    centres and moves by the exact cell probabilities of the step,
+    :math:`P((j - \frac12)h \le X < (j + \frac12)h)` from
+    :math:`F_X(x) = F_{\chi^2_{n-1}}((n-d)e^x)`, one FFT convolution per generation.
+    Mass crossing :math:`b` is absorbed exactly: :math:`\sum_c m_c P(X \ge b - y_c)`.
+    The grid reaches down to :math:`b - (b + \log(1/\mathrm{tol})/R)`, below which the
+    chance of ever returning to :math:`b` is at most ``tol`` :math:`e^{-Rb}` by
+    Lundberg's inequality; mass leaving it is dropped and its Lundberg weight added to
+    ``upper``. The "ever" computation stops when the Lundberg weight of the mass still
+    on the grid, :math:`\sum_c m_c e^{-R(b - y_c)}`, is below ``tol``. So
+    ``lower <= p_h <= upper`` with ``upper - lower`` about ``tol``.
+
+    Rounding to cell centres adds variance :math:`h^2/12` per step, so the error is
+    :math:`O(h^2)`: the computation is run at spacings :math:`h` and :math:`2h` and
+    extrapolated, :math:`p = (4p_h - p_{2h})/3`. At n = 1000, b = 2 log(1/0.9), the
+    spacings :math:`\sigma_X/10, /20, /40` give errors shrinking by 4.0 each, and the
+    extrapolated values agree to 1e-8 (0.6231251); an independent importance-sampling
+    estimate (the walk tilted by :math:`R`, exact by Wald's identity
+    :math:`P = E_R[e^{-R S_\tau}]`) agrees within its standard error. Cost: one FFT of a
+    few thousand points per generation, about 14,000 generations at n = 1000 (about 2 s).
+
+    Examples
+    --------
+    >>> from collapsecheck.theory import prob_ever_recovers
+    >>> p = prob_ever_recovers(1000, 0.0, 2 * math.log(1 / 0.9))
+    >>> round(p.probability, 4), round(p.lundberg_bound, 4)  # from sigma 0.9 back to 1
+    (0.6231, 0.6561)
+    """
+    _recovery_iv(n, ddof, b, horizon, points_per_sd, tol, max_steps)
+    r = lundberg_exponent(n, ddof)
+    sd = math.sqrt(log_sigma2_step_var(n))
+    h = sd / points_per_sd
+    fine, rem_f, drop_f, conv_f = _absorption_curve(n, ddof, b, h, r, tol, horizon, max_steps)
+    coarse, _, _, conv_c = _absorption_curve(n, ddof, b, 2 * h, r, tol, horizon, max_steps)
+    length = max(fine.size, coarse.size)
+    fine_x = np.pad(fine, (0, length - fine.size), mode="edge")
+    coarse_x = np.pad(coarse, (0, length - coarse.size), mode="edge")
+    curve = (4 * fine_x - coarse_x) / 3
+    lower, upper = float(fine[-1]), float(fine[-1] + rem_f + drop_f)
+    probability = float(curve[-1])
+    if not (conv_f and conv_c):
+        warnings.warn(
+            f"prob_ever_recovers did not converge in {max_steps} steps (n={n}, ddof={ddof}, "
+            f"b={b}); the probability lies in [{lower:.6g}, {upper:.6g}].",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+        probability = math.nan
+    return RecoveryProbability(
+        probability=probability,
+        lower=lower,
+        upper=upper,
+        discretisation_error=abs(float(fine[-1]) - float(coarse[-1])) / 3,
+        lundberg_bound=math.exp(-r * b),
+        siegmund_approximation=siegmund_recovery_approximation(n, ddof, b),
+        n=int(n),
+        ddof=float(ddof),
+        b=float(b),
+        horizon=horizon,
+        steps=int(fine.size),
+        grid_step=h,
+        _curve=curve,
+    )

@@ -1,0 +1,121 @@
+"""What a check is, and the simulators it may be run against.
+
+A check is a statement about the chain, an experiment to simulate, a formal test from
+:mod:`collapsecheck.stats`, and what that test can detect. Two kinds:
+
+* ``consistency`` checks test H0 "the simulator follows the exact theory"; a small
+  p-value is evidence against the simulator. A correct simulator fails one only by
+  chance, with the probability the profile allots it (its alpha).
+* ``confirmatory`` checks test H0 "the property does NOT hold" (no collapse; drift not
+  equivalent to theory); a small p-value confirms the property. A correct simulator
+  fails one only when the test misses, so its allotted alpha bounds the miss rate, which
+  the check computes from exact theory at its design (``miss_rate``).
+
+Checks never draw random numbers themselves: they ask a :data:`Simulator` for
+trajectories of an :class:`~collapsecheck.experiment.Experiment`, which carries the seed.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from collapsecheck.experiment import Experiment
+from collapsecheck.trajectories import Trajectories
+
+__all__ = ["Check", "Outcome", "Simulator", "engine_simulator"]
+
+#: ``simulator(experiment, record) -> Trajectories``; ``record`` is 'all', 'final' or a
+#: list of generations. The built-in engines are wrapped by :func:`engine_simulator`;
+#: a researcher's own simulator can be passed in their place.
+Simulator = Callable[[Experiment, str | Sequence[int]], Trajectories]
+
+
+def engine_simulator(engine: str, workers: int | None = None) -> Simulator:
+    """A :data:`Simulator` that runs one of the built-in engines."""
+    from collapsecheck.engines import simulate
+
+    def run(experiment: Experiment, record) -> Trajectories:
+        return simulate(experiment, engine=engine, workers=workers, record=record).trajectories
+
+    run.engine = engine  # type: ignore[attr-defined]
+    return run
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run of a check's test."""
+
+    statistic: float
+    pvalue: float
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check(ABC):
+    """Base of every check: the experiment's parameters plus the check's own options.
+
+    Subclasses set ``type`` (the name used in profiles), ``family`` and ``kind``, and
+    implement :meth:`statement`, :meth:`test_name`, :meth:`run` and
+    :meth:`detectable_effect`.
+    """
+
+    type: ClassVar[str]
+    family: ClassVar[str]
+    kind: ClassVar[str] = "consistency"
+
+    id: str = ""
+    n: int = 10
+    generations: int = 10
+    replicates: int = 1000
+    ddof: float = 0.0
+    mu0: float = 0.0
+    sigma0: float = 1.0
+    engine: str = "sufficient"
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", self.default_id())
+        self.experiment(seed=0)  # validates the parameters now, not mid-run
+        self.validate_design()
+
+    # -- description -------------------------------------------------------------------
+    def default_id(self) -> str:
+        return f"{self.family}.{self.type}.n{self.n}.T{self.generations}.{self.engine}"
+
+    @abstractmethod
+    def statement(self) -> str: ...
+
+    @abstractmethod
+    def test_name(self) -> str: ...
+
+    # -- design ------------------------------------------------------------------------
+    def validate_design(self) -> None:
+        """Raise ValueError if the check cannot be trusted at these parameters."""
+
+    def experiment(self, seed: int, replicates: int | None = None) -> Experiment:
+        return Experiment(n=self.n, generations=self.generations,
+                          replicates=self.replicates if replicates is None else replicates,
+                          ddof=self.ddof, mu0=self.mu0, sigma0=self.sigma0, seed=seed)
+
+    @abstractmethod
+    def detectable_effect(self, alpha: float, replicates: int) -> dict[str, Any]:
+        """The smallest departure detected at level ``alpha`` with power 0.9."""
+
+    def miss_rate(self, alpha: float, replicates: int) -> float:
+        """Confirmatory checks: probability that a correct simulator fails to confirm."""
+        return 0.0
+
+    # -- running -----------------------------------------------------------------------
+    @abstractmethod
+    def run(self, experiment: Experiment, simulator: Simulator) -> Outcome: ...
+
+    def params(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if isinstance(x, float | int) and math.isfinite(x) else None

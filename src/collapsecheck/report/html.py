@@ -1,0 +1,314 @@
+"""``report.html``: one self-contained page that opens offline.
+
+No external CSS, scripts, fonts or images: the style sheet is inline and plots are
+inline SVG (:mod:`collapsecheck.report.figures`). Every string taken from the report
+goes through :func:`html.escape`; anchors are built from positions, never from ids.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from collapsecheck.report import figures as _figures
+from collapsecheck.report._format import (
+    MISSING,
+    fmt_num,
+    fmt_value,
+    number_rows,
+    sorted_claims,
+    verdict_counts,
+)
+from collapsecheck.results import CheckResult, ClaimResult, ClaimVerdict, ValidationReport, Verdict
+
+__all__ = ["render_html"]
+
+_FIGURE_TITLES = {
+    "trajectories": "Trajectories against the exact quantile band",
+    "endpoint": "Final log σ² against its exact density",
+    "qq": "QQ plot against the exact law",
+    "drift": "Drift estimates and equivalence margins",
+}
+
+_TONE = {"PASS": "good", "SUPPORTED": "good", "WEAK": "warn", "QUALIFIED": "warn",
+         "FAIL": "bad", "CONTRADICTED": "bad"}
+
+_CSS = """
+:root { --fg:#1e293b; --muted:#64748b; --line:#e2e8f0; --bg:#f8fafc; --card:#fff;
+  --good:#15803d; --good-bg:#dcfce7; --warn:#a16207; --warn-bg:#fef9c3;
+  --bad:#b91c1c; --bad-bg:#fee2e2; --code-bg:#f1f5f9; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--fg); line-height:1.5;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; }
+h2 { font-size: 1.25rem; margin: 36px 0 12px; padding-bottom: 4px;
+  border-bottom: 1px solid var(--line); }
+h3 { font-size: 1.05rem; margin: 0 0 8px; }
+h4 { font-size: .95rem; margin: 14px 0 6px; }
+p { margin: 6px 0; }
+.muted { color: var(--muted); }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: .88em; }
+code { background: var(--code-bg); padding: 1px 4px; border-radius: 4px;
+  overflow-wrap: anywhere; }
+pre { background: #0f172a; color: #e2e8f0; padding: 12px 14px; border-radius: 8px;
+  overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+pre code { background: none; padding: 0; color: inherit; }
+header.top { background: var(--card); border: 1px solid var(--line); border-radius: 12px;
+  padding: 20px 22px; display: grid; gap: 10px; }
+.headline { display: flex; align-items: center; gap: 14px; flex-wrap: wrap; }
+.badge { display: inline-block; font-weight: 700; font-size: .78rem; letter-spacing: .04em;
+  padding: 2px 9px; border-radius: 999px; border: 1px solid transparent;
+  white-space: nowrap; }
+.badge.big { font-size: 1.1rem; padding: 4px 16px; }
+.good { color: var(--good); background: var(--good-bg); border-color: #86efac; }
+.warn { color: var(--warn); background: var(--warn-bg); border-color: #fde047; }
+.bad { color: var(--bad); background: var(--bad-bg); border-color: #fca5a5; }
+.zero { color: var(--muted); background: var(--code-bg); border-color: var(--line); }
+.counts { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
+.counts .label { color: var(--muted); font-size: .85rem; margin-right: 2px; }
+table { border-collapse: collapse; width: 100%; background: var(--card);
+  font-size: .9rem; }
+th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left;
+  vertical-align: top; }
+th { background: #f1f5f9; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+.tablewrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; }
+.tablewrap table { border: none; }
+.tablewrap tr:last-child td { border-bottom: none; }
+details { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+  margin: 8px 0; }
+details > summary { cursor: pointer; padding: 8px 12px; display: flex; gap: 10px;
+  align-items: baseline; list-style: none; }
+details > summary::-webkit-details-marker { display: none; }
+details > summary::before { content: "▸"; color: var(--muted); }
+details[open] > summary::before { content: "▾"; }
+details > .body { padding: 4px 14px 14px; border-top: 1px solid var(--line); }
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 6px 0; }
+dl.kv dt { color: var(--muted); }
+dl.kv dd { margin: 0; overflow-wrap: anywhere; }
+.figs { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
+  gap: 16px; }
+figure { margin: 0; background: var(--card); border: 1px solid var(--line);
+  border-radius: 8px; padding: 10px; }
+figure svg { width: 100%; height: auto; display: block; }
+figcaption { font-size: .85rem; color: var(--muted); margin-top: 4px; }
+.claim { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+  padding: 14px 16px; margin: 12px 0; }
+.claim blockquote { margin: 6px 0 10px; padding: 4px 12px; border-left: 3px solid var(--line);
+  color: #334155; font-style: italic; }
+.note { color: var(--muted); font-size: .85rem; }
+footer { margin-top: 40px; font-size: .88rem; }
+@media print { details { break-inside: avoid; } details > .body { display: block; } }
+"""
+
+
+def _e(x: Any) -> str:
+    """HTML-escaped text of anything (quotes too: safe in attributes as in text)."""
+    return html.escape(str(x), quote=True)
+
+
+def _badge(verdict: str, big: bool = False) -> str:
+    tone = _TONE.get(verdict, "warn")
+    return f'<span class="badge {tone}{" big" if big else ""}">{_e(verdict)}</span>'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]],
+           numeric: Sequence[bool] | None = None) -> str:
+    """Cells must already be HTML (escaped)."""
+    numeric = numeric or [False] * len(header)
+    cls = [' class="num"' if n else "" for n in numeric]
+    head = "".join(f"<th{c}>{h}</th>" for c, h in zip(cls, header, strict=True))
+    body = "".join(
+        "<tr>" + "".join(f"<td{c}>{v}</td>" for c, v in zip(cls, row, strict=True)) + "</tr>"
+        for row in rows
+    )
+    return (f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def _kv(d: Mapping[str, Any]) -> str:
+    if not d:
+        return f'<p class="muted">{MISSING}</p>'
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(fmt_value(v))}</dd>" for k, v in d.items())
+    return f'<dl class="kv">{items}</dl>'
+
+
+def _numbers_table(numbers: Mapping[str, Any]) -> str:
+    keys, labels, rows = number_rows(numbers)
+    numeric = [False] + [k in ("theory", "simulation", "value") for k in keys]
+    return _table(["quantity", *map(_e, labels)],
+                  [[_e(x) for x in row] for row in rows], numeric)
+
+
+def _header(report: ValidationReport) -> str:
+    checks = verdict_counts(report.checks, Verdict)
+    claims = verdict_counts(report.claims, ClaimVerdict)
+
+    def chips(counts: dict[str, int]) -> str:
+        return "".join(
+            f'<span class="badge {_TONE.get(k, "warn") if n else "zero"}">{_e(k)} {n}</span>'
+            for k, n in counts.items()
+        )
+
+    exit_code = 1 if report.failed else 0
+    desc = f"<p>{_e(report.description)}</p>" if report.description else ""
+    return f"""<header class="top">
+<div class="headline"><h1>collapsecheck validation report</h1>
+{_badge(report.verdict.value, big=True)}</div>
+<p class="muted">Profile <code>{_e(report.profile)}</code> · seed <code>{_e(report.seed)}</code>
+· created {_e(report.created)} · exit code {exit_code}</p>
+{desc}
+<div class="counts"><span class="label">Checks</span>{chips(checks)}</div>
+<div class="counts"><span class="label">Claims</span>{chips(claims)}</div>
+<div><span class="muted">Reproduce with</span>
+<pre><code>{_e(report.command)}</code></pre></div>
+</header>"""
+
+
+def _budget(report: ValidationReport) -> str:
+    if not report.budget:
+        return ""
+    return ('<h2 id="budget">False-alarm budget and multiplicity</h2>'
+            f"{_kv(report.budget)}")
+
+
+def _figures_section(report: ValidationReport) -> str:
+    figs = []
+    for kind in _figures.FIGURE_KINDS:
+        data = report.figures.get(kind) if report.figures else None
+        if data is None:
+            continue
+        title = _FIGURE_TITLES[kind]
+        try:
+            svg = _figures.render_figure(kind, data)
+        except (ValueError, TypeError, KeyError) as exc:
+            # A malformed plot must not cost the whole report: say so visibly instead.
+            figs.append(f'<figure><p class="note">Figure “{_e(title)}” could not be drawn: '
+                        f"{_e(exc)}</p></figure>")
+            continue
+        figs.append(f"<figure>{svg}<figcaption>{_e(title)}</figcaption></figure>")
+    if not figs:
+        return ""
+    return f'<h2 id="figures">Figures</h2><div class="figs">{"".join(figs)}</div>'
+
+
+def _effect(c: CheckResult) -> str:
+    return _e(fmt_value(c.detectable_effect)) if c.detectable_effect else MISSING
+
+
+def _checks_table(report: ValidationReport) -> str:
+    if not report.checks:
+        return '<h2 id="checks">Checks</h2><p class="muted">No checks were run.</p>'
+    rows = [
+        [
+            f'<a href="#check-{i}"><code>{_e(c.id)}</code></a>',
+            _badge(c.verdict.value),
+            _e(fmt_num(c.statistic)),
+            _e(fmt_num(c.pvalue)),
+            _e(fmt_num(c.alpha)),
+            _effect(c),
+            str(len(c.stages)),
+        ]
+        for i, c in enumerate(report.checks)
+    ]
+    table = _table(["check", "verdict", "statistic", "p-value", "alpha", "detectable effect",
+                    "stages"], rows, [False, False, True, True, True, False, True])
+    details = "".join(_check_details(i, c) for i, c in enumerate(report.checks))
+    return (f'<h2 id="checks">Checks</h2>{table}'
+            f'<h3 style="margin-top:20px">Details</h3>{details}')
+
+
+def _check_details(i: int, c: CheckResult) -> str:
+    stages = _table(
+        ["stage", "seed", "spawn key", "replicates", "statistic", "p-value", "verdict",
+         "details"],
+        [
+            [str(j + 1), _e(s.seed), _e(fmt_value(list(s.spawn_key))), _e(s.replicates),
+             _e(fmt_num(s.statistic)), _e(fmt_num(s.pvalue)), _badge(s.verdict.value),
+             _e(fmt_value(s.details)) if s.details else ""]
+            for j, s in enumerate(c.stages)
+        ],
+        [True, True, False, True, True, True, False, False],
+    ) if c.stages else f'<p class="muted">{MISSING}</p>'
+    numbers = _kv(c.numbers) if c.numbers else f'<p class="muted">{MISSING}</p>'
+    is_open = " open" if c.verdict is not Verdict.PASS else ""
+    return f"""<details id="check-{i}"{is_open}>
+<summary>{_badge(c.verdict.value)} <code>{_e(c.id)}</code>
+<span class="muted">{_e(c.statement)}</span></summary>
+<div class="body">
+<dl class="kv"><dt>statement</dt><dd>{_e(c.statement)}</dd>
+<dt>test</dt><dd>{_e(c.test)}</dd>
+<dt>family / kind</dt><dd>{_e(c.family)} / {_e(c.kind)}</dd>
+<dt>statistic</dt><dd>{_e(fmt_num(c.statistic))}</dd>
+<dt>p-value</dt><dd>{_e(fmt_num(c.pvalue))}</dd>
+<dt>alpha</dt><dd>{_e(fmt_num(c.alpha))}</dd>
+<dt>time</dt><dd>{_e(fmt_num(c.seconds))} s</dd></dl>
+<h4>Thresholds</h4>{_kv(c.thresholds)}
+<h4>Detectable effect</h4>{_kv(c.detectable_effect)}
+<h4>Escalation history</h4>{stages}
+<h4>Numbers</h4>{numbers}
+<h4>Experiment</h4>{_kv(c.spec)}
+</div></details>"""
+
+
+def _claim_card(c: ClaimResult) -> str:
+    quote = f"<blockquote>{_e(c.claim)}</blockquote>" if c.claim else ""
+    numbers = _numbers_table(c.numbers) if c.numbers else ""
+    return f"""<section class="claim">
+<h3>{_e(c.id)} {_badge(c.verdict.value)}</h3>{quote}
+<p><strong>Reading.</strong> {_e(c.reading)}</p>{numbers}</section>"""
+
+
+def _claims_section(report: ValidationReport) -> str:
+    if not report.claims:
+        return '<h2 id="claims">Article claims</h2><p class="muted">No claims were evaluated.</p>'
+    intro = ('<p class="muted">Findings about the article, not failures of the software: '
+             "they never change the exit code.</p>")
+    cards = "".join(_claim_card(c) for c in sorted_claims(report.claims))
+    return f'<h2 id="claims">Article claims</h2>{intro}{cards}'
+
+
+def _footer(report: ValidationReport) -> str:
+    return f"""<footer>
+<h2 id="environment">Environment</h2>{_kv(report.environment)}
+<h2 id="spec">Experiment</h2>{_kv(report.spec)}
+<h2 id="timing">Timing</h2>{_kv(report.timing)}
+</footer>"""
+
+
+def render_html(report: ValidationReport) -> str:
+    """``report.html``: header with the overall verdict, figures present in
+    ``report.figures``, checks with their details, claims, then environment and timing.
+
+    ``report.figures`` keys (each optional; absent ones are skipped): ``trajectories``,
+    ``endpoint``, ``qq``, ``drift``; see :mod:`collapsecheck.report.figures` for their
+    data. A figure whose data is malformed is replaced by a visible note.
+    """
+    title = f"collapsecheck: {report.profile} — {report.verdict.value}"
+    body = "\n".join([
+        _header(report),
+        _budget(report),
+        _figures_section(report),
+        _checks_table(report),
+        _claims_section(report),
+        _footer(report),
+    ])
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<main>
+{body}
+</main>
+</body>
+</html>
+"""

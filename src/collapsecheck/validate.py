@@ -1,0 +1,153 @@
+"""Run a profile: every check with its escalation, the article's claims, the figures.
+
+Seeds: check ``id`` at stage ``s`` (0 first run, 1 escalation) draws from
+``SeedSequence(profile_seed, spawn_key=(crc32(id), s))``, so each check's streams are
+independent of the others', independent between stages, and unchanged when checks are
+added to or removed from a profile.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from collapsecheck.checks import Check, Simulator, engine_simulator
+from collapsecheck.experiment import Experiment
+from collapsecheck.profiles import Profile, budget_summary, thresholds
+from collapsecheck.records import environment
+from collapsecheck.results import CheckResult, Stage, ValidationReport, Verdict
+
+__all__ = ["check_seed", "run_check", "run_profile"]
+
+
+def check_seed(profile_seed: int, check_id: str, stage: int) -> tuple[int, tuple[int, int]]:
+    """The experiment seed of one stage of one check, and its spawn key."""
+    key = (zlib.crc32(check_id.encode("utf-8")), stage)
+    state = np.random.SeedSequence(profile_seed, spawn_key=key).generate_state(2, np.uint32)
+    return int(state[0]) << 32 | int(state[1]), key
+
+
+def _stage_verdict(check: Check, pvalue: float, stage: int, t: dict) -> Verdict:
+    if math.isnan(pvalue):
+        return Verdict.FAIL
+    if check.kind == "confirmatory":
+        alpha = getattr(check, "equivalence_alpha", None) or getattr(check, "collapse_alpha")
+        if pvalue <= alpha:
+            return Verdict.PASS
+        return Verdict.WEAK if stage == 0 else Verdict.FAIL
+    if stage == 0:
+        if pvalue < t["fail"]:
+            return Verdict.FAIL
+        return Verdict.WEAK if pvalue < t["weak"] else Verdict.PASS
+    return Verdict.FAIL if pvalue < t["escalated_fail"] else Verdict.PASS
+
+
+def run_check(check: Check, profile: Profile, simulator: Simulator | None = None,
+              workers: int | None = None) -> CheckResult:
+    """Run one check, escalating a WEAK first stage once."""
+    t = thresholds(profile)
+    sim = simulator or engine_simulator(check.engine, workers)
+    stages: list[Stage] = []
+    start = time.perf_counter()
+    replicates = check.replicates
+    first_spec = None
+    for stage in (0, 1):
+        seed, key = check_seed(profile.seed, check.id, stage)
+        experiment: Experiment = check.experiment(seed, replicates)
+        first_spec = first_spec or experiment.to_dict()
+        outcome = check.run(experiment, sim)
+        verdict = _stage_verdict(check, outcome.pvalue, stage, t)
+        stages.append(Stage(seed, key, replicates, outcome.statistic, outcome.pvalue, verdict,
+                            outcome.numbers))
+        if verdict is not Verdict.WEAK:
+            break
+        replicates = check.replicates * profile.escalation_factor
+    last = stages[-1]
+    thresholds_used = ({"confirm_at_or_below": getattr(check, "equivalence_alpha", None)
+                        or getattr(check, "collapse_alpha", None),
+                        "designed_miss_rate_both_stages":
+                            check.miss_rate(t["per_check"], check.replicates)
+                            * check.miss_rate(t["per_check"],
+                                              check.replicates * profile.escalation_factor)}
+                       if check.kind == "confirmatory"
+                       else {"fail": t["fail"], "weak": t["weak"],
+                             "escalated_fail": t["escalated_fail"]})
+    return CheckResult(
+        id=check.id, family=check.family, statement=check.statement(), test=check.test_name(),
+        verdict=last.verdict, statistic=last.statistic, pvalue=last.pvalue,
+        alpha=t["per_check"], thresholds=thresholds_used,
+        detectable_effect=check.detectable_effect(t["fail"], check.replicates),
+        stages=tuple(stages), spec={**first_spec, "engine": check.engine},
+        numbers=last.details, kind=check.kind, seconds=time.perf_counter() - start,
+    )
+
+
+def run_profile(
+    profile: Profile,
+    *,
+    simulator: Simulator | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+    engine: str | None = None,
+    command: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
+    figures: bool = True,
+) -> ValidationReport:
+    """Run every check and claim of ``profile``.
+
+    ``simulator`` replaces the built-in engines for every check (a researcher's own
+    simulator); ``seed`` and ``engine`` override the profile's.
+    """
+    if seed is not None:
+        profile = replace(profile, seed=seed)
+    checks = profile.checks
+    if engine is not None:
+        checks = tuple(replace(c, engine=engine, id="") if c.id == c.default_id()
+                       else replace(c, engine=engine) for c in checks)
+        profile = replace(profile, checks=checks, engine=engine)
+    total = len(checks) + (1 if profile.claims is not None else 0) + (1 if figures else 0)
+    t0 = time.perf_counter()
+    results = []
+    for i, check in enumerate(checks):
+        if progress:
+            progress(check.id, i, total)
+        results.append(run_check(check, profile, simulator, workers))
+    checks_s = time.perf_counter() - t0
+    claims = ()
+    claims_s = 0.0
+    if profile.claims is not None:
+        from collapsecheck.checks.article import evaluate_claims
+
+        if progress:
+            progress("article claims A1..A8", len(checks), total)
+        t1 = time.perf_counter()
+        claims = evaluate_claims(profile.claims, seed=profile.seed, workers=workers)
+        claims_s = time.perf_counter() - t1
+    figs = {}
+    if figures:
+        from collapsecheck.figure_data import figure_data
+
+        if progress:
+            progress("figures", total - 1, total)
+        figs = figure_data(profile, results, workers=workers)
+    if progress:
+        progress("done", total, total)
+    spec = (profile.claims.to_dict() if profile.claims is not None and
+            hasattr(profile.claims, "to_dict") else {})
+    return ValidationReport(
+        profile=profile.name, description=profile.description, seed=profile.seed,
+        spec={"engine": profile.engine, "simulator": "custom" if simulator else "built-in",
+              "claims": spec},
+        budget=budget_summary(profile), checks=tuple(results), claims=tuple(claims),
+        environment=environment(), command=command,
+        timing={"checks_s": checks_s, "claims_s": claims_s,
+                "total_s": time.perf_counter() - t0},
+        created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        figures=figs,
+    )
