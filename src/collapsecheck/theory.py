@@ -282,6 +282,10 @@ _SERIES_TERMS = 64
 _CF_FLOOR = -46.0  # |phi| below e^-46 ~ 1e-20 is truncated from the inversion integral
 _PANEL_WIDTH = 0.25
 _PANEL_NODES = 24
+#: Grid points of the tabulated CDF behind :meth:`LogVarianceLaw.sample`.
+SAMPLER_GRID_POINTS = 4000
+#: The sampler's table spans ``ppf(SAMPLER_TAIL)`` .. ``ppf(1 - SAMPLER_TAIL)``.
+SAMPLER_TAIL = 1e-12
 
 
 def _centered_log_cf(t: np.ndarray, k: float) -> np.ndarray:
@@ -455,7 +459,8 @@ class LogVarianceLaw:
         # Keep strictly increasing values only (in the far tails F moves by less than its
         # ~1e-13 quadrature error between neighbours; none are dropped in practice).
         keep = np.concatenate([[True], np.diff(cdf) > 0])
-        return PchipInterpolator(cdf[keep], x[keep], extrapolate=False), cdf[keep][[0, -1]], (lo, hi)
+        inverse = PchipInterpolator(cdf[keep], x[keep], extrapolate=False)
+        return inverse, cdf[keep][[0, -1]], (lo, hi)
 
     def sample(self, size=None, rng=None):
         r"""Exact draws of :math:`S_T = \log(\sigma_T^2/\sigma_0^2)`, by inversion of the CDF.
@@ -657,19 +662,14 @@ def mu_fourth_moment(generations: int, n: int, ddof: float = 0.0, sigma0: float 
 # Exact draws of S_T, and first passage upward: can a collapsing chain recover?
 # ---------------------------------------------------------------------------------------
 
-__all__ += [  # noqa: PLE0605 - extended here so the additions stay in one block
+__all__ += [
+    "SIEGMUND_RHO",
     "ConvergenceWarning",
     "RecoveryProbability",
-    "SIEGMUND_RHO",
     "lundberg_exponent",
     "prob_ever_recovers",
     "siegmund_recovery_approximation",
 ]
-
-#: Grid points of the tabulated CDF behind :meth:`LogVarianceLaw.sample`.
-SAMPLER_GRID_POINTS = 4000
-#: The sampler's table spans ``ppf(SAMPLER_TAIL)`` .. ``ppf(1 - SAMPLER_TAIL)``.
-SAMPLER_TAIL = 1e-12
 
 
 class ConvergenceWarning(RuntimeWarning):
@@ -748,8 +748,9 @@ def lundberg_exponent(n: int, ddof: float = 0.0) -> float:
     )
 
 
-#: Siegmund's overshoot constant :math:`\rho = -\zeta(1/2)/\sqrt{2\pi} \approx 0.5826`.
-SIEGMUND_RHO = float(-special.zeta(0.5, 1) / math.sqrt(2 * math.pi))
+#: Siegmund's overshoot constant :math:`\rho = -\zeta(1/2)/\sqrt{2\pi} \approx 0.5826`
+#: (Riemann zeta; :math:`\zeta(1/2) = -1.4603545\ldots`).
+SIEGMUND_RHO = float(-special.zeta(0.5) / math.sqrt(2 * math.pi))
 
 
 def siegmund_recovery_approximation(n: int, ddof: float, b: float) -> float:
@@ -895,26 +896,21 @@ def _absorption_curve(n, ddof, b, h, r, tol, horizon, max_steps):
     limit = max_steps if horizon is None else min(horizon, max_steps)
     curve = np.empty(limit)
     curve[0] = absorbed
-    steps, converged = 1, horizon == 1
+    steps = 1
     while steps < limit:
         if horizon is None and steps % 16 == 0 and mass @ weight < tol:
-            converged = True
             break
         absorbed += mass @ absorb
         dropped += mass @ drop
         conv = fft.irfft(fft.rfft(mass, nfft) * kernel_ft, nfft)
-        # cell c' receives sum_c mass_c kernel[c' - c - j_lo]: index c' - j_lo of conv
-        if j_lo <= 0:
-            mass = conv[-j_lo : -j_lo + cells].copy()
-        else:  # pragma: no cover - the kernel always reaches below 0
-            mass = np.concatenate([np.zeros(j_lo), conv[: cells - j_lo]])
+        # Cell c' receives sum_c mass_c kernel[c' - c - j_lo], i.e. conv[c' - j_lo]; the
+        # kernel always reaches below 0 (j_lo < 0) since X has support on the whole line.
+        mass = conv[-j_lo : -j_lo + cells].copy()
         curve[steps] = absorbed
         steps += 1
-    else:
-        converged = converged or horizon is not None and steps >= horizon
-    if horizon is None and not converged and mass @ weight < tol:
-        converged = True
-    return curve[:steps], float(mass @ weight), dropped * drop_weight, converged
+    remaining = float(mass @ weight)
+    converged = steps >= horizon if horizon is not None else remaining < tol
+    return curve[:steps], remaining, dropped * drop_weight, converged
 
 
 def prob_ever_recovers(

@@ -35,21 +35,33 @@ class ReplicateIndependence(Check):
                 "log sigma^2 increments have the variance independence implies")
 
     def test_name(self) -> str:
-        return "two-sided chi-square test of W = sum_t (sum_r Z_rt)^2 / R on T degrees of freedom"
+        return ("Bonferroni of two tests on standardised increments Z: two-sided chi-square "
+                "of W = sum_t (sum_r Z_rt)^2 / R (shared numbers across all replicates) and "
+                "a scaled chi-square of neighbour-pair products (numbers reused by a "
+                "neighbour)")
 
     def run(self, experiment, simulator) -> Outcome:
         traj = simulator(experiment, "all")
         step = StepLaw(self.n, self.ddof)
         z = (np.diff(traj.log_var, axis=1) - step.drift) / math.sqrt(step.var)
-        res = stats.independence_test(z)
+        m4 = step.cumulant(4) / step.var**2 + 3
+        res = stats.independence_test(z, m4=m4)
         return Outcome(res.statistic, res.pvalue, {
-            "W": res.statistic, "df": res.df, "mean_pairwise_correlation": res.mean_correlation,
+            "W_common": res.common_statistic, "pvalue_common": res.common_pvalue,
+            "S_neighbour_pairs": res.pairs_statistic, "pvalue_neighbour_pairs": res.pairs_pvalue,
+            "df": res.df, "mean_pairwise_correlation": res.mean_correlation,
         })
 
     def detectable_effect(self, alpha, replicates) -> dict:
         T = self.generations
-        # W/T ~ 1 + (R-1) rho, with SD sqrt(2/T) under H0
+        # Equicorrelation rho inflates W by m = 1 + (R-1) rho: W ~ m chi2_T. The
+        # Bonferroni half of alpha, two-sided, rejects above c = chi2.isf(alpha/4, T);
+        # power 0.9 needs m chi2.ppf(0.1, T) >= c.
+        m = sps.chi2.isf(alpha / 4, T) / sps.chi2.ppf(0.1, T)
+        rho = (m - 1) / (replicates - 1)
+        # neighbour pairs: correlation rho_p raises each T u_p^2 by about T rho_p^2
+        P = replicates // 2
         zsum = sps.norm.isf(alpha / 2) + sps.norm.ppf(0.9)
-        rho = zsum * math.sqrt(2 / T) / (replicates - 1)
-        return {"metric": "mean pairwise correlation between replicates", "value": rho,
-                "power": 0.9}
+        rho_pair = math.sqrt(zsum * math.sqrt(2 * P) / (P * T))
+        return {"metric": "mean pairwise correlation between all replicates", "value": rho,
+                "power": 0.9, "neighbour_pair_correlation": rho_pair}
