@@ -376,6 +376,59 @@ def _print_listing() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# calibrate
+# ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def calibrate(
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile name or path to a .toml file.")
+    ] = "ci",
+    seeds: Annotated[int, typer.Option("--seeds", help="How many seeds to run (>= 1).")] = 100,
+    first_seed: Annotated[
+        int, typer.Option("--first-seed", help="The first seed; then consecutive ones.")
+    ] = 1,
+    workers: Workers = 0,
+    json_: JsonOpt = False,
+    no_progress: NoProgress = False,
+) -> int:
+    """Run a profile's checks over many seeds: measured false-alarm rate vs its budget."""
+    from collapsecheck.calibrate import calibrate as run_calibration
+    from collapsecheck.profiles import load_profile
+    from collapsecheck.progress import progress_steps
+
+    if seeds < 1:
+        raise InputError(f"--seeds must be at least 1; got {seeds}.")
+    if first_seed < 0:
+        raise InputError(f"--first-seed must be >= 0; got {first_seed}.")
+    nworkers = _workers_iv(workers)
+    prof = load_profile(profile)
+    if not prof.checks:
+        raise InputError(f"profile {prof.name!r} has no checks to calibrate.")
+    with progress_steps(f"calibrate {prof.name}", enabled=not (json_ or no_progress)) as step:
+        result = run_calibration(prof, list(range(first_seed, first_seed + seeds)),
+                                 workers=nworkers, progress=step)
+    record = result.to_dict()
+    if json_:
+        _print_json(record)
+    else:
+        table = Table(title=f"calibration of profile {prof.name}: {result.runs} seeds")
+        for col in ("check", "FAIL", "WEAK rate", "p-value uniformity (KS p)"):
+            table.add_column(col)
+        for cid, rec in record["checks"].items():
+            table.add_row(escape(cid), str(rec["fail"]), f"{rec['weak_rate']:.3f}",
+                          _fmt(rec.get("uniformity_pvalue")))
+        console = Console()
+        console.print(table)
+        lo, hi = record["fail_rate_ci95"]
+        console.print(f"runs with any FAIL: {result.failed_runs}/{result.runs} "
+                      f"(95% CI {lo:.3g} to {hi:.3g}; budget {result.budget:g}); "
+                      f"calibration {'passed' if result.passed else 'FAILED'}", soft_wrap=True)
+    return ExitCode.OK if result.passed else ExitCode.CHECK_FAILED
+
+
+# ---------------------------------------------------------------------------------------
 # Entry point: one table of known errors -> one line and an exit code
 # ---------------------------------------------------------------------------------------
 

@@ -77,13 +77,21 @@ def figure_data(profile, results, *, workers=None, chains: int = 30, band_points
                 "sample": np.quantile(s, probs).tolist(),
                 "title": "QQ plot of log(sigma_T^2/sigma_0^2): percentiles, sample vs exact",
             }
+    # Drift checks at different n have drifts of very different sizes: plot each as its
+    # relative error (estimate - exact)/|exact|, so they share one axis.
     drift = []
     for r in results:
         num = r.numbers
-        if "drift_estimate" in num:
-            drift.append({"id": r.id, "estimate": num["drift_estimate"],
-                          "ci95": num["drift_ci95"], "theory": num["drift_exact"],
-                          "margin": num.get("margin")})
+        if "drift_estimate" in num and num["drift_exact"] != 0:
+            exact = num["drift_exact"]
+
+            def rel(x, exact=exact):
+                return (x - exact) / abs(exact)
+
+            margin = num.get("margin")
+            drift.append({"id": r.id, "estimate": rel(num["drift_estimate"]),
+                          "ci95": [rel(v) for v in num["drift_ci95"]], "theory": 0.0,
+                          "margin": None if margin is None else [rel(v) for v in margin]})
     if drift:
         out["drift"] = drift
     return out

@@ -232,8 +232,8 @@ def drift_svg(rows: Sequence[Mapping[str, Any]]) -> str:
         ax.set_yticklabels([_plain(r.get("id", "")) for r in reversed(rows)])
         ax.set_ylim(-0.7, n - 0.3)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel("log σ² drift per generation")
-        ax.set_title("Drift: estimates, theory and equivalence margins")
+        ax.set_xlabel("relative error of the drift of log σ²: (estimate − exact) / |exact|")
+        ax.set_title("Drift: estimates against exact theory, with equivalence margins")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.5 / n), ncols=4,
                   frameon=False)
         return _to_svg(fig, "drift")
