@@ -156,11 +156,34 @@ class TestCalibration:
              for y in walks]
         assert_uniform(p)
 
-    @pytest.mark.parametrize(("replicates", "T"), [(2, 1), (20, 30), (200, 5)])
-    def test_independence_uniform_pvalues(self, replicates, T):
+    @pytest.mark.parametrize(("replicates", "T"), [(2, 1), (3, 4), (20, 30), (200, 5)])
+    def test_independence_common_uniform_pvalues(self, replicates, T):
+        # W is exactly chi2_T for independent normal Z, whatever R and T.
         rng = np.random.default_rng(20240609)
         z = rng.standard_normal((N_PVALUES, replicates, T))
-        assert_uniform([independence_test(zi).pvalue for zi in z])
+        assert_uniform([independence_test(zi).common_pvalue for zi in z])
+
+    @pytest.mark.parametrize(
+        ("replicates", "T", "dist"),
+        [(20, 30, "normal"), (200, 5, "normal"), (10, 200, "normal"), (20, 30, "uniform")],
+    )
+    def test_independence_pairs_and_combined_pvalues(self, replicates, T, dist):
+        # The neighbour-pair statistic is referred to a moment-matched (Satterthwaite)
+        # scaled chi-square: uniform p-values once there are a few pairs or increments.
+        # The Bonferroni combination is conservative.
+        rng = np.random.default_rng(20240610)
+        shape = (N_PVALUES, replicates, T)
+        if dist == "normal":
+            z, m4 = rng.standard_normal(shape), 3.0
+        else:
+            z, m4 = (rng.random(shape) - 0.5) * math.sqrt(12), 9 / 5
+        res = [independence_test(zi, m4=m4) for zi in z]
+        assert_uniform([r.pairs_pvalue for r in res])
+        combined = np.array([r.pvalue for r in res])
+        assert_conservative(combined)
+        assert np.all(combined == np.minimum(1, 2 * np.minimum(
+            [r.common_pvalue for r in res], [r.pairs_pvalue for r in res])))
+        assert all(r.statistic == r.common_statistic for r in res)
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,7 +215,14 @@ class TestDetection:
         row = np.random.default_rng(4).standard_normal(50)
         res = independence_test(np.tile(row, (50, 1)))
         assert res.pvalue < 1e-6
+        assert res.common_pvalue < 1e-6 and res.pairs_pvalue < 1e-6
         assert res.mean_correlation == pytest.approx(1, abs=0.3)
+
+    def test_independence_rejects_neighbour_reuse(self):
+        # replicate 2p + 1 reuses replicate 2p's numbers: W only doubles, the pairs see it
+        z = np.repeat(np.random.default_rng(14).standard_normal((40, 60)), 2, axis=0)
+        res = independence_test(z)
+        assert res.pairs_pvalue < 1e-6 and res.pvalue < 1e-6
 
     def test_independence_rejects_weak_equicorrelation(self):
         rho, R, T = 0.05, 200, 200
@@ -446,14 +476,13 @@ class TestDegenerate:
     @pytest.mark.parametrize("se", [0.0, -1.0, math.nan, math.inf])
     @pytest.mark.parametrize("alternative", ALTERNATIVES)
     def test_z_test_bad_se(self, se, alternative):
-        with pytest.warns(DegenerateDataWarning, match=r"`se` must be positive and finite"):
+        with pytest.warns(DegenerateDataWarning, match=r"a positive finite `se`"):
             res = z_test(1.0, se, alternative=alternative)
         assert _is_nan_result(res)
-        assert math.isnan(res.confidence_interval().low)
 
     @pytest.mark.parametrize("se", [0.0, math.nan])
     def test_tost_bad_se(self, se):
-        with pytest.warns(DegenerateDataWarning, match=r"`se` must be positive and finite"):
+        with pytest.warns(DegenerateDataWarning, match=r"a positive finite `se`"):
             res = tost(0.0, se, low=-1, upp=1)
         assert _is_nan_result(res)
 
@@ -477,6 +506,8 @@ class TestDegenerate:
         with pytest.warns(DegenerateDataWarning, match=r"at least 2 replicates and 1 increment"):
             res = independence_test(np.zeros(shape))
         assert _is_nan_result(res) and math.isnan(res.mean_correlation)
+        assert all(math.isnan(x) for x in (res.common_statistic, res.common_pvalue,
+                                           res.pairs_statistic, res.pairs_pvalue))
 
     @pytest.mark.parametrize("bad", ["two_sided", "Less", "", "greater "])
     def test_invalid_alternative(self, bad):
@@ -487,7 +518,8 @@ class TestDegenerate:
             drift_regression(np.arange(3), np.zeros((2, 3)), alternative=bad)
 
     def test_invalid_method_and_margins(self):
-        with pytest.raises(ValueError, match=re.escape("`method` must be 'ks' or 'cvm'; got 'ad'.")):
+        msg = re.escape("`method` must be 'ks' or 'cvm'; got 'ad'.")
+        with pytest.raises(ValueError, match=msg):
             gof_exact([0.1, 0.2, 0.3], stats.uniform.cdf, method="ad")
         with pytest.raises(ValueError, match=re.escape("need `low` < `upp`; got 1, 1.")):
             tost(0.0, 1.0, low=1, upp=1)
@@ -515,52 +547,50 @@ class TestDegenerate:
 
 
 # ---------------------------------------------------------------------------------------
-# Known defects in stats.py, kept as strict xfails: each turns into a failure (XPASS)
-# once fixed, and the marker should then be removed.
+# Regressions: degenerate and malformed input (each was once mishandled).
 # ---------------------------------------------------------------------------------------
 
 
-class TestKnownDefects:
-    @pytest.mark.xfail(strict=True, reason="slope_variance_factor assumes sorted generations: "
-                       "np.diff gives negative step counts, and a negative variance")
+class TestDegenerateRegressions:
     def test_slope_variance_factor_unsorted_grid(self):
         assert slope_variance_factor([2, 0, 1]) == pytest.approx(slope_variance_factor([0, 1, 2]))
 
-    @pytest.mark.xfail(strict=True, reason="one generation: bare 0/0 RuntimeWarning instead "
-                       "of NaN with DegenerateDataWarning")
     def test_slope_variance_factor_single_generation(self):
         with pytest.warns(DegenerateDataWarning):
             assert math.isnan(slope_variance_factor([5]))
 
-    @pytest.mark.xfail(strict=True, reason="min(1.0, nan) is 1.0: a NaN estimate gets a "
-                       "two-sided p-value of 1")
     def test_z_test_nan_estimate(self):
-        assert math.isnan(z_test(math.nan, 1.0).pvalue)
+        with pytest.warns(DegenerateDataWarning):
+            assert math.isnan(z_test(math.nan, 1.0).pvalue)
 
-    @pytest.mark.xfail(strict=True, reason="min(1.0, nan) is 1.0: NaN increments get p = 1, "
-                       "no warning")
     def test_independence_nonfinite(self):
         z = np.random.default_rng(0).standard_normal((5, 4))
         z[0, 0] = math.nan
         with pytest.warns(DegenerateDataWarning):
             assert math.isnan(independence_test(z).pvalue)
 
-    @pytest.mark.xfail(strict=True, reason="half_life maps a NaN slope to an infinite "
-                       "half-life ('no collapse') instead of NaN")
+    def test_independence_zero_pair_variance(self):
+        z = np.random.default_rng(0).choice([-1.0, 1.0], (6, 1))
+        with pytest.warns(DegenerateDataWarning):
+            assert math.isnan(independence_test(z, m4=1.0).pairs_pvalue)
+
+    @pytest.mark.parametrize("se", [0.0, -1.0])
+    def test_z_test_degenerate_confidence_interval(self, se):
+        with pytest.warns(DegenerateDataWarning):
+            res = z_test(1.0, se)
+        ci = res.confidence_interval()
+        assert math.isnan(ci.low) and math.isnan(ci.high)
+
     def test_half_life_of_degenerate_result(self):
         with pytest.warns(DegenerateDataWarning):
             res = drift_regression([0, 1], np.ones((1, 2)))
         hl, ci = res.half_life()
         assert math.isnan(hl) and math.isnan(ci.low) and math.isnan(ci.high)
 
-    @pytest.mark.xfail(strict=True, reason="gof_two_sample has no degenerate-input guard: "
-                       "scipy's SmallSampleWarning leaks out")
     def test_gof_two_sample_empty(self):
         with pytest.warns(DegenerateDataWarning):
             assert math.isnan(gof_two_sample([], [0.1, 0.2]).pvalue)
 
-    @pytest.mark.xfail(strict=True, reason="identical chains: the cluster SE is rounding "
-                       "noise (~1e-16) and gives an arbitrary p-value instead of NaN")
     @pytest.mark.parametrize("chain", [[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]], ids=["line", "const"])
     def test_drift_regression_no_spread_between_chains(self, chain):
         with pytest.warns(DegenerateDataWarning):

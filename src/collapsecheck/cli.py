@@ -269,6 +269,10 @@ def validate(
     ] = None,
     workers: Workers = 0,
     json_: JsonOpt = False,
+    simulator: Annotated[
+        str | None,
+        typer.Option("--simulator", help="Audit your own simulator: FILE.py:FUNC or module:FUNC."),
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List profiles and check types.")] = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -284,11 +288,17 @@ def validate(
         _engine_iv(engine)
     nworkers = _workers_iv(workers)
     prof = load_profile(profile)
+    sim = None
+    if simulator is not None:
+        from collapsecheck.plugin import load_simulator
+
+        sim = load_simulator(simulator)
     if out is not None:
         from collapsecheck.io import ensure_directory
 
         ensure_directory(out)
-    report = _run_validation(prof, profile, out, seed, engine, nworkers, json_ or no_progress)
+    report = _run_validation(prof, profile, out, seed, engine, nworkers, json_ or no_progress,
+                             sim, simulator)
     if out is not None:
         from collapsecheck.report.write import write_reports
 
@@ -303,7 +313,7 @@ def validate(
     return ExitCode.CHECK_FAILED if report.failed else ExitCode.OK
 
 
-def _reproduce_command(profile: str, out: Path | None, seed, engine) -> str:
+def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=None) -> str:
     import shlex
 
     parts = ["collapsecheck", "validate", "--profile", profile]
@@ -311,19 +321,21 @@ def _reproduce_command(profile: str, out: Path | None, seed, engine) -> str:
         parts += ["--seed", str(seed)]
     if engine is not None:
         parts += ["--engine", engine]
+    if simulator is not None:
+        parts += ["--simulator", simulator]
     if out is not None:
         parts += ["--out", str(out)]
     return shlex.join(parts)
 
 
-def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet):
+def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg):
     from collapsecheck.progress import progress_steps
     from collapsecheck.validate import run_profile
 
-    command = _reproduce_command(profile_arg, out, seed, engine)
+    command = _reproduce_command(profile_arg, out, seed, engine, sim_arg)
     with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
-        return run_profile(prof, workers=workers, seed=seed, engine=engine, command=command,
-                           progress=step)
+        return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
+                           command=command, progress=step)
 
 
 def _print_validation_summary(report) -> None:
@@ -367,11 +379,8 @@ def _print_listing() -> None:
     checks.add_column("kind")
     checks.add_column("what it tests")
     for name, cls in CHECK_TYPES.items():
-        doc = (cls.__doc__ or "").strip().splitlines()
-        example = cls(n=1000, generations=10, replicates=100000) if name in (
-            "sigma_mean", "sigma2_mean", "mu_var") else cls()
+        example = cls(n=1000, generations=100, replicates=100000)  # passes every design guard
         checks.add_row(name, cls.family, cls.kind, escape(example.test_name()))
-        del doc
     console.print(checks)
 
 

@@ -112,6 +112,10 @@ def gof_two_sample(x, y) -> GofResult:
     H0: ``x`` and ``y`` come from the same continuous distribution."""
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
+    if x.size < 1 or y.size < 1 or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        warnings.warn("both samples need at least 1 value, all finite.", DegenerateDataWarning,
+                      stacklevel=2)
+        return GofResult(math.nan, math.nan, x.size + y.size, "ks_2samp")
     res = stats.ks_2samp(x, y)
     return GofResult(float(res.statistic), float(res.pvalue), x.size + y.size, "ks_2samp")
 
@@ -155,6 +159,8 @@ class ZTestResult:
     df: float | None
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        if not (self.se > 0 and math.isfinite(self.se) and math.isfinite(self.estimate)):
+            return ConfidenceInterval(math.nan, math.nan)
         q = _quantile(1 - (1 - confidence_level) / 2, self.df)
         return ConfidenceInterval(self.estimate - q * self.se, self.estimate + q * self.se)
 
@@ -179,9 +185,9 @@ def z_test(estimate: float, se: float, *, null: float = 0.0, alternative: str = 
     negative); ``'greater'``: H1 quantity > null; ``'two-sided'``: H1 quantity != null.
     """
     _alternative_iv(alternative)
-    if not (se > 0 and math.isfinite(se)):
-        warnings.warn(f"`se` must be positive and finite; got {se}.", DegenerateDataWarning,
-                      stacklevel=2)
+    if not (se > 0 and math.isfinite(se)) or not math.isfinite(estimate):
+        warnings.warn(f"need a finite estimate and a positive finite `se`; got {estimate}, "
+                      f"{se}.", DegenerateDataWarning, stacklevel=2)
         return ZTestResult(math.nan, math.nan, estimate, se, null, alternative, df)
     z = (estimate - null) / se
     if alternative == "less":
@@ -272,6 +278,8 @@ class DriftResult:
         ci = self.confidence_interval(confidence_level)
 
         def h(b):
+            if math.isnan(b):
+                return math.nan
             return 2 * math.log(2) / -b if b < 0 else math.inf
 
         return h(self.estimate), ConfidenceInterval(h(ci.low), h(ci.high))
@@ -296,8 +304,17 @@ def drift_regression(generations, log_var, *, null: float = 0.0,
         return DriftResult(math.nan, math.nan, math.nan, math.nan, null, alternative, 0, R, G)
     X = sm.add_constant(np.tile(g, R))
     groups = np.repeat(np.arange(R), G)
+    if not np.all(np.isfinite(y)):
+        warnings.warn("`log_var` has non-finite values.", DegenerateDataWarning, stacklevel=2)
+        return DriftResult(math.nan, math.nan, math.nan, math.nan, null, alternative, R - 1, R, G)
     fit = sm.OLS(y.ravel(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     est, se = float(fit.params[1]), float(fit.bse[1])
+    scale = max(1.0, float(np.max(np.abs(y))))
+    if not se > 1e-12 * scale / max(1.0, float(np.ptp(g))):
+        # identical or perfectly linear chains: the SE is rounding noise, not information
+        warnings.warn("no variation between chains around the fitted line; the slope's "
+                      "standard error is 0.", DegenerateDataWarning, stacklevel=2)
+        return DriftResult(est, math.nan, math.nan, math.nan, null, alternative, R - 1, R, G)
     z = z_test(est, se, null=null, alternative=alternative, df=R - 1)
     return DriftResult(est, se, z.statistic, z.pvalue, null, alternative, R - 1, R, G)
 
@@ -311,7 +328,11 @@ def slope_variance_factor(generations) -> float:
     so :math:`\mathrm{Var} = \mathrm{Var}(X) \sum_s w_s^2`. The pooled slope of R chains
     recorded at the same generations is their mean, with variance divided by R.
     """
-    g = np.asarray(generations, dtype=np.int64)
+    g = np.unique(np.asarray(generations, dtype=np.int64))
+    if g.size < 2:
+        warnings.warn("need at least 2 distinct generations for a slope.",
+                      DegenerateDataWarning, stacklevel=2)
+        return math.nan
     c = (g - g.mean()) / np.sum((g - g.mean()) ** 2)
     w_at = np.cumsum(c[::-1])[::-1]  # w for steps in (g_{j-1}, g_j] is sum_{i >= j} c_i
     counts = np.diff(g)  # steps between consecutive recorded generations
@@ -357,8 +378,10 @@ def independence_test(z, *, m4: float = 3.0) -> IndependenceResult:
     """``z``: (replicates, T) standardised increments; ``m4`` their fourth moment under
     H0 (3 for normal data). ``statistic`` is the common-factor W."""
     z = np.asarray(z, dtype=float)
+    if not m4 >= 1:
+        raise ValueError(f"`m4` must be >= 1 (E[Z^4] >= E[Z^2]^2 = 1); got {m4}.")
     R, T = z.shape
-    if R < 2 or T < 1:
+    if R < 2 or T < 1 or not np.all(np.isfinite(z)):
         warnings.warn("need at least 2 replicates and 1 increment.", DegenerateDataWarning,
                       stacklevel=2)
         nan = math.nan
@@ -370,8 +393,14 @@ def independence_test(z, *, m4: float = 3.0) -> IndependenceResult:
     u = np.einsum("pt,pt->p", z[0 : 2 * P : 2], z[1 : 2 * P : 2]) / T
     S = float(T * np.sum(u * u))
     v = 2 + (m4 * m4 - 3) / T
-    scale, dof = v / 2, 2 * P / v
-    p_pairs = float(stats.chi2.sf(S / scale, dof))
+    if v > 0:
+        scale, dof = v / 2, 2 * P / v
+        p_pairs = float(stats.chi2.sf(S / scale, dof))
+        p = min(1.0, 2 * min(p_common, p_pairs))
+    else:  # T u_p^2 is constant (T = 1, Z = +-1): the pairs part carries no information
+        warnings.warn("neighbour-pair products have no variance; only the common-factor "
+                      "test is used.", DegenerateDataWarning, stacklevel=2)
+        p_pairs = math.nan
+        p = p_common
     rho = (W / T - 1) / (R - 1)
-    p = min(1.0, 2 * min(p_common, p_pairs))
     return IndependenceResult(W, p, W, p_common, S, p_pairs, T, R, rho)

@@ -88,6 +88,35 @@ def run_check(check: Check, profile: Profile, simulator: Simulator | None = None
     )
 
 
+def guarded(simulator: Simulator) -> Simulator:
+    """Wrap a user's simulator: its exceptions and malformed results become an
+    :class:`~collapsecheck.errors.InputError` naming the problem (the user's code, not a
+    bug in collapsecheck)."""
+    from collapsecheck.errors import InputError
+    from collapsecheck.trajectories import Trajectories
+
+    name = getattr(simulator, "__name__", repr(simulator))
+
+    def run(experiment: Experiment, record):
+        try:
+            traj = simulator(experiment, record)
+        except Exception as exc:
+            raise InputError(f"the simulator {name!r} raised {type(exc).__name__}: {exc}"
+                             ) from None
+        if not isinstance(traj, Trajectories):
+            raise InputError(f"the simulator {name!r} returned {type(traj).__name__}; it must "
+                             "return collapsecheck.trajectories.Trajectories.")
+        shape = traj.log_var.shape
+        if len(shape) != 2 or shape[0] != experiment.replicates:
+            raise InputError(f"the simulator {name!r} returned log_var of shape {shape}; "
+                             f"expected ({experiment.replicates}, recorded generations).")
+        if not np.all(np.isfinite(traj.log_var)):
+            raise InputError(f"the simulator {name!r} returned non-finite log_var values.")
+        return traj
+
+    return run
+
+
 def run_profile(
     profile: Profile,
     *,
@@ -106,6 +135,8 @@ def run_profile(
     """
     if seed is not None:
         profile = replace(profile, seed=seed)
+    if simulator is not None:
+        simulator = guarded(simulator)
     checks = profile.checks
     if engine is not None:
         checks = tuple(replace(c, engine=engine, id="") if c.id == c.default_id()

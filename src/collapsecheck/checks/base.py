@@ -84,7 +84,8 @@ class Check(ABC):
 
     # -- description -------------------------------------------------------------------
     def default_id(self) -> str:
-        return f"{self.family}.{self.type}.n{self.n}.T{self.generations}.{self.engine}"
+        ddof = f".ddof{self.ddof:g}" if self.ddof else ""
+        return f"{self.family}.{self.type}.n{self.n}.T{self.generations}{ddof}.{self.engine}"
 
     @abstractmethod
     def statement(self) -> str: ...

@@ -1,0 +1,237 @@
+"""Profiles, the two-stage verdicts and their budget, and the validate command."""
+
+import json
+import math
+import os
+import textwrap
+from dataclasses import dataclass
+
+import pytest
+
+from collapsecheck.checks.base import Check, Outcome
+from collapsecheck.cli import main
+from collapsecheck.errors import InputError
+from collapsecheck.profiles import available_profiles, load_profile, parse_profile, thresholds
+from collapsecheck.results import Verdict
+from collapsecheck.validate import check_seed, run_check, run_profile
+
+TINY = """
+name = "tiny"
+description = "two quick checks"
+seed = 7
+budget = 0.001
+
+[[checks]]
+type = "log_var_gof"
+n = 3
+generations = 5
+replicates = 300
+
+[[checks]]
+type = "increment_gof"
+n = 4
+generations = 20
+replicates = 100
+engine = "samples"
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+class TestProfiles:
+    def test_packaged_profiles_load(self):
+        names = available_profiles()
+        assert {"ci", "article", "full"} <= set(names)
+        for name in names:
+            prof = load_profile(name)
+            assert prof.checks and prof.seed >= 0
+
+    def test_ci_profile_has_ten_checks_and_claims(self):
+        prof = load_profile("ci")
+        assert len(prof.checks) >= 10 and prof.claims is not None
+
+    @pytest.mark.parametrize(("text", "message"), [
+        ("name = 'x'\nseed = 1\nbudget = 0.001\ncolour = 1", r"unknown key\(s\) \['colour'\]"),
+        ("name = 'x'\nbudget = 0.001\n[[checks]]\ntype='log_var_gof'", "missing key `seed`"),
+        ("name = 'x'\nseed = 1\nbudget = 2.0\n[[checks]]\ntype='log_var_gof'",
+         r"`budget` must lie in \(0, 0.5\)"),
+        ("name = 'x'\nseed = 'a'\nbudget = 0.001", "key `seed` must be int"),
+        ("name = 'x'\nseed = 1\nbudget = 0.001\n[[checks]]\ntype='bogus'",
+         "unknown check type 'bogus'"),
+        ("name = 'x'\nseed = 1\nbudget = 0.001\n[[checks]]\ntype='log_var_gof'\nn=1",
+         "`n` must be at least 2"),
+        ("name = 'x'\nseed = 1\nbudget = 0.001\n[[checks]]\ntype='log_var_gof'\nsize=3",
+         r"unknown key\(s\) \['size'\]"),
+        ("name = 'x'\nseed = 1\nbudget = 0.001\n[[checks]]\ntype='drift_equivalence'\n"
+         "n=1000\ngenerations=100\nreplicates=50\nmargin=0.05", "would miss"),
+        ("name = 'x'\nseed = 1\nbudget = 0.001\n[[checks]]\ntype='log_var_gof'\n"
+         "[[checks]]\ntype='log_var_gof'", "duplicate check id"),
+        ("name = 'x'\nseed = 1\nbudget = 0.001", "nothing to run"),
+        ("name = = 'x'", "not valid TOML"),
+    ])
+    def test_bad_profiles_are_refused_with_the_key_named(self, tmp_path, text, message):
+        path = tmp_path / "bad.toml"
+        path.write_text(text)
+        with pytest.raises(InputError, match=message):
+            load_profile(str(path))
+
+    def test_unknown_profile_name(self):
+        with pytest.raises(InputError, match="unknown profile 'nope'; choose one of"):
+            load_profile("nope")
+
+
+class TestBudget:
+    def test_two_stage_thresholds_spend_exactly_the_share(self):
+        prof = load_profile("ci")
+        t = thresholds(prof)
+        # For a valid (uniform) p-value: P(FAIL) = P(p1 < fail) + P(fail <= p1 < weak) *
+        # P(p2 < escalated_fail), which is at most fail + weak * escalated_fail.
+        assert t["fail"] + t["weak"] * t["escalated_fail"] == pytest.approx(t["per_check"])
+        assert t["per_check"] * len(prof.checks) == pytest.approx(prof.budget)
+
+    def test_seeds_are_independent_of_other_checks(self):
+        a, key_a = check_seed(5, "theory.x", 0)
+        b, key_b = check_seed(5, "theory.x", 1)
+        c, _ = check_seed(5, "theory.y", 0)
+        assert len({a, b, c}) == 3 and key_a[0] == key_b[0]
+        assert check_seed(5, "theory.x", 0) == (a, key_a)
+
+
+@dataclass(frozen=True)
+class Scripted(Check):
+    """A check whose p-value is scripted by stage (through the replicates it is given)."""
+
+    type = "scripted"
+    family = "test"
+    p_first: float = 0.5
+    p_second: float = 0.5
+
+    def statement(self):
+        return "scripted"
+
+    def test_name(self):
+        return "scripted"
+
+    def detectable_effect(self, alpha, replicates):
+        return {"metric": "none", "value": 0.0}
+
+    def run(self, experiment, simulator):
+        p = self.p_first if experiment.replicates == self.replicates else self.p_second
+        return Outcome(0.0, p, {})
+
+
+class TestVerdicts:
+    def _profile(self):
+        return parse_profile({"name": "t", "seed": 1, "budget": 0.001,
+                              "checks": [{"type": "log_var_gof", "n": 3, "generations": 2}]})
+
+    @pytest.mark.parametrize(("p1", "p2", "verdict", "stages"), [
+        (0.5, None, Verdict.PASS, 1),
+        (1e-9, None, Verdict.FAIL, 1),
+        (0.005, 0.5, Verdict.PASS, 2),
+        (0.005, 1e-4, Verdict.FAIL, 2),
+        (math.nan, None, Verdict.FAIL, 1),
+    ])
+    def test_escalation(self, p1, p2, verdict, stages):
+        check = Scripted(n=3, generations=2, replicates=10, p_first=p1,
+                         p_second=0.5 if p2 is None else p2)
+        res = run_check(check, self._profile())
+        assert res.verdict is verdict and len(res.stages) == stages
+        if stages == 2:
+            assert res.stages[0].verdict is Verdict.WEAK
+            assert res.stages[1].replicates == 40  # escalation_factor 4
+            assert res.stages[1].seed != res.stages[0].seed
+
+
+class TestRunProfile:
+    def test_correct_simulator_passes_and_mutant_fails(self, tiny):
+        from tests import mutants
+
+        prof = load_profile(str(tiny))
+        good = run_profile(prof, figures=False)
+        assert not good.failed and good.verdict is Verdict.PASS
+        bad = run_profile(prof, simulator=mutants.wrong_ddof(1.0), figures=False)
+        assert bad.failed and all(c.verdict is Verdict.FAIL for c in bad.checks)
+
+    def test_same_seed_same_report_numbers(self, tiny):
+        prof = load_profile(str(tiny))
+        a = run_profile(prof, figures=False)
+        b = run_profile(prof, figures=False, workers=2)
+        assert [c.pvalue for c in a.checks] == [c.pvalue for c in b.checks]
+
+    def test_broken_user_simulator_is_a_usage_error(self, tiny):
+        def broken(experiment, record):
+            raise RuntimeError("oops")
+
+        with pytest.raises(InputError, match="the simulator 'broken' raised RuntimeError: oops"):
+            run_profile(load_profile(str(tiny)), simulator=broken, figures=False)
+
+
+class TestCommand:
+    def test_writes_four_reports_and_exits_zero(self, tiny, tmp_path, capsys):
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "keep.txt").write_text("mine")
+        code = main(["validate", "--profile", str(tiny), "--out", str(out), "--no-progress"])
+        assert code == 0
+        assert sorted(p.name for p in out.iterdir()) == [
+            "junit.xml", "keep.txt", "report.html", "report.json", "report.md"]
+        assert (out / "keep.txt").read_text() == "mine"
+        report = json.loads((out / "report.json").read_text())
+        assert report["command"].startswith("collapsecheck validate --profile")
+        assert report["seed"] == 7 and len(report["checks"]) == 2
+
+    def test_failing_simulator_exits_one(self, tiny, tmp_path, capsys):
+        sim = tmp_path / "mysim.py"
+        sim.write_text(textwrap.dedent("""
+            from collapsecheck.engines import simulate
+            from collapsecheck.trajectories import Trajectories
+
+            def biased(experiment, record):
+                # fits the variance with ddof + 1: a classic off-by-one
+                wrong = experiment.replace(ddof=experiment.ddof + 1)
+                t = simulate(wrong, record=record, workers=1).trajectories
+                return Trajectories(t.generations, t.log_var, t.mean, experiment.to_dict())
+        """))
+        out = tmp_path / "out"
+        code = main(["validate", "--profile", str(tiny), "--simulator", f"{sim}:biased",
+                     "--out", str(out), "--no-progress"])
+        assert code == 1
+        junit = (out / "junit.xml").read_text()
+        assert junit.count("<failure") == 2
+
+    @pytest.mark.parametrize(("args", "message"), [
+        (["--profile", "nope"], "unknown profile 'nope'"),
+        (["--simulator", "nofile.py:f"], "--simulator file 'nofile.py' does not exist"),
+        (["--simulator", "justtext"], "--simulator must look like"),
+        (["--engine", "fast"], "--engine must be one of"),
+        (["--seed", "-1"], "--seed must be a whole number >= 0"),
+    ])
+    def test_usage_errors_exit_two_with_one_line(self, tiny, args, message, capsys):
+        argv = ["validate", "--no-progress", *args]
+        if "--profile" not in args:
+            argv += ["--profile", str(tiny)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+    def test_unwritable_out_exits_two(self, tiny, tmp_path, capsys):
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        assert main(["validate", "--profile", str(tiny), "--out", str(blocker),
+                     "--no-progress"]) == 2
+        assert "is not a folder" in capsys.readouterr().err
+        if os.geteuid() != 0:  # root can write anywhere
+            ro = tmp_path / "ro"
+            ro.mkdir(mode=0o500)
+            assert main(["validate", "--profile", str(tiny), "--out", str(ro / "x")]) == 2
+
+    def test_list(self, capsys):
+        assert main(["validate", "--list"]) == 0
+        out = capsys.readouterr().out
+        assert "ci" in out and "log_var_gof" in out
