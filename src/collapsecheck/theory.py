@@ -997,7 +997,7 @@ def prob_ever_recovers(
     >>> from collapsecheck.theory import prob_ever_recovers
     >>> p = prob_ever_recovers(1000, 0.0, 2 * math.log(1 / 0.9))
     >>> round(p.probability, 4), round(p.lundberg_bound, 4)  # from sigma 0.9 back to 1
-    (0.6231, 0.6561)
+    (0.6231, 0.656)
     """
     _recovery_iv(n, ddof, b, horizon, points_per_sd, tol, max_steps)
     r = lundberg_exponent(n, ddof)

@@ -1,0 +1,371 @@
+"""The article's claims A1..A8: verdicts and deciding numbers against exact theory
+computed here independently (closed forms with scipy, Edgeworth expansions with the exact
+cumulants, plain simulation of the walk), and the verdict rules re-derived from the
+numbers. Fixed seeds; statistical comparisons at alpha = 1e-6.
+"""
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from collapsecheck.checks import article
+from collapsecheck.checks.article import ClaimsConfig, evaluate_claims, stream_seed
+from collapsecheck.results import ClaimVerdict
+
+ALPHA = 1e-6
+SEED = 20240601
+Q, S, C = ClaimVerdict.QUALIFIED, ClaimVerdict.SUPPORTED, ClaimVerdict.CONTRADICTED
+
+# The article's experiment, with smaller Monte Carlo and recovery runs (about 5 s).
+FAST = ClaimsConfig(
+    mc_repetitions=1000,
+    recovery_replicates=320,
+    recovery_horizon=3000,
+    one_step_replicates=40_000,
+)
+
+
+@pytest.fixture(scope="module")
+def claims():
+    results = evaluate_claims(FAST, SEED)
+    return {r.id: r for r in results}
+
+
+# ---------------------------------------------------------------------------------------
+# Independent exact theory
+# ---------------------------------------------------------------------------------------
+
+
+def sigma_moment(p, T, n=1000):
+    """E[sigma_T^p] for ddof = 0, sigma_0 = 1, even n, p in {1, 2}, without log-gamma
+    differences (which lose ~1e-13 per generation at n = 1000).
+
+    p = 2: ((n-1)/n)^T. p = 1: (sqrt(2/n) Gamma(k + 1/2)/Gamma(k))^T with k = (n-1)/2 a
+    half-integer, where Gamma(m)/Gamma(m - 1/2) = 4^(m-1) / (C(2m-2, m-1) sqrt(pi)),
+    m = n/2, from the duplication formula; the ratio is an exact rational before sqrt(pi).
+    """
+    if p == 2:
+        return math.exp(T * math.log1p(-1 / n))
+    m = n // 2
+    ratio = float(Fraction(4 ** (m - 1), math.comb(2 * m - 2, m - 1))) / math.sqrt(math.pi)
+    return math.exp(T * math.log(math.sqrt(2 / n) * ratio))
+
+
+def walk_cumulants(T, n=1000, ddof=0.0):
+    """Exact cumulants of S_T: T (psi(k) + log 2 - log(n - d)), T psi'(k), T psi''(k), ..."""
+    k = (n - 1) / 2
+    k1 = T * (special.digamma(k) + math.log(2) - math.log(n - ddof))
+    return k1, *(T * special.polygamma(j, k) for j in (1, 2, 3))
+
+
+def edgeworth_cdf(x, T, n=1000, ddof=0.0):
+    """Second-order Edgeworth expansion of P(S_T <= x); S_T is a sum of T i.i.d. steps, so
+    the error is O(T^-3/2) (below 1e-6 at T = 1000, n = 1000)."""
+    k1, k2, k3, k4 = walk_cumulants(T, n, ddof)
+    z = (x - k1) / math.sqrt(k2)
+    g1, g2 = k3 / k2**1.5, k4 / k2**2
+    he2, he3, he5 = z**2 - 1, z**3 - 3 * z, z**5 - 10 * z**3 + 15 * z
+    corr = g1 / 6 * he2 + g2 / 24 * he3 + g1**2 / 72 * he5
+    return stats.norm.cdf(z) - stats.norm.pdf(z) * corr
+
+
+def cornish_fisher_median(T, n=1000, ddof=0.0):
+    """Median of S_T to O(T^-1): mean - kappa_3 / (6 kappa_2)."""
+    k1, k2, k3, _ = walk_cumulants(T, n, ddof)
+    return k1 - k3 / (6 * k2)
+
+
+def num(result, name, side="theory"):
+    return result.numbers[name][side]
+
+
+# ---------------------------------------------------------------------------------------
+# Each claim
+# ---------------------------------------------------------------------------------------
+
+
+def test_a1_numbers_and_verdict(claims):
+    a1 = claims["A1"]
+    p1, p_half = edgeworth_cdf(0.0, 1000), edgeworth_cdf(2 * math.log(0.5), 1000)
+    assert num(a1, "p_sigma_below_1") == pytest.approx(p1, abs=1e-6)
+    assert num(a1, "p_sigma_below_0.5") == pytest.approx(p_half, abs=1e-6)
+    m1, m2 = sigma_moment(1, 1000), sigma_moment(2, 1000)
+    cv = math.sqrt(m2 / m1**2 - 1)
+    assert num(a1, "sigma_cv") == pytest.approx(cv, rel=1e-10)
+    assert num(a1, "sigma_quantile_0.5") == pytest.approx(
+        math.exp(cornish_fisher_median(1000) / 2), rel=1e-5
+    )
+    # Simulated counterparts: binomial tests on the 1000 chains.
+    for name, p in (("p_sigma_below_1", p1), ("p_sigma_below_0.5", p_half)):
+        hits = round(num(a1, name, "simulation") * 1000)
+        assert stats.binomtest(hits, 1000, p).pvalue > ALPHA
+    # The rule: 'almost always much smaller' needs P(sigma < 0.5) >= 0.95 (fails, 0.668);
+    # 'usually smaller' P(sigma < 1) > 0.5 holds (0.921); 'varies widely' CV >= 0.25 (0.81).
+    assert 0.9 < p1 < 0.95 and 0.6 < p_half < 0.7 and cv > 0.8
+    assert a1.verdict is Q
+
+
+def test_a2_numbers_and_verdict(claims):
+    a2 = claims["A2"]
+    mean = sigma_moment(1, 1000)
+    sd = math.sqrt(sigma_moment(2, 1000) - mean**2)
+    assert num(a2, "sigma_mean") == pytest.approx(mean, rel=1e-12)
+    assert round(mean, 4) == 0.4721
+    # Normal approximation of P(0.4 <= average of 1000 <= 0.5): the average is nearly normal.
+    s = sd / math.sqrt(1000)
+    p_norm = stats.norm.cdf((0.5 - mean) / s) - stats.norm.cdf((0.4 - mean) / s)
+    p_mc = num(a2, "p_average_in_interval_R1000")
+    assert abs(p_mc - p_norm) < 5 * math.sqrt(p_norm * (1 - p_norm) / 1000) + 0.002
+    # Simulated average of 1000 chains: z-test against the exact mean and SD.
+    assert abs(num(a2, "sigma_mean", "simulation") - mean) < 5 * s
+    # The rule: |E - 0.45| / E = 4.7% <= 10% and P >= 0.95 (0.99).
+    assert abs(mean - 0.45) / mean < 0.1 and p_norm > 0.95
+    assert a2.verdict is S
+
+
+def test_a3_numbers_and_verdict(claims):
+    a3 = claims["A3"]
+    # Independent route: averages of R = 10 chains each the sum of 1000 log-chi-square
+    # steps (the module uses inversion of the exact CDF).
+    rng = np.random.default_rng(3)
+    reps = 1000
+    s_t = np.zeros((reps, 10))
+    for _ in range(1000):
+        s_t += np.log(rng.chisquare(999, size=(reps, 10)) / 1000)
+    avg = np.exp(s_t / 2).mean(axis=1)
+    p_direct = float(np.mean((avg >= 0.4) & (avg <= 0.5)))
+    p10 = num(a3, "p_average_in_interval_R10")
+    se = math.sqrt(2 * p10 * (1 - p10) / reps)
+    assert abs(p10 - p_direct) < 5 * se
+    p100 = num(a3, "p_average_in_interval_R100")
+    # The rule: reliable needs >= 0.95; R = 100 is usual (>= 0.5) but not reliable, R = 10
+    # usually not: QUALIFIED.
+    assert 0.25 < p10 < 0.45 and 0.65 < p100 < 0.85
+    assert a3.verdict is Q
+    # Simulated: fraction of 100 groups of 10 chains from the article run.
+    entry = a3.numbers["p_average_in_interval_R10"]
+    assert stats.binomtest(round(entry["simulation"] * 100), 100, p10).pvalue > ALPHA
+
+
+def test_a4_numbers_and_verdict(claims):
+    a4 = claims["A4"]
+    mean = sigma_moment(1, 10_000)
+    median = math.exp(cornish_fisher_median(10_000) / 2)
+    assert num(a4, "sigma_mean") == pytest.approx(mean, rel=1e-11)
+    assert num(a4, "sigma_median") == pytest.approx(median, rel=1e-5)
+    assert round(mean, 5) == 0.00055 and round(median, 6) == 0.000045
+    # E[sigma_T] shrinks by the factor E[sigma_1] < 1 per generation; checkpoints 1000 apart.
+    assert num(a4, "largest_checkpoint_ratio_mean") == pytest.approx(
+        sigma_moment(1, 1000), rel=1e-9
+    )
+    assert num(a4, "largest_checkpoint_ratio_median") < 1
+    lo, hi = num(a4, "average_quantile_0.025"), num(a4, "average_quantile_0.975")
+    # The rule: as an average of 1000, 0.0004 lies inside the central 95% range; as the
+    # final std of a typical experiment it is 8.9 times the median (tolerance 2): QUALIFIED.
+    assert lo < 0.0004 < hi
+    assert 0.0004 / median > 2
+    assert a4.verdict is Q
+    # The simulated median (order-statistic CI) covers the exact one.
+    ci = a4.numbers["sigma_median"]["ci95"]
+    assert ci[0] < median < ci[1]
+
+
+def test_a5_numbers_and_verdict(claims):
+    a5 = claims["A5"]
+    drift = special.digamma(999 / 2) + math.log(2) - math.log(1000)
+    assert num(a5, "log_sigma2_drift") == pytest.approx(drift, rel=1e-12)
+    assert drift == pytest.approx(-0.0020018, abs=1e-7)
+    p = edgeworth_cdf(2 * math.log(0.01), 10_000)
+    assert num(a5, "p_sigma_below_0.01_at_T10000") == pytest.approx(p, abs=1e-6)
+    assert num(a5, "sigma2_mean_at_T10000_ddof1") == pytest.approx(1.0, rel=1e-12)
+    assert num(a5, "sigma2_mean_at_T10000") == pytest.approx(0.999**10_000, rel=1e-9)
+    # Simulated slope log(sigma_T^2)/T: its SD is sqrt(psi'(k)/T) per chain.
+    sd = math.sqrt(special.polygamma(1, 999 / 2) / 10_000) / math.sqrt(1000)
+    assert abs(num(a5, "log_sigma2_drift", "simulation") - drift) < 5 * sd
+    assert a5.verdict is S  # drift < 0 and E[sigma_T^2] -> 0 with ddof = 0
+
+
+def test_a6_numbers_and_verdict(claims):
+    a6 = claims["A6"]
+    p_step = stats.chi2.cdf(1000, 999)
+    assert num(a6, "p_one_step_below") == pytest.approx(p_step, rel=1e-12)
+    assert round(p_step, 4) == 0.5149
+    hits = round(num(a6, "p_one_step_below", "simulation") * 40_000)
+    assert stats.binomtest(hits, 40_000, p_step).pvalue > ALPHA
+    # The rule: 0.5 < p <= 0.55 (nearly even but strictly more likely below) and
+    # P(sigma_T < 1) >= 0.75 after 1000 steps: QUALIFIED.
+    assert 0.5 < p_step <= 0.55
+    assert num(a6, "p_below_after_T") == pytest.approx(edgeworth_cdf(0.0, 1000), abs=1e-6)
+    assert a6.verdict is Q
+
+
+def test_a7_numbers_and_verdict(claims):
+    a7 = claims["A7"]
+    b = 2 * math.log(1 / 0.9)
+    k = 999 / 2
+
+    def log_mgf(r):
+        return r * math.log(2 / 1000) + special.gammaln(k + r) - special.gammaln(k)
+
+    from scipy.optimize import brentq
+
+    r = brentq(log_mgf, 1.0, 3.0, xtol=1e-13)
+    assert num(a7, "lundberg_bound") == pytest.approx(math.exp(-r * b), rel=1e-9)
+    p_ever = num(a7, "p_ever_returns")
+    assert 0.6 < p_ever < math.exp(-r * b)
+    # The simulated chains started at 0.9 reach 1 within 3000 generations as predicted.
+    entry = a7.numbers["p_returns_within_3000"]
+    hits = round(entry["simulation"] * 320)
+    assert stats.binomtest(hits, 320, entry["theory"]).pvalue > ALPHA
+    assert entry["theory"] <= p_ever
+    assert a7.verdict is C  # probability >= 0.05: far from impossible
+
+
+def test_a8_numbers_and_verdict(claims):
+    a8 = claims["A8"]
+    k = 999 / 2
+    jensen = math.log(999) - special.digamma(k) - math.log(2)
+    assert num(a8, "jensen_gap") == pytest.approx(jensen, rel=1e-12)
+    assert jensen > 0
+    assert num(a8, "log_sigma2_drift_ddof1") == pytest.approx(-jensen, rel=1e-9)
+    assert num(a8, "log_sigma2_drift") == pytest.approx(math.log(999 / 1000) - jensen, rel=1e-12)
+    assert num(a8, "sigma2_mean_ddof1") == pytest.approx(1.0, rel=1e-12)
+    assert num(a8, "sigma2_median_ddof1") == pytest.approx(
+        math.exp(cornish_fisher_median(1000, ddof=1.0)), rel=1e-5
+    )
+    ci = a8.numbers["sigma2_median_ddof1"]["ci95"]
+    assert ci[0] < num(a8, "sigma2_median_ddof1") < ci[1]
+    assert a8.verdict is Q
+
+
+def test_every_entry_has_the_documented_shape(claims):
+    assert list(claims) == [f"A{i}" for i in range(1, 9)]
+    for result in claims.values():
+        assert result.claim and len(result.reading) > 100
+        for entry in result.numbers.values():
+            assert set(entry) == {"theory", "simulation", "ci95", "note"}
+            for side in ("theory", "simulation"):
+                assert entry[side] is None or math.isfinite(entry[side])
+            if entry["ci95"] is not None:
+                assert entry["simulation"] is not None
+                assert entry["ci95"][0] <= entry["ci95"][1]
+
+
+# ---------------------------------------------------------------------------------------
+# Verdicts are computed, results reproducible
+# ---------------------------------------------------------------------------------------
+
+TINY = dataclasses.replace(
+    FAST,
+    replicates=300,
+    sizes=(10, 100),
+    mc_repetitions=400,
+    recovery_replicates=130,
+    recovery_horizon=500,
+    one_step_replicates=5000,
+)
+
+
+def strip_seconds(results):
+    return [{k: v for k, v in r.to_dict().items() if k != "seconds"} for r in results]
+
+
+def test_reproducible_whatever_the_worker_count():
+    ids = ("A1", "A3", "A7")
+    one = evaluate_claims(TINY, 7, workers=1, ids=ids)
+    two = evaluate_claims(TINY, 7, workers=2, ids=ids)
+    assert [r.id for r in one] == list(ids)
+    assert strip_seconds(one) == strip_seconds(two)
+    other = evaluate_claims(TINY, 8, workers=1, ids=("A1",))
+    assert (
+        other[0].numbers["p_sigma_below_1"]["theory"] == one[0].numbers["p_sigma_below_1"]["theory"]
+    )
+    assert (
+        other[0].numbers["p_sigma_below_1"]["simulation"]
+        != one[0].numbers["p_sigma_below_1"]["simulation"]
+    )
+
+
+def test_wider_interval_makes_a3_supported():
+    base = evaluate_claims(TINY, 1, ids=("A3",))[0]
+    wide = evaluate_claims(dataclasses.replace(TINY, interval=(0.2, 0.8)), 1, ids=("A3",))[0]
+    assert base.verdict is Q
+    assert wide.numbers["p_average_in_interval_R10"]["theory"] > 0.95
+    assert wide.verdict is S
+
+
+def test_another_article_value_changes_a2():
+    a2 = evaluate_claims(dataclasses.replace(TINY, article_mean=0.3), 1, ids=("A2",))[0]
+    assert "fails" in a2.reading and a2.verdict is not S
+
+
+def test_deeper_fall_makes_recovery_rare():
+    # From 0.3 back to 1 (b = 2 log(1/0.3)): about exp(-R (b + 0.58 sd)) = 0.008.
+    a7 = evaluate_claims(dataclasses.replace(TINY, recovery_start=0.3), 1, ids=("A7",))[0]
+    p = a7.numbers["p_ever_returns"]["theory"]
+    assert 0.005 < p < 0.012
+    assert a7.verdict is Q
+
+
+# ---------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------
+
+
+def test_config_defaults_are_the_article():
+    c = ClaimsConfig()
+    assert (c.n, c.generations, c.replicates, c.ddof) == (1000, 1000, 1000, 0.0)
+    assert c.sizes == (10, 100, 1000) and c.interval == (0.4, 0.5)
+
+
+def test_from_mapping_round_trip_and_lists():
+    c = ClaimsConfig.from_mapping({"sizes": [10, 50], "interval": [0.3, 0.6], "replicates": 200})
+    assert c.sizes == (10, 50) and c.interval == (0.3, 0.6)
+    assert ClaimsConfig.from_mapping(c.to_dict()) == c
+
+
+def test_from_mapping_rejects_unknown_key():
+    with pytest.raises(ValueError, match="unknown key 'replicate' in the `claims` table"):
+        ClaimsConfig.from_mapping({"replicate": 10})
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"n": 1}, ValueError, "`n` must be at least 2"),
+        ({"replicates": 2.5}, TypeError, "`replicates` must be a whole number"),
+        ({"long_generations": 1000}, ValueError, "`long_generations` must exceed"),
+        ({"sizes": (1000,)}, ValueError, "`sizes` must contain"),
+        ({"interval": (0.5, 0.4)}, ValueError, "`interval`"),
+        ({"recovery_start": 1.1}, ValueError, "`recovery_start`"),
+        ({"ddof": 5.0, "n": 10, "sizes": (5,)}, ValueError, "drift up"),
+        ({"engine": "fast"}, ValueError, "`engine` must be one of"),
+        ({"almost_always": 1.0}, ValueError, "`almost_always`"),
+        ({"ddof": math.nan}, ValueError, "`ddof` must be finite"),
+        ({"recovery_start": "0.9"}, TypeError, "`recovery_start` must be a real number"),
+    ],
+)
+def test_bad_config_is_refused(changes, error, match):
+    with pytest.raises(error, match=match):
+        ClaimsConfig(**changes)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="`seed`"):
+        evaluate_claims(TINY, -1)
+    with pytest.raises(ValueError, match="`ids`"):
+        evaluate_claims(TINY, 1, ids=("A9",))
+    with pytest.raises(TypeError, match="`config`"):
+        evaluate_claims({"n": 10}, 1)
+
+
+def test_stream_seeds_are_spawned_not_offset():
+    # SeedSequence(seed, spawn_key=key): distinct keys give unrelated 63-bit seeds.
+    seeds = {stream_seed(5, key) for key in article.STREAMS.values()}
+    assert len(seeds) == len(article.STREAMS)
+    assert all(0 <= s < 2**63 for s in seeds)
+    assert stream_seed(5, (1,)) != stream_seed(6, (1,)) != 6
