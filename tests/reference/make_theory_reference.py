@@ -118,12 +118,23 @@ def step_by_quadrature(n, ddof):
     """E[X], Var X and log E[e^{pX/2}] (p = 1, 2) by integrating the density of W."""
     k = mpf(n - 1) / 2
     lg = mp.loggamma(k)
-    m = mp.log(k)
-    s = 1 / mp.sqrt(k) if k > 1 else mpf(2)
-    pts = [mp.ninf] + [m + s * j for j in range(-64, 65, 4)] + [mp.inf]
+    m = mp.log(k)  # mode of W
+    s = min(1 / mp.sqrt(k), mpf(1))
+
+    def logdens(w):
+        return k * w - mp.exp(w) - lg
+
+    # finite range: the log-density falls 300 below its peak (e^-300 ~ 1e-130)
+    peak = logdens(m)
+    lo = hi = 0
+    while logdens(m - s * lo) > peak - 300:
+        lo += 1
+    while logdens(m + s * hi) > peak - 300:
+        hi += 1
+    pts = [m + s * j for j in range(-lo, hi + 1)]
 
     def dens(w):
-        return mp.exp(k * w - mp.exp(w) - lg)
+        return mp.exp(logdens(w))
 
     total = mp.quad(dens, pts)
     e1 = mp.quad(lambda w: (w - m) * dens(w), pts)

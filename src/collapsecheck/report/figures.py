@@ -96,11 +96,13 @@ def trajectories_svg(data: Mapping[str, Any]) -> str:
         if c.shape != x.shape:
             raise ValueError(f"each chain in `trajectories.sigma` must have {x.size} values "
                              f"(one per generation); got {c.size}.")
+    xb = (_vector(data, "band_generations", "trajectories") if "band_generations" in data
+          else x)
     band = {float(k): _array(v, f"trajectories.band[{k}]")
             for k, v in (data.get("band") or {}).items()}
     for q, v in band.items():
-        if v.shape != x.shape:
-            raise ValueError(f"`trajectories.band[{q}]` must have {x.size} values; "
+        if v.shape != xb.shape:
+            raise ValueError(f"`trajectories.band[{q}]` must have {xb.size} values; "
                              f"got {v.size}.")
     with matplotlib.rc_context(_RC):
         fig = _figure(6.4, 3.6)
@@ -108,14 +110,14 @@ def trajectories_svg(data: Mapping[str, Any]) -> str:
         ax.set_yscale("log")
         if len(band) >= 2:
             lo, hi = min(band), max(band)
-            ax.fill_between(x, _positive(band[lo]), _positive(band[hi]), color=_BLUE,
+            ax.fill_between(xb, _positive(band[lo]), _positive(band[hi]), color=_BLUE,
                             alpha=0.18, linewidth=0,
                             label=f"exact {lo:g}–{hi:g} quantiles")
         for i, c in enumerate(chains):
             ax.plot(x, _positive(c), color=_GREY, linewidth=0.8, alpha=0.7,
                     label="simulated chains" if i == 0 else None)
         if 0.5 in band:
-            ax.plot(x, _positive(band[0.5]), color=_BLUE, linewidth=1.8, label="exact median")
+            ax.plot(xb, _positive(band[0.5]), color=_BLUE, linewidth=1.8, label="exact median")
         ax.set_xlabel("generation")
         ax.set_ylabel("σ (log scale)")
         ax.set_title(_plain(data.get("title", "σ over generations")))
