@@ -235,3 +235,23 @@ class TestCommand:
         assert main(["validate", "--list"]) == 0
         out = capsys.readouterr().out
         assert "ci" in out and "log_var_gof" in out
+
+
+def test_interrupted_report_write_leaves_old_reports(tiny, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    assert main(["validate", "--profile", str(tiny), "--out", str(out), "--no-progress"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = {"n": 0}
+    real_fsync = os.fsync
+
+    def flaky_fsync(fd):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third of four staged files
+            raise KeyboardInterrupt
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", flaky_fsync)
+    code = main(["validate", "--profile", str(tiny), "--seed", "99", "--out", str(out),
+                 "--no-progress"])
+    assert code == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

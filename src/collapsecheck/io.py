@@ -10,7 +10,7 @@ from pathlib import Path
 
 from collapsecheck.errors import InputError, OutputExistsError
 
-__all__ = ["atomic_write", "atomic_write_text", "ensure_directory"]
+__all__ = ["atomic_write", "atomic_write_many", "atomic_write_text", "ensure_directory"]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True) -> Path:
@@ -72,3 +72,37 @@ def ensure_directory(path: str | os.PathLike) -> Path:
     if not os.access(path, os.W_OK):
         raise InputError(f"cannot write to folder {str(path)!r}: permission denied.")
     return path
+
+
+def atomic_write_many(files: dict[Path, bytes]) -> list[Path]:
+    """Write several files as one step: every file is first written whole and fsynced
+    under a temporary name in its folder; only when all are ready are they renamed over
+    their targets, one after another. A failure or Ctrl-C before that leaves every
+    target as it was (and no temporary file behind)."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            if path.is_dir():
+                raise InputError(f"cannot write {str(path)!r}: it is a folder.")
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                           dir=path.parent)
+            except PermissionError:
+                raise InputError(f"cannot write to folder {str(path.parent)!r}: "
+                                 "permission denied.") from None
+            staged.append((tmp, path))
+            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists()
+                     else 0o666 & ~_umask())
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    return [path for _, path in staged]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from collapsecheck.io import atomic_write_text, ensure_directory
+from collapsecheck.io import atomic_write_many, ensure_directory
 from collapsecheck.report import html as _html
 from collapsecheck.report import json_report as _json
 from collapsecheck.report import junit as _junit
@@ -27,9 +27,10 @@ def write_reports(report: ValidationReport, out_dir: str | os.PathLike) -> dict[
     """Render ``report`` in every format, then write ``report.json``, ``report.md``,
     ``report.html`` and ``junit.xml`` into ``out_dir`` (created if needed).
 
-    Everything is rendered before anything is written, so a rendering error leaves the
-    folder as it was; each file is replaced atomically (a reader never sees a torn
-    file). No other file in the folder is touched.
+    Everything is rendered before anything is written, and all four files are written
+    whole under temporary names before any is renamed into place, so a rendering error,
+    a full disk or Ctrl-C leaves the folder's reports as they were. No other file in the
+    folder is touched.
 
     Returns
     -------
@@ -43,5 +44,6 @@ def write_reports(report: ValidationReport, out_dir: str | os.PathLike) -> dict[
         "junit": _junit.render_junit(report),
     }
     folder = ensure_directory(out_dir)
-    return {fmt: atomic_write_text(folder / REPORT_FILES[fmt], text, force=True)
-            for fmt, text in texts.items()}
+    paths = {fmt: folder / REPORT_FILES[fmt] for fmt in texts}
+    atomic_write_many({paths[fmt]: text.encode("utf-8") for fmt, text in texts.items()})
+    return paths
