@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from tests import mutants
 
 from collapsecheck.checks import CHECK_TYPES, build_check
 from collapsecheck.checks.collapse import Collapse, DriftConsistency, DriftEquivalence
@@ -23,7 +24,6 @@ from collapsecheck.checks.theory import (
     Sigma2Mean,
     SigmaMean,
 )
-from tests import mutants
 
 FAIL_P = 1e-3 / 14 / 2  # the ci profile's immediate-FAIL threshold
 

@@ -166,5 +166,5 @@ def test_bad_engine_and_record_are_refused():
     e = Experiment(n=3, generations=2, replicates=2, seed=0)
     with pytest.raises(ValueError, match="`engine` must be one of"):
         simulate(e, engine="fast")
-    with pytest.raises(ValueError, match="`record` generations must lie in 0..2"):
+    with pytest.raises(ValueError, match=r"`record` generations must lie in 0\.\.2"):
         simulate(e, record=[5])

@@ -7,6 +7,6 @@ follows from the exact law of that chain (see :mod:`collapsecheck.theory`).
 
 __version__ = "0.1.0"
 
-from collapsecheck.experiment import Experiment  # noqa: E402
+from collapsecheck.experiment import Experiment
 
 __all__ = ["Experiment", "__version__"]

@@ -53,7 +53,9 @@ _err = Console(stderr=True, highlight=False)
 N = Annotated[int, typer.Option("--n", help="Sample size per generation (n >= 2).")]
 Generations = Annotated[int, typer.Option("--generations", help="Generations T (>= 0).")]
 Replicates = Annotated[int, typer.Option("--replicates", help="Independent chains (>= 1).")]
-Ddof = Annotated[float, typer.Option("--ddof", help="Variance divisor is n - ddof (0 <= ddof < n).")]
+Ddof = Annotated[
+    float, typer.Option("--ddof", help="Variance divisor is n - ddof (0 <= ddof < n).")
+]
 Mu0 = Annotated[float, typer.Option("--mu0", help="Starting mean.")]
 Sigma0 = Annotated[float, typer.Option("--sigma0", help="Starting standard deviation (> 0).")]
 Seed = Annotated[
@@ -244,7 +246,8 @@ def _print_simulation_table(record: dict) -> None:
                       _fmt(est["theory"]), (f"{z:+.2f}" if z is not None else "-") + flag)
     for level, q in final["sigma_quantiles"].items():
         table.add_row(f"sigma_T quantile {level}", _fmt(q["estimate"]),
-                      escape(f"[{_fmt(q['ci95'][0])}, {_fmt(q['ci95'][1])}]"), _fmt(q["theory"]), "")
+                      escape(f"[{_fmt(q['ci95'][0])}, {_fmt(q['ci95'][1])}]"),
+                      _fmt(q["theory"]), "")
     Console().print(table)
     _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
                f"with {record['workers']} worker(s)")

@@ -32,7 +32,8 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
 
 
 @contextlib.contextmanager
-def progress_steps(label: str, *, enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+def progress_steps(label: str, *, enabled: bool = True
+                   ) -> Iterator[Callable[[str, int, int], None]]:
     """Yield ``step(name, done, total)`` for a run of named steps; a rich bar on stderr
     when ``enabled`` and stderr is a terminal, otherwise one line per step on stderr
     (so long CI runs show where they are)."""

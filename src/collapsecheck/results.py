@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """Outcome of a check. WEAK (a p-value unusual but not damning) is escalated by a
     re-run on an independent stream; it stands only where there is nothing to re-run."""
 
@@ -30,7 +30,7 @@ class Verdict(str, enum.Enum):
     FAIL = "FAIL"
 
 
-class ClaimVerdict(str, enum.Enum):
+class ClaimVerdict(enum.StrEnum):
     """A finding about the article, not a failure of the software."""
 
     SUPPORTED = "SUPPORTED"

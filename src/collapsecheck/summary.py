@@ -129,7 +129,8 @@ def _clt_ok(log_raw_moments: dict[int, float], replicates: int, tolerance: float
         return True
     mu4 = r[4] - 4 * r[3] + 6 * r[2] - 3.0
     kurtosis = mu4 / (var * var)
-    return math.isfinite(kurtosis) and math.sqrt(max(kurtosis - 1, 0.0) / (4 * replicates)) <= tolerance
+    se_rel_error = math.sqrt(max(kurtosis - 1, 0.0) / (4 * replicates))
+    return math.isfinite(kurtosis) and se_rel_error <= tolerance
 
 
 def summarize(final_log_var: np.ndarray, final_mean: np.ndarray | None,
@@ -141,7 +142,8 @@ def summarize(final_log_var: np.ndarray, final_mean: np.ndarray | None,
     sigma = np.exp(0.5 * lv)
     # Is each raw-scale mean's standard error trustworthy at R? (exact kurtosis)
     ok_sigma = T == 0 or _clt_ok({p: log_sigma_moment(T, n, d, s0, p) for p in (1, 2, 3, 4)}, R)
-    ok_sigma2 = T == 0 or _clt_ok({p: log_sigma_moment(T, n, d, s0, 2 * p) for p in (1, 2, 3, 4)}, R)
+    ok_sigma2 = T == 0 or _clt_ok(
+        {p: log_sigma_moment(T, n, d, s0, 2 * p) for p in (1, 2, 3, 4)}, R)
     summary_sigma = _mean_estimate(sigma, theory.sigma_mean, ok_sigma)
     summary_sigma2 = _mean_estimate(sigma * sigma, theory.sigma2_mean, ok_sigma2)
     summary_log = _mean_estimate(lv, theory.log_sigma2_mean)

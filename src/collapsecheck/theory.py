@@ -536,7 +536,8 @@ def sigma_quantiles(
     """
     law = LogVarianceLaw(n, generations, ddof)
     qs = np.atleast_1d(law.ppf(np.asarray(levels, dtype=float)))
-    return {_level_key(p): math.log(sigma0) + 0.5 * float(v) for p, v in zip(levels, qs, strict=True)}
+    return {_level_key(p): math.log(sigma0) + 0.5 * float(v)
+            for p, v in zip(levels, qs, strict=True)}
 
 
 def _level_key(p: float) -> str:

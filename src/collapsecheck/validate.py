@@ -37,7 +37,7 @@ def _stage_verdict(check: Check, pvalue: float, stage: int, t: dict) -> Verdict:
     if math.isnan(pvalue):
         return Verdict.FAIL
     if check.kind == "confirmatory":
-        alpha = getattr(check, "equivalence_alpha", None) or getattr(check, "collapse_alpha")
+        alpha = getattr(check, "equivalence_alpha", None) or check.collapse_alpha
         if pvalue <= alpha:
             return Verdict.PASS
         return Verdict.WEAK if stage == 0 else Verdict.FAIL

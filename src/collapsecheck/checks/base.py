@@ -94,7 +94,7 @@ class Check(ABC):
     def test_name(self) -> str: ...
 
     # -- design ------------------------------------------------------------------------
-    def validate_design(self) -> None:
+    def validate_design(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Raise ValueError if the check cannot be trusted at these parameters."""
 
     def experiment(self, seed: int, replicates: int | None = None) -> Experiment:

@@ -142,7 +142,7 @@ class DriftEquivalence(_DriftCheck):
                                     df=replicates - 1)
 
     def detectable_effect(self, alpha, replicates) -> dict:
-        exact, low, upp = self._margins()
+        exact, _, upp = self._margins()
         return {"metric": "drift outside the equivalence margin", "value": upp - exact,
                 "relative": self.margin, "miss_rate_at_exact": self.miss_rate(alpha, replicates)}
 

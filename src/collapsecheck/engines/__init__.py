@@ -50,7 +50,8 @@ def _record_iv(record, generations: int) -> np.ndarray:
             return np.array([generations])
         if record == "all":
             return np.arange(generations + 1)
-        raise ValueError(f"`record` must be 'all', 'final' or a list of generations; got {record!r}.")
+        raise ValueError(
+            f"`record` must be 'all', 'final' or a list of generations; got {record!r}.")
     arr = np.unique(np.asarray(record, dtype=np.int64))
     if arr.size == 0 or arr[0] < 0 or arr[-1] > generations:
         raise ValueError(f"`record` generations must lie in 0..{generations}; got {record!r}.")
