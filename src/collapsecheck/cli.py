@@ -388,6 +388,62 @@ def _print_listing() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# audit
+# ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def audit(
+    path: Annotated[Path, typer.Argument(help="Trajectories: .csv (long format) or .npz.")],
+    n: N = ARTICLE["n"],
+    ddof: Ddof = ARTICLE["ddof"],
+    budget: Annotated[
+        float, typer.Option("--budget", help="False-alarm budget over all checks.")
+    ] = 1e-3,
+    json_: JsonOpt = False,
+) -> int:
+    """Audit recorded chains against exact theory; WEAK stands, FAIL exits 1."""
+    from collapsecheck.audit import audit as run_audit
+    from collapsecheck.trajectories import load
+
+    traj = load(path)
+    try:
+        result = run_audit(traj, n=n, ddof=ddof, budget=budget, source=str(path))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(_as_option(str(exc))) from None
+    record = result.to_dict()
+    if json_:
+        _print_json(record)
+    else:
+        table = Table(title=f"audit of {escape(str(path))}: n={n}, ddof={ddof:g}, "
+                            f"{traj.log_var.shape[0]} chains x {traj.log_var.shape[1] - 1} "
+                            "generations")
+        for col in ("check", "verdict", "p-value", "note"):
+            table.add_column(col)
+        for c in result.checks:
+            table.add_row(escape(c.id), c.verdict.value, _fmt(c.pvalue), escape(c.reason))
+        console = Console()
+        console.print(table)
+        rate = record["rate"]
+        if "log_sigma2_drift" in rate:
+            d = rate["log_sigma2_drift"]
+            console.print(f"drift of log sigma^2: {_fmt(d['estimate'])} per generation "
+                          f"(95% CI {_fmt(d['ci95'][0])} to {_fmt(d['ci95'][1])}; exact "
+                          f"{_fmt(d['exact'])})", soft_wrap=True)
+        if "n_eff" in rate:
+            e = rate["n_eff"]
+            console.print(f"effective n from the step variance: {_fmt(e['estimate'])} "
+                          f"(95% CI {_fmt(e['ci95'][0])} to {_fmt(e['ci95'][1])})",
+                          soft_wrap=True)
+        for name, why in result.skipped.items():
+            _err.print(f"skipped {name}: {escape(why)}")
+        console.print(f"verdict: {result.verdict.value}")
+    return ExitCode.CHECK_FAILED if result.verdict.value == "FAIL" else ExitCode.OK
+
+
+# ---------------------------------------------------------------------------------------
 # calibrate
 # ---------------------------------------------------------------------------------------
 

@@ -374,9 +374,11 @@ class IndependenceResult:
     mean_correlation: float
 
 
-def independence_test(z, *, m4: float = 3.0) -> IndependenceResult:
+def independence_test(z, *, m4: float = 3.0, centred: bool = False) -> IndependenceResult:
     """``z``: (replicates, T) standardised increments; ``m4`` their fourth moment under
-    H0 (3 for normal data). ``statistic`` is the common-factor W."""
+    H0 (3 for normal data). ``centred=True`` when ``z`` was centred with its own grand
+    mean (the column sums then sum to 0 and W has T - 1 degrees of freedom).
+    ``statistic`` is the common-factor W."""
     z = np.asarray(z, dtype=float)
     if not m4 >= 1:
         raise ValueError(f"`m4` must be >= 1 (E[Z^4] >= E[Z^2]^2 = 1); got {m4}.")
@@ -388,7 +390,13 @@ def independence_test(z, *, m4: float = 3.0) -> IndependenceResult:
         return IndependenceResult(nan, nan, nan, nan, nan, nan, T, R, nan)
     col = z.sum(axis=0)
     W = float(np.sum(col**2) / R)
-    p_common = float(min(1.0, 2 * min(stats.chi2.sf(W, T), stats.chi2.cdf(W, T))))
+    df = T - 1 if centred else T
+    if df < 1:
+        warnings.warn("need at least 2 increments per replicate when centred.",
+                      DegenerateDataWarning, stacklevel=2)
+        nan = math.nan
+        return IndependenceResult(nan, nan, nan, nan, nan, nan, T, R, nan)
+    p_common = float(min(1.0, 2 * min(stats.chi2.sf(W, df), stats.chi2.cdf(W, df))))
     P = R // 2
     u = np.einsum("pt,pt->p", z[0 : 2 * P : 2], z[1 : 2 * P : 2]) / T
     S = float(T * np.sum(u * u))
@@ -402,5 +410,5 @@ def independence_test(z, *, m4: float = 3.0) -> IndependenceResult:
                       "test is used.", DegenerateDataWarning, stacklevel=2)
         p_pairs = math.nan
         p = p_common
-    rho = (W / T - 1) / (R - 1)
-    return IndependenceResult(W, p, W, p_common, S, p_pairs, T, R, rho)
+    rho = (W / df - 1) / (R - 1)
+    return IndependenceResult(W, p, W, p_common, S, p_pairs, df, R, rho)
