@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from tests import mutants
 
 from collapsecheck import Experiment
 from collapsecheck.audit import _judge, audit, n_from_step_variance
@@ -15,7 +16,6 @@ from collapsecheck.engines import simulate
 from collapsecheck.results import Verdict
 from collapsecheck.theory import log_sigma2_step_var
 from collapsecheck.trajectories import Trajectories, save
-from tests import mutants
 
 
 @pytest.fixture(scope="module")
