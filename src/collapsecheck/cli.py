@@ -194,6 +194,12 @@ def simulate(
     nworkers = _workers_iv(workers)
     if out is not None:
         _out_iv(out, force)
+    try:
+        from collapsecheck.engines import _overflow_iv
+
+        _overflow_iv(e)
+    except ValueError as exc:
+        raise InputError(_as_option(str(exc))) from None
     with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
         run = run_simulation(e, engine=engine, workers=nworkers,
                              record="all" if out is not None else "final", progress=advance)

@@ -13,7 +13,27 @@ from collapsecheck.experiment import Experiment
 from collapsecheck.summary import FinalSummary, summarize
 from collapsecheck.theory import TheoryPrediction, predict
 
-__all__ = ["environment", "simulation_record", "theory_record"]
+__all__ = ["environment", "nonfinite_notes", "simulation_record", "theory_record"]
+
+
+def nonfinite_notes(obj, path: str = "") -> list[str]:
+    """One note per number in ``obj`` that is NaN or infinite (written as null in JSON),
+    so that no such value passes silently."""
+    import math
+
+    notes = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            notes += nonfinite_notes(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            notes += nonfinite_notes(v, f"{path}[{i}]")
+    elif isinstance(obj, float) and not math.isfinite(obj):
+        what = ("overflows double precision" if math.isinf(obj)
+                else "is undefined (e.g. too few replicates for it)")
+        notes.append(f"{path} {what} and is written as null; the log_scale values, where "
+                     "given, stay finite")
+    return notes
 
 
 def environment() -> dict:
@@ -30,7 +50,7 @@ def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = 
     """``collapsecheck theory --json``: exact predictions for the experiment."""
     p = prediction or predict(experiment)
     spec = {k: v for k, v in experiment.to_dict().items() if k not in ("replicates", "seed")}
-    return {
+    record = {
         "spec": spec,
         "log_sigma2_drift": p.log_sigma2_drift,
         "log_sigma2_step_var": p.log_sigma2_step_var,
@@ -42,6 +62,8 @@ def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = 
         "final": p.final(),
         "versions": {"collapsecheck": __version__},
     }
+    record["notes"] = nonfinite_notes(record)
+    return record
 
 
 def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = None,
@@ -52,7 +74,7 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
     p = prediction or predict(experiment)
     s = summary or summarize(traj.final_log_var, traj.final_mean, p)
     env = environment()
-    return {
+    record = {
         "spec": traj.spec,
         "seed": experiment.seed,
         "engine": run.engine,
@@ -67,3 +89,5 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
         },
         "timing": {"simulate_s": run.simulate_s},
     }
+    record["notes"] = nonfinite_notes(record)
+    return record

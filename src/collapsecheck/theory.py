@@ -574,7 +574,7 @@ class TheoryPrediction:
 
     @property
     def sigma_mean(self) -> float:
-        return math.exp(self.ln_sigma_mean)
+        return _exp_or_inf(self.ln_sigma_mean)
 
     @property
     def sigma2_mean(self) -> float:
@@ -586,7 +586,7 @@ class TheoryPrediction:
 
     @property
     def sigma_quantiles(self) -> dict[str, float]:
-        return {key: math.exp(v) for key, v in self.ln_sigma_quantiles.items()}
+        return {key: _exp_or_inf(v) for key, v in self.ln_sigma_quantiles.items()}
 
     @property
     def mu_mean(self) -> float:

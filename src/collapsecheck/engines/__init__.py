@@ -58,6 +58,33 @@ def _record_iv(record, generations: int) -> np.ndarray:
     return arr
 
 
+#: Largest log sigma^2 a chain may reach: 2 log(DBL_MAX) = 1419.6; beyond it sigma (and
+#: the mean's increments) overflow double precision.
+_LOG_VAR_LIMIT = 1418.0
+
+
+def _overflow_iv(e: Experiment) -> None:
+    """Refuse experiments whose chains would overflow double precision: with ddof > 1
+    sigma can grow, and beyond about 1e304 neither sigma nor the mean is representable.
+    (Chains that collapse are fine: log sigma^2 is tracked and never underflows.)"""
+    import math
+
+    from collapsecheck.theory import LogVarianceLaw
+
+    law = LogVarianceLaw(e.n, e.generations, e.ddof)
+    if law.mean > 0:  # growing chains peak at the end: their mean + 8 SD there
+        top = 2 * math.log(e.sigma0) + law.mean + 8 * law.sd
+    else:  # collapsing chains peak near the start (a rise of b has chance <= e^(-R b))
+        top = 2 * math.log(e.sigma0) + 8 * math.sqrt(law.step.var)
+    if top > _LOG_VAR_LIMIT:
+        raise ValueError(
+            f"with n={e.n} and ddof={e.ddof:g}, sigma grows (log sigma^2 drifts by "
+            f"{law.step.drift:+.3g} per generation) and would overflow double precision "
+            f"within {e.generations} generations; use fewer `generations`, a smaller "
+            "`sigma0` or a smaller `ddof`."
+        )
+
+
 def simulate(
     experiment: Experiment,
     *,
@@ -93,6 +120,7 @@ def simulate(
         raise ValueError(f"`chunk_elements` must be a whole number >= 1; got {chunk_elements!r}.")
     if workers is not None and not (isinstance(workers, int) and workers >= 0):
         raise ValueError(f"`workers` must be a whole number >= 0 (0 = automatic); got {workers!r}.")
+    _overflow_iv(experiment)
     rec = _record_iv(record, experiment.generations)
     slices = block_slices(experiment.replicates)
     per_draw = experiment.n if engine == "samples" else 2
