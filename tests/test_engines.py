@@ -34,7 +34,8 @@ def _ks_pvalue(log_var, e):
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("n", "T", "ddof"), [(2, 1, 0.0), (2, 4, 1.0), (3, 5, 0.0), (4, 3, 0.5),
-                                             (5, 8, 1.0), (10, 6, 0.0)])
+                                             (5, 8, 1.0), (10, 6, 0.0), (64, 20, 1.0),
+                                             (300, 10, 0.0)])
 def test_final_log_variance_follows_exact_law(engine, n, T, ddof):
     e = Experiment(n=n, generations=T, replicates=2000, ddof=ddof, sigma0=1.7, seed=20261125)
     traj = _final_log_var(e, engine)
@@ -93,8 +94,9 @@ def test_increments_are_iid_log_chi_square():
 
 class TestReproducibility:
     @pytest.mark.parametrize("engine", ENGINES)
-    def test_same_seed_same_numbers_whatever_workers_and_chunk(self, engine):
-        e = Experiment(n=7, generations=30, replicates=3 * REPLICATE_BLOCK + 5, seed=123)
+    @pytest.mark.parametrize("n", [7, 100])  # the two-pass and the fused fit
+    def test_same_seed_same_numbers_whatever_workers_and_chunk(self, engine, n):
+        e = Experiment(n=n, generations=30, replicates=3 * REPLICATE_BLOCK + 5, seed=123)
         base = simulate(e, engine=engine, workers=1)
         for workers, chunk in [(2, 1 << 21), (3, 97), (1, 1)]:
             other = simulate(e, engine=engine, workers=workers, chunk_elements=chunk)
