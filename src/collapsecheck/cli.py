@@ -69,6 +69,11 @@ Workers = Annotated[
     int, typer.Option("--workers", help="Processes; 0 = automatic. Results do not depend on it.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="processes (default), dask (a local dask cluster) or the "
+                 "address of a dask scheduler, tcp://host:8786. Results do not depend on it."),
+]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Do not show a progress bar.")]
 
 
@@ -93,6 +98,22 @@ def _engine_iv(engine: str) -> str:
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(sorted(ENGINES))}; got {engine!r}.")
     return engine
+
+
+def _scheduler_iv(scheduler: str | None) -> str | None:
+    from collapsecheck.engines._blocks import scheduler_iv
+
+    try:
+        scheduler = scheduler_iv(scheduler)
+    except ValueError as exc:
+        raise InputError(_as_option(str(exc)).replace("`scheduler`", "--scheduler")) from None
+    if scheduler not in (None, "processes"):
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise InputError("--scheduler dask needs dask.distributed; install it with "
+                             "pip install 'collapsecheck[dask]'.") from None
+    return scheduler
 
 
 def _workers_iv(workers: int) -> int | None:
@@ -180,6 +201,7 @@ def simulate(
         typer.Option("--out", help="Save every generation to FILE.csv or FILE.npz."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    scheduler: SchedulerOpt = None,
     no_progress: NoProgress = False,
 ) -> int:
     """Run the chain and compare its final generation with exact theory."""
@@ -192,6 +214,7 @@ def simulate(
                     sigma0=sigma0, seed=seed)
     engine = _engine_iv(engine)
     nworkers = _workers_iv(workers)
+    scheduler = _scheduler_iv(scheduler)
     if out is not None:
         _out_iv(out, force)
     try:
@@ -201,7 +224,7 @@ def simulate(
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
     with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
-        run = run_simulation(e, engine=engine, workers=nworkers,
+        run = run_simulation(e, engine=engine, workers=nworkers, scheduler=scheduler,
                              record="all" if out is not None else "final", progress=advance)
     if out is not None:
         save(run.trajectories, out, force=force)
@@ -282,6 +305,7 @@ def validate(
         str | None,
         typer.Option("--simulator", help="Audit your own simulator: FILE.py:FUNC or module:FUNC."),
     ] = None,
+    scheduler: SchedulerOpt = None,
     list_: Annotated[bool, typer.Option("--list", help="List profiles and check types.")] = False,
     no_progress: NoProgress = False,
 ) -> int:
@@ -296,6 +320,7 @@ def validate(
     if engine is not None:
         _engine_iv(engine)
     nworkers = _workers_iv(workers)
+    scheduler = _scheduler_iv(scheduler)
     prof = load_profile(profile)
     sim = None
     if simulator is not None:
@@ -307,7 +332,7 @@ def validate(
 
         ensure_directory(out)
     report = _run_validation(prof, profile, out, seed, engine, nworkers, json_ or no_progress,
-                             sim, simulator)
+                             sim, simulator, scheduler)
     if out is not None:
         from collapsecheck.report.write import write_reports
 
@@ -337,14 +362,15 @@ def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=N
     return shlex.join(parts)
 
 
-def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg):
+def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg,
+                    scheduler=None):
     from collapsecheck.progress import progress_steps
     from collapsecheck.validate import run_profile
 
     command = _reproduce_command(profile_arg, out, seed, engine, sim_arg)
     with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
-                           command=command, progress=step)
+                           command=command, progress=step, scheduler=scheduler)
 
 
 def _print_validation_summary(report) -> None:
@@ -545,6 +571,15 @@ def _is_abort(exc: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app and map known exceptions to one line on stderr
     and an :class:`ExitCode`. An unknown exception is a bug and says so."""
+    try:
+        return _main(argv)
+    finally:
+        from collapsecheck.engines._blocks import close_dask_clients
+
+        close_dask_clients()
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="collapsecheck", standalone_mode=False)
     except KeyboardInterrupt:

@@ -49,10 +49,10 @@ def _stage_verdict(check: Check, pvalue: float, stage: int, t: dict) -> Verdict:
 
 
 def run_check(check: Check, profile: Profile, simulator: Simulator | None = None,
-              workers: int | None = None) -> CheckResult:
+              workers: int | None = None, scheduler: str | None = None) -> CheckResult:
     """Run one check, escalating a WEAK first stage once."""
     t = thresholds(profile)
-    sim = simulator or engine_simulator(check.engine, workers)
+    sim = simulator or engine_simulator(check.engine, workers, scheduler)
     stages: list[Stage] = []
     start = time.perf_counter()
     replicates = check.replicates
@@ -127,6 +127,7 @@ def run_profile(
     command: str = "",
     progress: Callable[[str, int, int], None] | None = None,
     figures: bool = True,
+    scheduler: str | None = None,
 ) -> ValidationReport:
     """Run every check and claim of ``profile``.
 
@@ -148,7 +149,7 @@ def run_profile(
     for i, check in enumerate(checks):
         if progress:
             progress(check.id, i, total)
-        results.append(run_check(check, profile, simulator, workers))
+        results.append(run_check(check, profile, simulator, workers, scheduler))
     checks_s = time.perf_counter() - t0
     claims = ()
     claims_s = 0.0

@@ -34,12 +34,14 @@ __all__ = ["Check", "Outcome", "Simulator", "engine_simulator"]
 Simulator = Callable[[Experiment, str | Sequence[int]], Trajectories]
 
 
-def engine_simulator(engine: str, workers: int | None = None) -> Simulator:
+def engine_simulator(engine: str, workers: int | None = None,
+                     scheduler: str | None = None) -> Simulator:
     """A :data:`Simulator` that runs one of the built-in engines."""
     from collapsecheck.engines import simulate
 
     def run(experiment: Experiment, record) -> Trajectories:
-        return simulate(experiment, engine=engine, workers=workers, record=record).trajectories
+        return simulate(experiment, engine=engine, workers=workers, record=record,
+                        scheduler=scheduler).trajectories
 
     run.engine = engine  # type: ignore[attr-defined]
     return run
