@@ -170,3 +170,31 @@ def test_bad_engine_and_record_are_refused():
         simulate(e, engine="fast")
     with pytest.raises(ValueError, match=r"`record` generations must lie in 0\.\.2"):
         simulate(e, record=[5])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz"])
+def test_streamed_output_equals_in_memory_record(tmp_path, suffix):
+    from collapsecheck.trajectories import TrajectoryWriter, load
+
+    e = Experiment(n=6, generations=25, replicates=3 * REPLICATE_BLOCK + 7, seed=12)
+    full = simulate(e, workers=1).trajectories
+    path = tmp_path / f"stream{suffix}"
+    with TrajectoryWriter(path, e.replicates, e.generations) as sink:
+        run = simulate(e, workers=2, sink=sink)  # blocks may finish out of order
+    back = load(path)
+    np.testing.assert_array_equal(back.log_var, full.log_var)
+    np.testing.assert_array_equal(back.mean, full.mean)
+    # only the final generation is kept in memory
+    assert run.trajectories.log_var.shape == (e.replicates, 1)
+    np.testing.assert_array_equal(run.trajectories.final_log_var, full.final_log_var)
+
+
+def test_failed_stream_leaves_no_file(tmp_path):
+    from collapsecheck.trajectories import TrajectoryWriter
+
+    e = Experiment(n=6, generations=5, replicates=100, seed=1)
+    path = tmp_path / "x.npz"
+    with pytest.raises(KeyboardInterrupt), TrajectoryWriter(path, 100, 5) as sink:
+        simulate(e, workers=1, sink=sink)
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []

@@ -6,6 +6,7 @@ errors go to stderr. Exit codes are :class:`ExitCode`.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
@@ -208,7 +209,7 @@ def simulate(
     from collapsecheck.engines import simulate as run_simulation
     from collapsecheck.progress import progress_bar
     from collapsecheck.records import simulation_record
-    from collapsecheck.trajectories import save
+    from collapsecheck.trajectories import TrajectoryWriter
 
     e = _experiment(n=n, generations=generations, replicates=replicates, ddof=ddof, mu0=mu0,
                     sigma0=sigma0, seed=seed)
@@ -223,11 +224,16 @@ def simulate(
         _overflow_iv(e)
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
-    with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
-        run = run_simulation(e, engine=engine, workers=nworkers, scheduler=scheduler,
-                             record="all" if out is not None else "final", progress=advance)
+    with contextlib.ExitStack() as stack:
+        sink = None
+        if out is not None:  # streamed block by block; the file appears only when complete
+            sink = stack.enter_context(TrajectoryWriter(out, e.replicates, e.generations,
+                                                        force=force))
+        with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
+            run = run_simulation(e, engine=engine, workers=nworkers, scheduler=scheduler,
+                                 record="all" if out is not None else "final",
+                                 progress=advance, sink=sink)
     if out is not None:
-        save(run.trajectories, out, force=force)
         _err.print(f"saved trajectories to {out}")
     record = simulation_record(run)
     if json_:

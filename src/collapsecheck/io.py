@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from collapsecheck.errors import InputError, OutputExistsError
 
-__all__ = ["atomic_write", "atomic_write_many", "atomic_write_text", "ensure_directory"]
+__all__ = ["atomic_file", "atomic_write", "atomic_write_many", "atomic_write_text",
+           "ensure_directory"]
 
 
-def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True) -> Path:
-    """Call ``write(binary_file)`` on a temporary file in ``path``'s folder, fsync it, and
-    rename it over ``path``. If anything fails (or Ctrl-C), the temporary file is removed
-    and ``path`` is left as it was. With ``force=False`` an existing ``path`` is refused.
-    """
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, *, force: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary file that becomes ``path`` only when the block ends without error:
+    it is a temporary file in ``path``'s folder, fsynced and renamed over ``path`` at
+    the end. If anything fails (or Ctrl-C), the temporary file is removed and ``path``
+    is left as it was. With ``force=False`` an existing ``path`` is refused up front.
+    The file may be written incrementally (streamed)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -36,8 +40,8 @@ def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True
         # mkstemp creates 0600; give the file the mode a plain open() would (or keep the
         # mode of the file it replaces).
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -45,7 +49,14 @@ def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable, *, force: bool = True) -> Path:
+    """Call ``write(binary_file)`` inside :func:`atomic_file`: ``path`` ends up whole or
+    unchanged."""
+    with atomic_file(path, force=force) as fh:
+        write(fh)
+    return Path(path)
 
 
 def _umask() -> int:

@@ -13,8 +13,11 @@ File formats (DESIGN.md, stable):
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import shutil
+import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -23,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from collapsecheck.errors import InputError
-from collapsecheck.io import atomic_write
+from collapsecheck.io import atomic_file, atomic_write
 
-__all__ = ["MAX_FILE_BYTES", "Trajectories", "load", "save"]
+__all__ = ["MAX_FILE_BYTES", "Trajectories", "TrajectoryWriter", "load", "save"]
 
 #: Largest trajectory file accepted (bytes); larger files are refused with a message.
 MAX_FILE_BYTES = 2 * 1024**3
@@ -104,17 +107,25 @@ def _contiguous(generations: np.ndarray) -> bool:
     return generations.size > 0 and np.array_equal(generations, np.arange(generations.size))
 
 
+_CSV_HEADER = "replicate,generation,mean,std,log_var\n"
+_CSV_FORMAT = ["%d", "%d", "%.17g", "%.17g", "%.17g"]
+
+
+def _csv_rows(text, first_replicate: int, generations: np.ndarray, mean, log_var) -> None:
+    R, G = log_var.shape
+    rep = np.repeat(np.arange(first_replicate, first_replicate + R), G)
+    gen = np.tile(generations, R)
+    mean = mean if mean is not None else np.full((R, G), np.nan)
+    with np.errstate(under="ignore"):
+        std = np.exp(0.5 * log_var)
+    table = np.column_stack([rep, gen, mean.ravel(), std.ravel(), log_var.ravel()])
+    np.savetxt(text, table, fmt=_CSV_FORMAT, delimiter=",")
+
+
 def _write_csv(traj: Trajectories, fh) -> None:
-    R, G = traj.log_var.shape
-    rep = np.repeat(np.arange(R), G)
-    gen = np.tile(traj.generations, R)
-    mean = traj.mean if traj.mean is not None else np.full((R, G), np.nan)
-    table = np.column_stack(
-        [rep, gen, mean.ravel(), traj.std.ravel(), traj.log_var.ravel()]
-    )
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
-    text.write("replicate,generation,mean,std,log_var\n")
-    np.savetxt(text, table, fmt=["%d", "%d", "%.17g", "%.17g", "%.17g"], delimiter=",")
+    text.write(_CSV_HEADER)
+    _csv_rows(text, 0, traj.generations, traj.mean, traj.log_var)
     text.flush()
     text.detach()
 
@@ -124,6 +135,83 @@ def _write_npz(traj: Trajectories, fh) -> None:
     if traj.mean is not None:
         arrays["mean"] = traj.mean
     np.savez_compressed(fh, **arrays)
+
+
+class TrajectoryWriter:
+    """Stream trajectories to ``path`` block by block, so that memory holds one block of
+    replicates, not the whole (replicates x generations) record.
+
+    Use as a context manager; call :meth:`write` with consecutive blocks of replicates
+    (all generations 0..T). The file appears (atomically) only when the ``with`` block
+    ends without error. A ``.csv`` is written row by row; a ``.npz`` goes through
+    ``.npy`` files mapped on disk beside the target, zipped (deflate) at the end.
+    """
+
+    def __init__(self, path: str | os.PathLike, replicates: int, generations: int, *,
+                 force: bool = False):
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in (".csv", ".npz"):
+            raise InputError(f"`--out` must end in .csv or .npz; got {str(self.path)!r}.")
+        self.replicates, self.G = replicates, generations + 1
+        self.force = force
+        self.done = 0
+
+    def __enter__(self) -> TrajectoryWriter:
+        self._stack = contextlib.ExitStack()
+        fh = self._stack.enter_context(atomic_file(self.path, force=self.force))
+        self._fh = fh
+        if self.suffix == ".csv":
+            self._text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
+            self._text.write(_CSV_HEADER)
+        else:
+            tmpdir = tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent or ".")
+            self._stack.callback(shutil.rmtree, tmpdir, True)
+            self._maps = {
+                name: np.lib.format.open_memmap(os.path.join(tmpdir, f"{name}.npy"), mode="w+",
+                                                dtype=np.float64,
+                                                shape=(self.replicates, self.G))
+                for name in ("mean", "std", "log_var")
+            }
+        return self
+
+    def write(self, mean: np.ndarray | None, log_var: np.ndarray) -> None:
+        rows = log_var.shape[0]
+        if log_var.shape[1] != self.G or self.done + rows > self.replicates:
+            raise ValueError("blocks must cover generations 0..T and at most `replicates` rows.")
+        if self.suffix == ".csv":
+            _csv_rows(self._text, self.done, np.arange(self.G), mean, log_var)
+        else:
+            sl = slice(self.done, self.done + rows)
+            self._maps["mean"][sl] = np.nan if mean is None else mean
+            with np.errstate(under="ignore"):
+                self._maps["std"][sl] = np.exp(0.5 * log_var)
+            self._maps["log_var"][sl] = log_var
+        self.done += rows
+
+    def _finish(self) -> None:
+        if self.done != self.replicates:
+            raise ValueError(f"wrote {self.done} of {self.replicates} replicates.")
+        if self.suffix == ".csv":
+            self._text.flush()
+            self._text.detach()
+            return
+        with zipfile.ZipFile(self._fh, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            for name, arr in self._maps.items():
+                arr.flush()
+                zf.write(arr.filename, arcname=f"{name}.npy")
+        self._maps.clear()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as err:
+                self._maps = {}
+                self._stack.__exit__(type(err), err, err.__traceback__)
+                raise
+        self._maps = {}
+        return bool(self._stack.__exit__(exc_type, exc, tb))
 
 
 # ---------------------------------------------------------------------------------------

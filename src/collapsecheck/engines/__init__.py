@@ -16,7 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from collapsecheck.engines import samples, sufficient
-from collapsecheck.engines._blocks import block_slices, resolve_workers, run_blocks, scheduler_iv
+from collapsecheck.engines._blocks import (
+    block_slices,
+    iter_blocks,
+    resolve_workers,
+    scheduler_iv,
+)
 from collapsecheck.experiment import Experiment
 from collapsecheck.trajectories import Trajectories
 
@@ -95,6 +100,7 @@ def simulate(
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | None = None,
+    sink=None,
 ) -> SimulationRun:
     """Run ``experiment`` with the named engine.
 
@@ -114,6 +120,11 @@ def simulate(
         Where the blocks run: local processes (default), a dask.distributed LocalCluster
         (``'dask'``), or the dask scheduler at an address (``'tcp://host:8786'``).
         Results are bit-identical for every choice.
+    sink : TrajectoryWriter, optional
+        Stream every generation of every replicate to this writer, block by block in
+        replicate order (``record`` must be 'all'); the returned trajectories then hold
+        only the final generation, so memory stays bounded whatever replicates x
+        generations.
 
     Returns
     -------
@@ -129,6 +140,8 @@ def simulate(
     _overflow_iv(experiment)
     scheduler = scheduler_iv(scheduler)
     rec = _record_iv(record, experiment.generations)
+    if sink is not None and rec.size != experiment.generations + 1:
+        raise ValueError("streaming to a `sink` needs `record`='all'.")
     slices = block_slices(experiment.replicates)
     per_draw = experiment.n if engine == "samples" else 2
     work = float(experiment.replicates) * experiment.generations * per_draw
@@ -139,9 +152,24 @@ def simulate(
     args = [(experiment, b, s.stop - s.start, rec, chunk_elements) for b, s in enumerate(slices)]
     report = None if progress is None else (lambda done: progress(done, len(slices)))
     start = time.perf_counter()
-    parts = run_blocks(task, args, nproc, report, scheduler)
+    parts: list = [None] * len(args)
+    pending: dict = {}
+    next_block = 0
+    for done, (i, part) in enumerate(iter_blocks(task, args, nproc, scheduler), 1):
+        if sink is None:
+            parts[i] = part
+        else:  # write blocks in replicate order; keep only the final generation
+            pending[i] = part
+            while next_block in pending:
+                m, lv = pending.pop(next_block)
+                sink.write(m, lv)
+                parts[next_block] = (m[:, -1:], lv[:, -1:])
+                next_block += 1
+        if report:
+            report(done)
     elapsed = time.perf_counter() - start
     mean = np.concatenate([p[0] for p in parts], axis=0)
     log_var = np.concatenate([p[1] for p in parts], axis=0)
-    traj = Trajectories(rec, log_var, mean, spec=experiment.to_dict())
+    generations = rec if sink is None else rec[-1:]
+    traj = Trajectories(generations, log_var, mean, spec=experiment.to_dict())
     return SimulationRun(traj, engine, nproc, elapsed)

@@ -10,16 +10,17 @@ and is fixed.
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-__all__ = ["REPLICATE_BLOCK", "SCHEDULERS", "block_seed", "block_slices", "resolve_workers",
-           "run_blocks", "scheduler_iv"]
+__all__ = ["REPLICATE_BLOCK", "SCHEDULERS", "block_seed", "block_slices", "iter_blocks",
+           "resolve_workers", "run_blocks", "scheduler_iv"]
 
 #: ``processes`` (local worker processes), ``dask`` (a dask.distributed LocalCluster) or
 #: the address of a running dask.distributed scheduler (``tcp://host:8786``).
@@ -100,23 +101,55 @@ def close_dask_clients() -> None:
             cluster.close()
 
 
-def _run_dask(task, args, workers, progress, scheduler) -> list:
+def _groups(n_args: int, workers: int) -> list[list[int]]:
+    # Groups of blocks per submission keep inter-process overhead small for tiny blocks.
+    per_task = max(1, math.ceil(n_args / (max(workers, 1) * 8)))
+    return [list(range(i, min(i + per_task, n_args))) for i in range(0, n_args, per_task)]
+
+
+def iter_blocks(task: Callable, args: Sequence[tuple], workers: int,
+                scheduler: str | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(index, task(*args[index]))`` as blocks complete, in any order. At most
+    ``2 * workers`` groups are in flight at once, so finished-but-unconsumed results stay
+    bounded (a consumer that writes them out keeps memory bounded too)."""
+    if scheduler in (None, "processes") and (workers <= 1 or len(args) <= 1):
+        for i, a in enumerate(args):
+            yield i, task(*a)
+        return
+    groups = _groups(len(args), workers)
+    window = max(2, 2 * workers)
+    if scheduler in (None, "processes"):
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+            pending = {}
+            queue = iter(groups)
+            for g in itertools.islice(queue, window):
+                pending[pool.submit(_run_group, task, [args[i] for i in g])] = g
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    g = pending.pop(fut)
+                    yield from zip(g, fut.result(), strict=True)
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending[pool.submit(_run_group, task, [args[i] for i in nxt])] = nxt
+        return
     from dask.distributed import as_completed
 
     client = _dask_client(scheduler, workers)
-    per_task = max(1, math.ceil(len(args) / (max(workers, 1) * 8)))
-    groups = [list(range(i, min(i + per_task, len(args)))) for i in range(0, len(args), per_task)]
+    queue = iter(groups)
     futures = {client.submit(_run_group, task, [args[i] for i in g], pure=False): g
-               for g in groups}
-    results: list = [None] * len(args)
-    done = 0
-    for fut in as_completed(list(futures)):
-        for i, r in zip(futures[fut], fut.result(), strict=True):
-            results[i] = r
-        done += len(futures[fut])
-        if progress:
-            progress(done)
-    return results
+               for g in itertools.islice(queue, window)}
+    pool = as_completed(list(futures))
+    for fut in pool:
+        g = futures.pop(fut)
+        yield from zip(g, fut.result(), strict=True)
+        nxt = next(queue, None)
+        if nxt is not None:
+            new = client.submit(_run_group, task, [args[i] for i in nxt], pure=False)
+            futures[new] = nxt
+            pool.add(new)
 
 
 def run_blocks(
@@ -131,30 +164,11 @@ def run_blocks(
     complete, with the number completed so far. ``scheduler`` picks local processes
     (default) or dask (:data:`SCHEDULERS`); the results are identical either way, since
     each block's numbers depend only on its own seed."""
-    if scheduler not in (None, "processes"):
-        return _run_dask(task, args, workers, progress, scheduler)
-    if workers <= 1 or len(args) <= 1:
-        out = []
-        for done, a in enumerate(args, 1):
-            out.append(task(*a))
-            if progress:
-                progress(done)
-        return out
     results: list = [None] * len(args)
-    # Groups of blocks per submission keep inter-process overhead small for tiny blocks.
-    per_task = max(1, math.ceil(len(args) / (workers * 8)))
-    groups = [list(range(i, min(i + per_task, len(args)))) for i in range(0, len(args), per_task)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        futures = {pool.submit(_run_group, task, [args[i] for i in g]): g for g in groups}
-        done = 0
-        from concurrent.futures import as_completed
-
-        for fut in as_completed(futures):
-            for i, r in zip(futures[fut], fut.result(), strict=True):
-                results[i] = r
-            done += len(futures[fut])
-            if progress:
-                progress(done)
+    for done, (i, r) in enumerate(iter_blocks(task, args, workers, scheduler), 1):
+        results[i] = r
+        if progress:
+            progress(done)
     return results
 
 
