@@ -322,8 +322,11 @@ def main() -> int:
         log_sigma2_mean = 2 * log_s0 + T * k1
         log_sigma2_sd = mp.sqrt(T * k2)
         ln_sigma_mean = log_s0 + T * log_step_moment_closed(n, ddof, 1)
-        ln_sigma2_mean = 2 * log_s0 + T * log_step_moment_closed(n, ddof, 2)
         r = mpf(n - 1) / (mpf(n) - mpf(ddof))
+        # E[sigma_t^2 / sigma_{t-1}^2] = r exactly (Gamma(k+1)/Gamma(k) = k); the log-gamma
+        # form agrees to ~T*10^-DPS, but log r keeps ln E[sigma_T^2] exactly 0 when r = 1
+        assert abs(log_step_moment_closed(n, ddof, 2) - mp.log(r)) < SELF_TOL
+        ln_sigma2_mean = 2 * log_s0 + T * mp.log(r)
         geo = mpf(T) if r == 1 else (mp.power(r, T) - 1) / (r - 1)
         ln_mu_var = 2 * log_s0 - mp.log(n) + mp.log(geo)
         if T <= 10**4:  # direct sum of E[sigma_t^2]/n as a check of the closed form

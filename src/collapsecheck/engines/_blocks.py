@@ -43,6 +43,21 @@ def block_seed(seed: int, block: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(block,))
 
 
+def start_block(experiment, rows: int, record: np.ndarray):
+    """The state every engine starts a block from: each chain at (mu0, log sigma0^2),
+    output arrays for the recorded generations, generation 0 recorded if asked for.
+    Returns ``(mu, log_var, out_mu, out_lv, j)``, ``j`` the next output column."""
+    mu = np.full(rows, experiment.mu0)
+    log_var = np.full(rows, 2 * math.log(experiment.sigma0))
+    out_mu = np.empty((rows, record.size))
+    out_lv = np.empty((rows, record.size))
+    j = 0
+    if record.size and record[0] == 0:
+        out_mu[:, 0], out_lv[:, 0] = mu, log_var
+        j = 1
+    return mu, log_var, out_mu, out_lv, j
+
+
 def resolve_workers(workers: int | None, blocks: int, work: float) -> int:
     """The number of processes to use: ``workers`` if given (>= 1), else as many cores
     as there are, when the job (``work`` elementary draws) is big enough to repay

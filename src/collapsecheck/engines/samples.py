@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from collapsecheck.engines._blocks import block_seed
+from collapsecheck.engines._blocks import block_seed, start_block
 
 __all__ = ["PIECE", "run_block"]
 
@@ -91,14 +91,7 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     e = experiment
     rng = np.random.Generator(np.random.PCG64(block_seed(e.seed, block)))
     log_div = math.log(e.n - e.ddof)
-    mu = np.full(rows, e.mu0)
-    log_var = np.full(rows, 2 * math.log(e.sigma0))
-    out_mu = np.empty((rows, record.size))
-    out_lv = np.empty((rows, record.size))
-    j = 0
-    if record.size and record[0] == 0:
-        out_mu[:, 0], out_lv[:, 0] = mu, log_var
-        j = 1
+    mu, log_var, out_mu, out_lv, j = start_block(e, rows, record)
     for t in range(1, e.generations + 1):
         zbar, ss = _fit_rows(rng, rows, e.n, chunk_elements)
         mu = mu + np.exp(0.5 * log_var) * zbar

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from collapsecheck.engines._blocks import block_seed
+from collapsecheck.engines._blocks import block_seed, start_block
 
 __all__ = ["run_block"]
 
@@ -40,14 +40,7 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     k = (e.n - 1) / 2
     shift = math.log(2.0 / (e.n - e.ddof))
     inv_sqrt_n = 1.0 / math.sqrt(e.n)
-    mu = np.full(rows, e.mu0)
-    log_var = np.full(rows, 2 * math.log(e.sigma0))
-    out_mu = np.empty((rows, record.size))
-    out_lv = np.empty((rows, record.size))
-    j = 0
-    if record.size and record[0] == 0:
-        out_mu[:, 0], out_lv[:, 0] = mu, log_var
-        j = 1
+    mu, log_var, out_mu, out_lv, j = start_block(e, rows, record)
     step = max(1, chunk_elements // rows)
     for t0 in range(1, e.generations + 1, step):
         g = min(step, e.generations + 1 - t0)
