@@ -11,6 +11,12 @@ import numpy as np
 __all__ = ["ARTICLE", "Experiment"]
 
 
+#: Limits that keep every run representable and its memory bounded.
+MAX_N = 10**15
+MAX_GENERATIONS = 10**9
+MAX_REPLICATES = 10**8
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -33,10 +39,18 @@ def _experiment_iv(n, generations, replicates, ddof, mu0, sigma0, seed) -> None:
             raise TypeError(f"`{name}` must be a real number; got {value!r}.")
     if n < 2:
         raise ValueError(f"`n` must be at least 2 (a spread needs two draws); got {n}.")
+    if n > MAX_N:
+        raise ValueError(f"`n` must be at most {MAX_N:.0e} (beyond it the chi-square's degrees "
+                         f"of freedom are not exact in double precision); got {n}.")
     if generations < 0:
         raise ValueError(f"`generations` must be 0 or more; got {generations}.")
+    if generations > MAX_GENERATIONS:
+        raise ValueError(f"`generations` must be at most {MAX_GENERATIONS:.0e}; got {generations}.")
     if replicates < 1:
         raise ValueError(f"`replicates` must be at least 1; got {replicates}.")
+    if replicates > MAX_REPLICATES:
+        raise ValueError(f"`replicates` must be at most {MAX_REPLICATES:.0e} (the final state of "
+                         f"each is held in memory); got {replicates}.")
     if not math.isfinite(ddof) or ddof < 0:
         raise ValueError(f"`ddof` must be a finite number >= 0; got {ddof}.")
     if not n - ddof > 0:
