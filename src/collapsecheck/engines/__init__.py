@@ -17,6 +17,7 @@ import numpy as np
 
 from collapsecheck.engines import samples, sufficient
 from collapsecheck.engines._blocks import (
+    BIT_GENERATOR,
     block_slices,
     iter_blocks,
     resolve_workers,
@@ -29,13 +30,13 @@ __all__ = ["BIT_GENERATOR", "ENGINES", "SimulationRun", "simulate"]
 
 ENGINES: dict[str, Callable] = {"samples": samples.run_block, "sufficient": sufficient.run_block}
 
-#: The bit generator behind every stream (recorded in reports: a seed alone does not
-#: pin a stream across bit generators or numpy versions).
-BIT_GENERATOR = "PCG64"
 
-#: Default bound on the float64 values a block holds at once (256 KiB: the samples
+#: From this n on, the samples engine runs its local workers as threads (see simulate).
+THREADS_MIN_N = 256
+
+#: Default bound on the float64 values a block holds at once (128 KiB: the samples
 #: engine's draws then stay in a core's L2 cache between the fill and the fit).
-DEFAULT_CHUNK_ELEMENTS = 1 << 15
+DEFAULT_CHUNK_ELEMENTS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,11 @@ def simulate(
     parts: list = [None] * len(args)
     pending: dict = {}
     next_block = 0
-    for done, (i, part) in enumerate(iter_blocks(task, args, nproc, scheduler), 1):
+    # Threads where each task is large array work (numpy drops the GIL there); processes
+    # where a Python loop per generation would contend for it (samples at small n).
+    threads = engine == "sufficient" or experiment.n >= THREADS_MIN_N
+    blocks = iter_blocks(task, args, nproc, scheduler, threads=threads)
+    for done, (i, part) in enumerate(blocks, 1):
         if sink is None:
             parts[i] = part
         else:  # write blocks in replicate order; keep only the final generation

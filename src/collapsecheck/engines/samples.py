@@ -14,7 +14,7 @@ which is the same computation rearranged so that :math:`\log\sigma^2` never unde
 at long horizons (sigma itself reaches 0.0 in double precision after a few hundred
 thousand generations at n = 1000; its log stays finite).
 
-Stream layout of block b (the reproducibility contract): one Generator from
+Stream layout of block b (the reproducibility contract): one Generator (on :data:`~collapsecheck.engines._blocks.BIT_GENERATOR`) from
 ``SeedSequence(seed, spawn_key=(b,))``; for each generation, for each replicate of the
 block in order, n standard normals in order. Memory is bounded by ``chunk_elements``:
 rows are drawn a few at a time, and a row longer than ``PIECE`` is drawn in fixed pieces
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from collapsecheck.engines._blocks import block_seed, start_block
+from collapsecheck.engines._blocks import block_seed, generator, start_block
 
 __all__ = ["PIECE", "run_block"]
 
@@ -89,7 +89,7 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     """Simulate ``rows`` chains of block ``block``; return ``(mean, log_var)`` arrays of
     shape ``(rows, len(record))`` at the generations listed in ``record``."""
     e = experiment
-    rng = np.random.Generator(np.random.PCG64(block_seed(e.seed, block)))
+    rng = generator(block_seed(e.seed, block))
     log_div = math.log(e.n - e.ddof)
     mu, log_var, out_mu, out_lv, j = start_block(e, rows, record)
     for t in range(1, e.generations + 1):

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from collapsecheck.engines._blocks import block_seed, start_block
+from collapsecheck.engines._blocks import block_seed, generator, start_block
 
 __all__ = ["run_block"]
 
@@ -35,8 +35,7 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     shape ``(rows, len(record))`` at the generations listed in ``record``."""
     e = experiment
     gamma_seq, normal_seq = block_seed(e.seed, block).spawn(2)
-    rng_gamma = np.random.Generator(np.random.PCG64(gamma_seq))
-    rng_normal = np.random.Generator(np.random.PCG64(normal_seq))
+    rng_gamma, rng_normal = generator(gamma_seq), generator(normal_seq)
     k = (e.n - 1) / 2
     shift = math.log(2.0 / (e.n - e.ddof))
     inv_sqrt_n = 1.0 / math.sqrt(e.n)
@@ -44,19 +43,23 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     step = max(1, chunk_elements // rows)
     for t0 in range(1, e.generations + 1, step):
         g = min(step, e.generations + 1 - t0)
-        lv = np.empty((g + 1, rows))
-        lv[0] = log_var
-        lv[1:] = np.log(rng_gamma.standard_gamma(k, size=(g, rows)))
-        lv[1:] += shift
-        np.cumsum(lv, axis=0, out=lv)
-        m = np.empty((g + 1, rows))
-        m[0] = mu
-        m[1:] = rng_normal.standard_normal(size=(g, rows))
-        m[1:] *= inv_sqrt_n
-        m[1:] *= np.exp(0.5 * lv[:-1])
-        np.cumsum(m, axis=0, out=m)
+        # Draws come generation-major (the stream layout); the chains are laid out one
+        # row per replicate so that the running sums run along contiguous memory.
+        lv = np.empty((rows, g + 1))
+        lv[:, 0] = log_var
+        draws = rng_gamma.standard_gamma(k, size=(g, rows))
+        np.log(draws, out=draws)
+        np.add(draws.T, shift, out=lv[:, 1:])
+        np.cumsum(lv, axis=1, out=lv)
+        m = np.empty((rows, g + 1))
+        m[:, 0] = mu
+        np.multiply(rng_normal.standard_normal(size=(g, rows)).T, inv_sqrt_n, out=m[:, 1:])
+        sigma = np.multiply(lv[:, :-1], 0.5)
+        np.exp(sigma, out=sigma)
+        m[:, 1:] *= sigma
+        np.cumsum(m, axis=1, out=m)
         while j < record.size and record[j] < t0 + g:
-            out_mu[:, j], out_lv[:, j] = m[record[j] - t0 + 1], lv[record[j] - t0 + 1]
+            out_mu[:, j], out_lv[:, j] = m[:, record[j] - t0 + 1], lv[:, record[j] - t0 + 1]
             j += 1
-        mu, log_var = m[-1], lv[-1]
+        mu, log_var = m[:, -1].copy(), lv[:, -1].copy()
     return out_mu, out_lv
