@@ -14,8 +14,9 @@ which is the same computation rearranged so that :math:`\log\sigma^2` never unde
 at long horizons (sigma itself reaches 0.0 in double precision after a few hundred
 thousand generations at n = 1000; its log stays finite).
 
-Stream layout of block b (the reproducibility contract): one Generator (on :data:`~collapsecheck.engines._blocks.BIT_GENERATOR`) from
-``SeedSequence(seed, spawn_key=(b,))``; for each generation, for each replicate of the
+Stream layout of block b (the reproducibility contract): one Generator (on
+:data:`~collapsecheck.engines._blocks.BIT_GENERATOR`) from ``SeedSequence(seed,
+spawn_key=(b,))``; for each generation, for each replicate of the
 block in order, n standard normals in order. Memory is bounded by ``chunk_elements``:
 rows are drawn a few at a time, and a row longer than ``PIECE`` is drawn in fixed pieces
 of ``PIECE`` values whose means and sums of squares are merged exactly (Chan et al.), so

@@ -40,26 +40,31 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     shift = math.log(2.0 / (e.n - e.ddof))
     inv_sqrt_n = 1.0 / math.sqrt(e.n)
     mu, log_var, out_mu, out_lv, j = start_block(e, rows, record)
-    step = max(1, chunk_elements // rows)
+    step = max(1, min(chunk_elements // rows, e.generations))
+    # Buffers reused across chunks (fresh large allocations would page-fault every time).
+    draws = np.empty((step, rows))
+    lv = np.empty((rows, step + 1))
+    m = np.empty((rows, step + 1))
+    sigma = np.empty((rows, step))
     for t0 in range(1, e.generations + 1, step):
         g = min(step, e.generations + 1 - t0)
+        d, L, M, S = draws[:g], lv[:, : g + 1], m[:, : g + 1], sigma[:, :g]
         # Draws come generation-major (the stream layout); the chains are laid out one
         # row per replicate so that the running sums run along contiguous memory.
-        lv = np.empty((rows, g + 1))
-        lv[:, 0] = log_var
-        draws = rng_gamma.standard_gamma(k, size=(g, rows))
-        np.log(draws, out=draws)
-        np.add(draws.T, shift, out=lv[:, 1:])
-        np.cumsum(lv, axis=1, out=lv)
-        m = np.empty((rows, g + 1))
-        m[:, 0] = mu
-        np.multiply(rng_normal.standard_normal(size=(g, rows)).T, inv_sqrt_n, out=m[:, 1:])
-        sigma = np.multiply(lv[:, :-1], 0.5)
-        np.exp(sigma, out=sigma)
-        m[:, 1:] *= sigma
-        np.cumsum(m, axis=1, out=m)
+        L[:, 0] = log_var
+        rng_gamma.standard_gamma(k, out=d)
+        np.log(d, out=d)
+        np.add(d.T, shift, out=L[:, 1:])
+        np.cumsum(L, axis=1, out=L)
+        M[:, 0] = mu
+        rng_normal.standard_normal(out=d)
+        np.multiply(d.T, inv_sqrt_n, out=M[:, 1:])
+        np.multiply(L[:, :-1], 0.5, out=S)
+        np.exp(S, out=S)
+        M[:, 1:] *= S
+        np.cumsum(M, axis=1, out=M)
         while j < record.size and record[j] < t0 + g:
-            out_mu[:, j], out_lv[:, j] = m[:, record[j] - t0 + 1], lv[:, record[j] - t0 + 1]
+            out_mu[:, j], out_lv[:, j] = M[:, record[j] - t0 + 1], L[:, record[j] - t0 + 1]
             j += 1
-        mu, log_var = m[:, -1].copy(), lv[:, -1].copy()
+        mu, log_var = M[:, -1].copy(), L[:, -1].copy()
     return out_mu, out_lv
