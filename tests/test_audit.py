@@ -90,7 +90,7 @@ class TestCommand:
     @pytest.mark.parametrize(("args", "message"), [
         (["--n", "1"], "--n must be at least 2"),
         (["--n", "10", "--ddof", "10"], "--ddof must be smaller than --n"),
-        (["--n", "10", "--budget", "2"], "`budget` must lie in"),
+        (["--n", "10", "--budget", "2"], "`--budget` must lie in"),
     ])
     def test_bad_parameters(self, chains, tmp_path, capsys, args, message):
         path = save(chains, tmp_path / "c.npz")
@@ -104,3 +104,10 @@ class TestCommand:
         np.save(bad, np.array([object()], dtype=object), allow_pickle=True)
         assert main(["audit", str(bad), "--n", "5"]) == 2
         assert "never loaded" in capsys.readouterr().err
+
+
+def test_too_few_chains_is_a_usage_error(tmp_path, capsys):
+    e = Experiment(n=5, generations=60, replicates=1, seed=1)
+    path = save(simulate(e, workers=1).trajectories, tmp_path / "one.csv")
+    assert main(["audit", str(path), "--n", "5"]) == 2
+    assert "no check can run on 1 chain(s)" in capsys.readouterr().err

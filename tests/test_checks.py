@@ -147,6 +147,8 @@ class TestConfirmatory:
         assert abs(num["drift_estimate"] - num["drift_exact"]) < 5 * num["drift_se_cluster"]
         assert out.numbers["half_life_generations"] == pytest.approx(
             out.numbers["half_life_exact"], rel=0.2)
+        lo, hi = out.numbers["half_life_ci95"]
+        assert lo < out.numbers["half_life_generations"] < hi
 
     def test_no_collapse_is_not_confirmed(self):
         # a simulator whose drift is cancelled (variance fit inflated to keep sigma level)

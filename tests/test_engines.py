@@ -60,9 +60,12 @@ def test_moments_within_five_standard_errors(engine, n, T, ddof):
     e = Experiment(n=n, generations=T, replicates=4000, ddof=ddof, mu0=-2.0, seed=99)
     traj = _final_log_var(e, engine)
     s = summarize(traj.final_log_var, traj.final_mean, predict(e))
+    # log-scale statistics always have a trustworthy SE; raw-scale ones are compared only
+    # where the exact kurtosis says their SE can be trusted at this R (clt_ok)
+    assert s.log_sigma2_mean.clt_ok and s.log_sigma2_sd.clt_ok
     for est in (s.log_sigma2_mean, s.log_sigma2_sd, s.sigma_mean, s.mu_var):
-        assert est.clt_ok
-        assert abs(est.z) < 5, est
+        if est.clt_ok:
+            assert abs(est.z) < 5, est
 
 
 def test_mean_chain_centred_on_start():

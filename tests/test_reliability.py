@@ -85,6 +85,17 @@ def test_fuzz_target_on_near_csv(rows):
     fuzz_one_input((header + body).encode())
 
 
+def _null_paths(obj, path=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _null_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _null_paths(v, f"{path}[{i}]")
+    elif obj is None:
+        yield path
+
+
 class TestNumerics:
     @pytest.mark.parametrize("args", [
         ["theory", "--n", "2", "--generations", "1000000"],
@@ -95,6 +106,7 @@ class TestNumerics:
         ["simulate", "--n", "10000000", "--generations", "100", "--replicates", "64",
          "--seed", "1"],
         ["simulate", "--n", "2", "--generations", "1000000", "--replicates", "4", "--seed", "1"],
+        ["simulate", "--n", "2", "--generations", "100000", "--replicates", "10", "--seed", "1"],
         ["simulate", "--n", "5", "--generations", "50", "--replicates", "100",
          "--sigma0", "1e-300", "--seed", "1"],
         ["simulate", "--n", "5", "--generations", "50", "--replicates", "100",
@@ -104,9 +116,9 @@ class TestNumerics:
         assert main([*args, "--json"]) == 0
         record = json.loads(capsys.readouterr().out)
         final = record["final"]
-        nulls = [k for k, v in final.items() if v is None]
-        for k in nulls:
-            assert any(note.startswith(f"final.{k}") for note in record["notes"])
+        # every null anywhere in the record is explained by a note naming its path
+        for path in _null_paths(record):
+            assert any(note.startswith(path + " ") for note in record["notes"]), path
         log_scale = final.get("log_scale")
         if log_scale:
             assert all(math.isfinite(v) for v in log_scale["sigma_quantiles"].values())

@@ -138,13 +138,13 @@ class TestVerdicts:
         (math.nan, None, Verdict.FAIL, 1),
     ])
     def test_escalation(self, p1, p2, verdict, stages):
-        check = Scripted(n=3, generations=2, replicates=10, p_first=p1,
+        check = Scripted(n=3, generations=2, replicates=20, p_first=p1,
                          p_second=0.5 if p2 is None else p2)
         res = run_check(check, self._profile())
         assert res.verdict is verdict and len(res.stages) == stages
         if stages == 2:
             assert res.stages[0].verdict is Verdict.WEAK
-            assert res.stages[1].replicates == 40  # escalation_factor 4
+            assert res.stages[1].replicates == 80  # escalation_factor 4
             assert res.stages[1].seed != res.stages[0].seed
 
 
@@ -255,3 +255,39 @@ def test_interrupted_report_write_leaves_old_reports(tiny, tmp_path, monkeypatch
                  "--no-progress"])
     assert code == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("return Trajectories(t.generations, t.log_var, None, e.to_dict())",
+     "returned no `mean` array"),
+    ("return Trajectories(t.generations[-1:], t.log_var[:, -1:], t.mean[:, -1:])",
+     "returned log_var of shape"),
+])
+def test_malformed_user_simulator_output_is_a_usage_error(tiny, tmp_path, capsys, body, message):
+    sim = tmp_path / "badsim.py"
+    sim.write_text(textwrap.dedent(f"""
+        from collapsecheck.engines import simulate
+        from collapsecheck.trajectories import Trajectories
+
+        def bad(e, record):
+            t = simulate(e, record=record, workers=1).trajectories
+            {body}
+    """))
+    assert main(["validate", "--profile", str(tiny), "--simulator", f"{sim}:bad",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("id = 5", "`id` must be a string"),
+    ("engine = 'foo'", "`engine` must be one of"),
+    ("ddof = 'a'", "`ddof` must be a number"),
+    ("replicates = 1", "`replicates` must be at least 20"),
+])
+def test_bad_check_fields_name_the_key(tmp_path, capsys, line, message):
+    path = tmp_path / "p.toml"
+    path.write_text(f"name = 'x'\nseed = 1\nbudget = 0.001\n[[checks]]\ntype = 'log_var_gof'\n"
+                    f"{line}\n")
+    assert main(["validate", "--profile", str(path), "--no-progress"]) == 2
+    assert message in capsys.readouterr().err

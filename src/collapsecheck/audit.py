@@ -34,6 +34,7 @@ from collapsecheck.checks.independence import ReplicateIndependence
 from collapsecheck.checks.theory import IncrementGof, LogVarGof, MeanIncrementGof
 from collapsecheck.experiment import Experiment
 from collapsecheck.results import Verdict
+from collapsecheck.theory import log_sigma2_drift, log_sigma2_step_var
 from collapsecheck.trajectories import Trajectories
 
 __all__ = ["AuditResult", "audit", "n_from_step_variance"]
@@ -138,12 +139,16 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
     R, G = traj.log_var.shape
     Experiment(n=n, generations=max(G - 1, 0), replicates=R, ddof=ddof, seed=0)
     if not 0 < budget < 0.5:
-        raise ValueError(f"`budget` must lie in (0, 0.5); got {budget}.")
+        raise ValueError(f"`--budget` must lie in (0, 0.5); got {budget}.")
     if G < 2:
         raise ValueError("the trajectories need at least generations 0 and 1 to audit.")
     data = _normalised(traj)
     T = G - 1
     checks, skipped = _candidates(n, ddof, R, T, data.mean is not None)
+    if not checks:
+        raise ValueError(f"no check can run on {R} chain(s) x {T} generation(s); each needs at "
+                         "least 20 chains (first reason: "
+                         f"{next(iter(skipped.values()), 'none')}).")
     a = budget / max(1, len(checks))
     sim = _fixed(data)
     results = []
@@ -165,7 +170,7 @@ def _judge(check: Check, outcome, a: float, weak_alpha: float) -> AuditCheck:
             verdict, reason = Verdict.WEAK, (f"not confirmed at level {level:g} (p = {p:.3g}): "
                                              "too little data to show collapse")
     elif math.isnan(p):
-        verdict, reason = Verdict.FAIL, "the test could not be computed from these data"
+        verdict, reason = Verdict.WEAK, "the test could not be computed from these data"
     elif p < a:
         verdict, reason = Verdict.FAIL, f"p < {a:.3g}, this check's share of the budget"
     elif p < weak_alpha:
@@ -192,10 +197,8 @@ def _rate(data: Trajectories, n: int, ddof: float) -> dict:
         ci = res.confidence_interval()
         half, half_ci = res.half_life()
         out["log_sigma2_drift"] = {"estimate": res.estimate, "ci95": [ci.low, ci.high],
-                                   "se": res.se, "exact": float(
-                                       special.digamma((n - 1) / 2) + math.log(2)
-                                       - math.log(n - ddof))}
-        out["half_life_generations"] = {"estimate": half, "ci95": [half_ci.high, half_ci.low]}
+                                   "se": res.se, "exact": log_sigma2_drift(n, ddof)}
+        out["half_life_generations"] = {"estimate": half, "ci95": [half_ci.low, half_ci.high]}
     steps = np.diff(data.log_var, axis=1)
     if steps.shape[1] >= 2 and R >= 2:
         v = steps.var(axis=1, ddof=1)
@@ -206,5 +209,5 @@ def _rate(data: Trajectories, n: int, ddof: float) -> dict:
         out["n_eff"] = {"estimate": n_from_step_variance(m),
                         "ci95": [n_from_step_variance(hi), n_from_step_variance(lo)
                                  if lo > 0 else math.inf],
-                        "step_var": m, "step_var_exact": float(special.polygamma(1, (n - 1) / 2))}
+                        "step_var": m, "step_var_exact": log_sigma2_step_var(n)}
     return out

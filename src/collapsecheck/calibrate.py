@@ -44,6 +44,12 @@ class CalibrationResult:
     seconds: float = 0.0
 
     @property
+    def conclusive(self) -> bool:
+        """Enough runs to see a false-alarm rate at the budget (about 3/budget: then a
+        rate of the budget gives a FAIL with probability 0.95)."""
+        return self.runs * self.budget >= 3
+
+    @property
     def passed(self) -> bool:
         uniform_ok = all(c.get("uniformity_ok", True) for c in self.checks.values())
         return self.fail_rate_pvalue >= CALIBRATION_ALPHA and uniform_ok
@@ -55,7 +61,8 @@ class CalibrationResult:
             "fail_rate": self.failed_runs / self.runs,
             "fail_rate_ci95": list(self.fail_rate_ci95),
             "fail_rate_pvalue_vs_budget": self.fail_rate_pvalue,
-            "passed": self.passed, "checks": self.checks, "seconds": self.seconds,
+            "passed": self.passed, "conclusive_about_budget": self.conclusive,
+            "checks": self.checks, "seconds": self.seconds,
         }
 
 

@@ -531,6 +531,10 @@ def calibrate(
         console.print(f"runs with any FAIL: {result.failed_runs}/{result.runs} "
                       f"(95% CI {lo:.3g} to {hi:.3g}; budget {result.budget:g}); "
                       f"calibration {'passed' if result.passed else 'FAILED'}", soft_wrap=True)
+        if not result.conclusive:
+            console.print(f"note: {result.runs} seeds cannot show a false-alarm rate as small "
+                          f"as the budget; about {int(3 / result.budget)} are needed (the "
+                          "p-value uniformity tests above still apply).", soft_wrap=True)
     return ExitCode.OK if result.passed else ExitCode.CHECK_FAILED
 
 
@@ -603,6 +607,9 @@ def _main(argv: list[str] | None) -> int:
         if _is_abort(exc):
             _say("interrupted")
             return ExitCode.INTERRUPTED
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `collapsecheck`: show help
+            sys.stdout.write(exc.format_message() + "\n")
+            return ExitCode.OK
         if _is_click_error(exc):
             ctx = getattr(exc, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

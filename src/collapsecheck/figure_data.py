@@ -14,6 +14,7 @@ import numpy as np
 
 from collapsecheck.engines import simulate
 from collapsecheck.experiment import Experiment
+from collapsecheck.seeds import derived_seed
 from collapsecheck.theory import LogVarianceLaw
 
 __all__ = ["figure_data"]
@@ -22,8 +23,7 @@ _FIGURE_STREAM = 0xF16
 
 
 def _figure_experiment(profile, results) -> Experiment | None:
-    seed = int(np.random.SeedSequence(profile.seed, spawn_key=(_FIGURE_STREAM,))
-               .generate_state(1, np.uint32)[0])
+    seed = derived_seed(profile.seed, (_FIGURE_STREAM,))
     c = profile.claims
     if c is not None:
         return Experiment(n=c.n, generations=c.generations, replicates=min(c.replicates, 1000),

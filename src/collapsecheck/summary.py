@@ -29,7 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from collapsecheck.theory import QUANTILE_LEVELS, TheoryPrediction, log_sigma_moment
+from collapsecheck.theory import (
+    QUANTILE_LEVELS,
+    TheoryPrediction,
+    log_sigma_moment,
+    mu_fourth_moment,
+    mu_var,
+)
 
 __all__ = ["Estimate", "FinalSummary", "summarize"]
 
@@ -46,11 +52,11 @@ class Estimate:
 
     @property
     def z(self) -> float:
-        """(estimate - theory) / se; NaN when se is 0 and they differ."""
-        diff = self.estimate - self.theory
+        """(estimate - theory) / se; NaN when se is 0 (e.g. sigma underflowed to 0 in every
+        chain: then the comparison says nothing, and the log-scale statistics carry it)."""
         if self.se > 0:
-            return diff / self.se
-        return 0.0 if diff == 0 else math.nan
+            return (self.estimate - self.theory) / self.se
+        return math.nan
 
     def to_dict(self) -> dict:
         return {
@@ -168,7 +174,12 @@ def _summarize(final_log_var, final_mean, theory) -> FinalSummary:
     mu_est = None
     if final_mean is not None and R >= 4:
         v, se_v = _var_se(np.asarray(final_mean, dtype=float))
-        mu_est = Estimate(v, se_v, (v - 1.96 * se_v, v + 1.96 * se_v), theory.mu_var)
+        # the SE of a sample variance rests on the fourth moment; trust it only where
+        # mu_T's exact kurtosis is modest against R (the guard of the mu_var check)
+        # (kurtosis is scale-free: computed at sigma0 = 1 so extreme sigma0 cannot overflow)
+        kurt = mu_fourth_moment(T, n, d, 1.0) / mu_var(T, n, d, 1.0) ** 2 if T > 0 else 3.0
+        ok_mu = T == 0 or (math.isfinite(kurt) and kurt <= 0.002 * R + 3)
+        mu_est = Estimate(v, se_v, (v - 1.96 * se_v, v + 1.96 * se_v), theory.mu_var, ok_mu)
 
     quantiles = {}
     for level in QUANTILE_LEVELS:

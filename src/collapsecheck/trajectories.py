@@ -344,8 +344,55 @@ def _load_csv(path: Path) -> Trajectories:
     return Trajectories(np.arange(G), lv.reshape(R, G), mean)
 
 
+#: Largest uncompressed array a .npz member may hold (a small file must not be able to
+#: declare, or decompress to, more than memory holds).
+MAX_ARRAY_BYTES = 4 * 1024**3
+
+
+def _check_npy_header(fh, available: int, where: str) -> None:
+    """Read a .npy header and refuse object dtypes and arrays larger than the bytes that
+    follow (or than MAX_ARRAY_BYTES), before numpy allocates anything."""
+    start = fh.tell()
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    if dtype.hasobject:
+        raise ValueError("pickle: object arrays are never loaded")
+    need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if need > min(MAX_ARRAY_BYTES, available - (fh.tell() - start)):
+        raise InputError(f"{where}: an array declares {need} bytes, more than the file holds "
+                         f"(or the {MAX_ARRAY_BYTES}-byte limit); the file is truncated or "
+                         "malformed.")
+
+
+def _precheck_numpy_file(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        if zipfile.is_zipfile(fh):
+            fh.seek(0)
+            with zipfile.ZipFile(fh) as zf:
+                for info in zf.infolist():
+                    if info.file_size > MAX_ARRAY_BYTES:
+                        raise InputError(f"{path}: member {info.filename!r} expands to "
+                                         f"{info.file_size} bytes, over the limit of "
+                                         f"{MAX_ARRAY_BYTES}.")
+                    with zf.open(info) as member:
+                        _check_npy_header(member, info.file_size, f"{path}:{info.filename}")
+        else:
+            fh.seek(0)
+            _check_npy_header(fh, size, str(path))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
+
+
 def _load_npz(path: Path) -> Trajectories:
     try:
+        _precheck_numpy_file(path)
         # Our own handle, so that it is closed even when numpy fails half-way (a broken zip).
         with open(path, "rb") as fh:
             loaded = np.load(fh, allow_pickle=False)
@@ -359,8 +406,11 @@ def _load_npz(path: Path) -> Trajectories:
             raise InputError(f"{path}: holds pickled objects, which are never loaded; "
                              "save plain numeric arrays instead.") from None
         raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
+    except InputError:
+        raise
+    except Exception as exc:  # numpy's parsers raise many kinds on hostile input
+        raise InputError(f"{path}: not a readable numpy file "
+                         f"({type(exc).__name__}: {_first_line(exc)}).") from None
     unknown = sorted(set(arrays) - {"mean", "std", "log_var"})
     if unknown:
         raise InputError(f"{path}: unexpected array(s) {unknown}; allowed: mean, std, log_var.")

@@ -22,6 +22,7 @@ from collapsecheck.experiment import Experiment
 from collapsecheck.profiles import Profile, budget_summary, thresholds
 from collapsecheck.records import environment
 from collapsecheck.results import CheckResult, Stage, ValidationReport, Verdict
+from collapsecheck.seeds import derived_seed
 
 __all__ = ["check_seed", "run_check", "run_profile"]
 
@@ -29,8 +30,7 @@ __all__ = ["check_seed", "run_check", "run_profile"]
 def check_seed(profile_seed: int, check_id: str, stage: int) -> tuple[int, tuple[int, int]]:
     """The experiment seed of one stage of one check, and its spawn key."""
     key = (zlib.crc32(check_id.encode("utf-8")), stage)
-    state = np.random.SeedSequence(profile_seed, spawn_key=key).generate_state(2, np.uint32)
-    return int(state[0]) << 32 | int(state[1]), key
+    return derived_seed(profile_seed, key), key
 
 
 def _stage_verdict(check: Check, pvalue: float, stage: int, t: dict) -> Verdict:
@@ -106,12 +106,25 @@ def guarded(simulator: Simulator) -> Simulator:
         if not isinstance(traj, Trajectories):
             raise InputError(f"the simulator {name!r} returned {type(traj).__name__}; it must "
                              "return collapsecheck.trajectories.Trajectories.")
+        if record == "all":
+            want = np.arange(experiment.generations + 1)
+        elif record == "final":
+            want = np.array([experiment.generations])
+        else:
+            want = np.asarray(record)
         shape = traj.log_var.shape
-        if len(shape) != 2 or shape[0] != experiment.replicates:
+        if len(shape) != 2 or shape != (experiment.replicates, want.size):
             raise InputError(f"the simulator {name!r} returned log_var of shape {shape}; "
-                             f"expected ({experiment.replicates}, recorded generations).")
+                             f"expected ({experiment.replicates}, {want.size}) for record="
+                             f"{record if isinstance(record, str) else 'a list'}.")
+        if not np.array_equal(np.asarray(traj.generations), want):
+            raise InputError(f"the simulator {name!r} returned generations that differ from "
+                             "the ones asked for in `record`.")
         if not np.all(np.isfinite(traj.log_var)):
             raise InputError(f"the simulator {name!r} returned non-finite log_var values.")
+        if traj.mean is None or np.shape(traj.mean) != shape:
+            raise InputError(f"the simulator {name!r} returned no `mean` array of shape "
+                             f"{shape}; the checks need the fitted means too.")
         return traj
 
     return run

@@ -79,6 +79,7 @@ class Check(ABC):
     engine: str = "sufficient"
 
     def __post_init__(self) -> None:
+        _check_iv(self)
         if not self.id:
             object.__setattr__(self, "id", self.default_id())
         self.experiment(seed=0)  # validates the parameters now, not mid-run
@@ -118,6 +119,32 @@ class Check(ABC):
 
     def params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_ENGINES = ("samples", "sufficient")
+
+
+def _check_iv(check: Check) -> None:
+    """Types and allowed values of the fields every check shares (the experiment's own
+    rules are applied by Experiment)."""
+    if not isinstance(check.id, str):
+        raise TypeError(f"`id` must be a string; got {check.id!r}.")
+    if check.engine not in _ENGINES:
+        raise ValueError(f"`engine` must be one of {', '.join(_ENGINES)}; got {check.engine!r}.")
+    for f in fields(check):
+        value = getattr(check, f.name)
+        if f.name in ("id", "engine"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"`{f.name}` must be a number; got {value!r}.")
+    if check.replicates < MIN_REPLICATES:
+        raise ValueError(f"check {check.id or check.type!r}: `replicates` must be at least "
+                         f"{MIN_REPLICATES} for its test to mean anything; got "
+                         f"{check.replicates}.")
+
+
+#: Fewest replicates any check accepts (several need more; each says so).
+MIN_REPLICATES = 20
 
 
 def finite_or_none(x: float) -> float | None:

@@ -67,7 +67,7 @@ class _DriftCheck(Check):
             "drift_se_exact": self.exact_se(res.replicates), "drift_ci95": [ci.low, ci.high],
             "drift_exact": exact, "drift_large_n_approximation": -(2 - self.ddof) / self.n,
             "half_life_generations": finite_or_none(half),
-            "half_life_ci95": [finite_or_none(half_ci.high), finite_or_none(half_ci.low)],
+            "half_life_ci95": [finite_or_none(half_ci.low), finite_or_none(half_ci.high)],
             "half_life_exact": 2 * math.log(2) / -exact if exact < 0 else None,
             "recorded_generations": int(grid.size),
         }

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from collapsecheck import stats
 from collapsecheck.checks.base import Check, Outcome, engine_simulator
+from collapsecheck.seeds import derived_seed
 
 __all__ = ["EnginesAgree"]
 
@@ -30,8 +29,7 @@ class EnginesAgree(Check):
         return "two-sample Kolmogorov-Smirnov (scipy.stats.ks_2samp)"
 
     def run(self, experiment, simulator) -> Outcome:
-        other_seed = int(np.random.SeedSequence(experiment.seed, spawn_key=(1,))
-                         .generate_state(1, np.uint64)[0])
+        other_seed = derived_seed(experiment.seed, (1,))
         a = simulator(experiment, "final").final_log_var
         b = engine_simulator(_OTHER[self.engine])(experiment.replace(seed=other_seed),
                                                   "final").final_log_var
