@@ -98,8 +98,4 @@ def clipped_samples(clip: float):
 
 
 def _select(t: Trajectories, record) -> Trajectories:
-    if record == "all" or record is None:
-        return t
-    gens = [t.generations[-1]] if record == "final" else list(record)
-    idx = np.searchsorted(t.generations, gens)
-    return Trajectories(t.generations[idx], t.log_var[:, idx], t.mean[:, idx], t.spec)
+    return t.select(record)

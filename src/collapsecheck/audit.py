@@ -103,12 +103,7 @@ def _normalised(traj: Trajectories) -> Trajectories:
 def _fixed(traj: Trajectories):
     """A 'simulator' that hands back the recorded data (the seed is ignored)."""
     def run(experiment, record):
-        if record == "all" or record is None:
-            return traj
-        gens = [traj.generations[-1]] if record == "final" else list(record)
-        idx = np.searchsorted(traj.generations, gens)
-        return Trajectories(traj.generations[idx], traj.log_var[:, idx],
-                            None if traj.mean is None else traj.mean[:, idx], traj.spec)
+        return traj.select(record)
 
     return run
 

@@ -62,15 +62,20 @@ class Trajectories:
 
     def at(self, generation: int) -> Trajectories:
         """The one recorded generation ``generation``, as a (R, 1) Trajectories."""
-        idx = np.searchsorted(self.generations, generation)
-        if idx >= self.generations.size or self.generations[idx] != generation:
-            raise ValueError(f"generation {generation} was not recorded.")
-        return Trajectories(
-            self.generations[idx : idx + 1],
-            self.log_var[:, idx : idx + 1],
-            None if self.mean is None else self.mean[:, idx : idx + 1],
-            self.spec,
-        )
+        return self.select([generation])
+
+    def select(self, record) -> Trajectories:
+        """The recorded generations a simulator is asked for: ``'all'``, ``'final'`` or
+        a list of generation indices (each must have been recorded)."""
+        if record == "all" or record is None:
+            return self
+        gens = [self.generations[-1]] if record == "final" else list(record)
+        idx = np.searchsorted(self.generations, gens)
+        if np.any(idx >= self.generations.size) or not np.array_equal(
+                self.generations[np.minimum(idx, self.generations.size - 1)], gens):
+            raise ValueError(f"generations {gens} were not all recorded.")
+        return Trajectories(self.generations[idx], self.log_var[:, idx],
+                            None if self.mean is None else self.mean[:, idx], self.spec)
 
     @property
     def final_log_var(self) -> np.ndarray:
