@@ -1,7 +1,7 @@
 """Validation profiles: TOML files naming checks, the claims' settings, the seed and the
 false-alarm budget.
 
-A profile is found by name among the packaged profiles (``collapsecheck/profiles``, of
+A profile is found by name among the packaged profiles (``collapsecheck/profile_files``, of
 which ``validation/`` in the repository holds the same files) or read from a path.
 Every key is validated: an unknown or malformed key is refused with its name.
 
@@ -59,7 +59,7 @@ class Profile:
 
 
 def _packaged() -> dict[str, Any]:
-    root = resources.files("collapsecheck") / "profiles"
+    root = resources.files("collapsecheck") / "profile_files"
     return {p.name[:-5]: p for p in root.iterdir() if p.name.endswith(".toml")}
 
 
