@@ -520,11 +520,11 @@ def calibrate(
         _print_json(record)
     else:
         table = Table(title=f"calibration of profile {prof.name}: {result.runs} seeds")
-        for col in ("check", "FAIL", "WEAK rate", "p-value uniformity (KS p)"):
+        for col in ("check", "FAIL", "WEAK rate", "p-value validity (one-sided KS p)"):
             table.add_column(col)
         for cid, rec in record["checks"].items():
             table.add_row(escape(cid), str(rec["fail"]), f"{rec['weak_rate']:.3f}",
-                          _fmt(rec.get("uniformity_pvalue")))
+                          _fmt(rec.get("validity_pvalue")))
         console = Console()
         console.print(table)
         lo, hi = record["fail_rate_ci95"]
@@ -534,7 +534,7 @@ def calibrate(
         if not result.conclusive:
             console.print(f"note: {result.runs} seeds cannot show a false-alarm rate as small "
                           f"as the budget; about {int(3 / result.budget)} are needed (the "
-                          "p-value uniformity tests above still apply).", soft_wrap=True)
+                          "p-value validity tests above still apply).", soft_wrap=True)
     return ExitCode.OK if result.passed else ExitCode.CHECK_FAILED
 
 
