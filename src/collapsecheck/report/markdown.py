@@ -110,7 +110,7 @@ def render_markdown(report: ValidationReport) -> str:
     if report.description:
         out += [_text(report.description), ""]
     out += [
-        f"**Overall verdict: {_verdict(report.verdict.value)}** "
+        f"**Overall verdict:** {_verdict(report.verdict.value)} "
         f"(exit code {1 if report.failed else 0})",
         "",
         "Checks: " + ", ".join(f"{k} {n}" for k, n in checks.items())
