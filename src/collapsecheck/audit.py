@@ -33,7 +33,7 @@ from collapsecheck.checks.collapse import Collapse, DriftConsistency, regression
 from collapsecheck.checks.independence import ReplicateIndependence
 from collapsecheck.checks.theory import IncrementGof, LogVarGof, MeanIncrementGof
 from collapsecheck.experiment import Experiment
-from collapsecheck.results import Verdict
+from collapsecheck.results import Verdict, grade
 from collapsecheck.theory import log_sigma2_drift, log_sigma2_step_var
 from collapsecheck.trajectories import Trajectories
 
@@ -158,7 +158,7 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
 def _judge(check: Check, outcome, a: float, weak_alpha: float) -> AuditCheck:
     p = outcome.pvalue
     if check.kind == "confirmatory":
-        level = check.collapse_alpha
+        level = check.confirm_level
         if p <= level:
             verdict, reason = Verdict.PASS, f"confirmed at level {level:g}"
         else:
@@ -166,13 +166,14 @@ def _judge(check: Check, outcome, a: float, weak_alpha: float) -> AuditCheck:
                                              "too little data to show collapse")
     elif math.isnan(p):
         verdict, reason = Verdict.WEAK, "the test could not be computed from these data"
-    elif p < a:
-        verdict, reason = Verdict.FAIL, f"p < {a:.3g}, this check's share of the budget"
-    elif p < weak_alpha:
-        verdict, reason = Verdict.WEAK, (f"p < weak_alpha = {weak_alpha:g}: unusual but not "
-                                         "damning; fixed data cannot be re-run, so it stands")
     else:
-        verdict, reason = Verdict.PASS, ""
+        verdict = grade(p, fail=a, weak=weak_alpha)
+        reason = {
+            Verdict.FAIL: f"p < {a:.3g}, this check's share of the budget",
+            Verdict.WEAK: (f"p < weak_alpha = {weak_alpha:g}: unusual but not damning; fixed "
+                           "data cannot be re-run, so it stands"),
+            Verdict.PASS: "",
+        }[verdict]
     return AuditCheck(check.id, check.statement(), check.test_name(), verdict,
                       outcome.statistic, p, a, reason,
                       check.detectable_effect(a, check.replicates), outcome.numbers)

@@ -18,6 +18,7 @@ __all__ = [
     "Stage",
     "ValidationReport",
     "Verdict",
+    "grade",
 ]
 
 
@@ -36,6 +37,14 @@ class ClaimVerdict(enum.StrEnum):
     SUPPORTED = "SUPPORTED"
     QUALIFIED = "QUALIFIED"
     CONTRADICTED = "CONTRADICTED"
+
+
+def grade(pvalue: float, *, fail: float, weak: float) -> Verdict:
+    """A consistency test's verdict: FAIL below ``fail``, WEAK below ``weak``, else PASS
+    (the callers decide what a NaN p-value means for them)."""
+    if pvalue < fail:
+        return Verdict.FAIL
+    return Verdict.WEAK if pvalue < weak else Verdict.PASS
 
 
 @dataclass(frozen=True)

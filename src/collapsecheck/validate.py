@@ -21,7 +21,7 @@ from collapsecheck.checks import Check, Simulator, engine_simulator
 from collapsecheck.experiment import Experiment
 from collapsecheck.profiles import Profile, budget_summary, thresholds
 from collapsecheck.records import environment
-from collapsecheck.results import CheckResult, Stage, ValidationReport, Verdict
+from collapsecheck.results import CheckResult, Stage, ValidationReport, Verdict, grade
 from collapsecheck.seeds import derived_seed
 
 __all__ = ["check_seed", "run_check", "run_profile"]
@@ -37,15 +37,12 @@ def _stage_verdict(check: Check, pvalue: float, stage: int, t: dict) -> Verdict:
     if math.isnan(pvalue):
         return Verdict.FAIL
     if check.kind == "confirmatory":
-        alpha = getattr(check, "equivalence_alpha", None) or check.collapse_alpha
-        if pvalue <= alpha:
+        if pvalue <= check.confirm_level:
             return Verdict.PASS
         return Verdict.WEAK if stage == 0 else Verdict.FAIL
     if stage == 0:
-        if pvalue < t["fail"]:
-            return Verdict.FAIL
-        return Verdict.WEAK if pvalue < t["weak"] else Verdict.PASS
-    return Verdict.FAIL if pvalue < t["escalated_fail"] else Verdict.PASS
+        return grade(pvalue, fail=t["fail"], weak=t["weak"])
+    return grade(pvalue, fail=t["escalated_fail"], weak=t["escalated_fail"])
 
 
 def run_check(check: Check, profile: Profile, simulator: Simulator | None = None,
@@ -69,8 +66,7 @@ def run_check(check: Check, profile: Profile, simulator: Simulator | None = None
             break
         replicates = check.replicates * profile.escalation_factor
     last = stages[-1]
-    thresholds_used = ({"confirm_at_or_below": getattr(check, "equivalence_alpha", None)
-                        or getattr(check, "collapse_alpha", None),
+    thresholds_used = ({"confirm_at_or_below": check.confirm_level,
                         "designed_miss_rate_both_stages":
                             check.miss_rate(t["per_check"], check.replicates)
                             * check.miss_rate(t["per_check"],

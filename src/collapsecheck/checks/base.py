@@ -109,6 +109,12 @@ class Check(ABC):
     def detectable_effect(self, alpha: float, replicates: int) -> dict[str, Any]:
         """The smallest departure detected at level ``alpha`` with power 0.9."""
 
+    @property
+    def confirm_level(self) -> float | None:
+        """Confirmatory checks: the level at or below which the p-value confirms the
+        property (None for consistency checks)."""
+        return None
+
     def miss_rate(self, alpha: float, replicates: int) -> float:
         """Confirmatory checks: probability that a correct simulator fails to confirm."""
         return 0.0

@@ -112,6 +112,10 @@ class DriftEquivalence(_DriftCheck):
         if not 0 < self.equivalence_alpha < 0.5:
             raise ValueError(f"check {self.id!r}: `equivalence_alpha` must lie in (0, 0.5).")
 
+    @property
+    def confirm_level(self) -> float:
+        return self.equivalence_alpha
+
     def _margins(self):
         exact = StepLaw(self.n, self.ddof).drift
         half = self.margin * abs(exact)
@@ -157,6 +161,10 @@ class Collapse(_DriftCheck):
         super().validate_design()
         if not 0 < self.collapse_alpha < 0.5:
             raise ValueError(f"check {self.id!r}: `collapse_alpha` must lie in (0, 0.5).")
+
+    @property
+    def confirm_level(self) -> float:
+        return self.collapse_alpha
 
     def statement(self) -> str:
         return (f"sigma collapses: the drift of log sigma^2 (n={self.n}, ddof={self.ddof:g}) "
