@@ -96,7 +96,7 @@ def _normalised(traj: Trajectories) -> Trajectories:
     lv0 = traj.log_var[:, :1]
     mean = None
     if traj.mean is not None:
-        mean = (traj.mean - traj.mean[:, :1]) * np.exp(-0.5 * lv0)
+        mean = (traj.mean - traj.mean[:, :1]) * (traj.mean_scale * np.exp(-0.5 * lv0))
     return Trajectories(traj.generations, traj.log_var - lv0, mean, traj.spec)
 
 

@@ -68,9 +68,18 @@ class CalibrationResult:
 
 
 def calibrate(profile: Profile, seeds: list[int], *, workers: int | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> CalibrationResult:
+              progress: Callable[[str, int, int], None] | None = None,
+              allow_long: bool = False) -> CalibrationResult:
+    """Run every check of ``profile`` once per seed. A calibration that cannot fit in
+    memory, or (unless ``allow_long``) is estimated to take over an hour (per seed times
+    seeds, :func:`collapsecheck.costs.require_calibration`), is refused before any runs."""
     if not seeds:
         raise ValueError("`seeds` must not be empty.")
+    from collapsecheck.costs import require_calibration
+    from collapsecheck.resources import available_cores
+
+    require_calibration(profile, len(seeds), allow_long=allow_long,
+                        cores=min(workers, available_cores()) if workers else None)
     start = time.perf_counter()
     per_check: dict[str, dict] = {c.id: {"kind": c.kind, "fail": 0, "weak": 0, "p": []}
                                   for c in profile.checks}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -76,6 +78,11 @@ SchedulerOpt = Annotated[
                  "address of a dask scheduler, tcp://host:8786. Results do not depend on it."),
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Do not show a progress bar.")]
+AllowLong = Annotated[
+    bool,
+    typer.Option("--allow-long", help="Run a design estimated to take over an hour (a design "
+                 "that cannot fit in memory is refused all the same)."),
+]
 
 
 def _experiment(**params) -> Experiment:
@@ -135,6 +142,19 @@ def _fmt(x) -> str:
     return f"{x:.6g}"
 
 
+def _fmt_raw(x, ln) -> str:
+    """A raw-scale number, or ``exp(ln)`` where it underflows (0 or subnormal) or
+    overflows (None, inf) and its natural log ``ln`` is finite."""
+    import math
+
+    from collapsecheck.records import TINY
+
+    if isinstance(ln, float) and math.isfinite(ln) and (
+            x is None or not math.isfinite(x) or abs(x) < TINY):
+        return f"exp({ln:.7g})"
+    return _fmt(x)
+
+
 # ---------------------------------------------------------------------------------------
 # theory
 # ---------------------------------------------------------------------------------------
@@ -159,6 +179,7 @@ def theory(
         _print_json(record)
         return ExitCode.OK
     final = record["final"]
+    ln = final["log_scale"]
     table = Table(title=f"Exact theory: n={e.n}, T={e.generations}, ddof={e.ddof:g}, "
                         f"sigma0={e.sigma0:g}")
     table.add_column("quantity")
@@ -170,13 +191,16 @@ def theory(
         ("P(one refit shrinks sigma)", record["step"]["prob_sigma_shrinks"]),
         ("E[log sigma_T^2]", final["log_sigma2_mean"]),
         ("SD[log sigma_T^2]", final["log_sigma2_sd"]),
-        ("E[sigma_T]", final["sigma_mean"]),
-        ("E[sigma_T^2]", final["sigma2_mean"]),
-        ("Var[mu_T]", final["mu_var"]),
-    ] + [(f"sigma_T quantile {k}", v) for k, v in final["sigma_quantiles"].items()]
-    for label, value in rows:
-        table.add_row(escape(label), _fmt(value))
+        ("E[sigma_T]", final["sigma_mean"], ln["sigma_mean"]),
+        ("E[sigma_T^2]", final["sigma2_mean"], ln["sigma2_mean"]),
+        ("Var[mu_T]", final["mu_var"], ln["mu_var"]),
+    ] + [(f"sigma_T quantile {k}", v, ln["sigma_quantiles"][k])
+         for k, v in final["sigma_quantiles"].items()]
+    for label, value, *log_value in rows:
+        table.add_row(escape(label), _fmt_raw(value, log_value[0] if log_value else None))
     Console().print(table)
+    for note in record["notes"]:
+        _err.print(f"note: {escape(note)}", soft_wrap=True)
     return ExitCode.OK
 
 
@@ -199,11 +223,17 @@ def simulate(
     json_: JsonOpt = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Save every generation to FILE.csv or FILE.npz."),
+        typer.Option("--out", parser=_out_path,
+                     help="Save every generation to FILE.csv or FILE.npz."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     scheduler: SchedulerOpt = None,
     no_progress: NoProgress = False,
+    allow_long: Annotated[
+        bool, typer.Option("--allow-long", help="Accepted as in validate and calibrate: a "
+                           "simulate always runs when it fits in memory, and prints its "
+                           "estimate first when it is long.")
+    ] = False,
 ) -> int:
     """Run the chain and compare its final generation with exact theory."""
     from collapsecheck.engines import simulate as run_simulation
@@ -211,6 +241,9 @@ def simulate(
     from collapsecheck.records import simulation_record
     from collapsecheck.trajectories import TrajectoryWriter
 
+    if force and out is None:
+        raise InputError("--force replaces an existing --out file, and no --out was given; "
+                         "add --out FILE.csv or FILE.npz, or drop --force.")
     e = _experiment(n=n, generations=generations, replicates=replicates, ddof=ddof, mu0=mu0,
                     sigma0=sigma0, seed=seed)
     engine = _engine_iv(engine)
@@ -224,6 +257,7 @@ def simulate(
         _overflow_iv(e)
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
+    _simulate_estimate(e, engine, out is not None, nworkers)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:  # streamed block by block; the file appears only when complete
@@ -243,6 +277,20 @@ def simulate(
     return ExitCode.OK
 
 
+def _simulate_estimate(e: Experiment, engine: str, streamed: bool, workers: int | None) -> None:
+    """Refuse a simulate whose final state cannot be held in memory; print the estimate of
+    a long one on stderr (collapsecheck.costs)."""
+    from collapsecheck.costs import require_simulate, simulate_cost, simulate_notice
+    from collapsecheck.resources import available_cores
+
+    cores = min(workers, available_cores()) if workers else available_cores()
+    cost = simulate_cost(e, engine, streamed=streamed, cores=cores)
+    require_simulate(cost, e.replicates)
+    notice = simulate_notice(cost, engine, cores)
+    if notice:
+        _say(notice)
+
+
 def _out_iv(out: Path, force: bool) -> None:
     if out.suffix.lower() not in (".csv", ".npz"):
         raise InputError(f"--out must end in .csv or .npz; got {str(out)!r}.")
@@ -250,6 +298,27 @@ def _out_iv(out: Path, force: bool) -> None:
         raise InputError(f"--out {str(out)!r} exists; pass --force to replace it.")
     if not out.parent.is_dir() if str(out.parent) else False:
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist.")
+
+
+def _out_path(value: str) -> Path:
+    """Parse --out: an empty value is refused (``Path('')`` would be the current folder)."""
+    if not str(value).strip():
+        raise typer.BadParameter("it is empty; give a file or folder name")
+    return Path(value)
+
+
+def _alone(ctx: typer.Context, option: str) -> None:
+    """Refuse every other option given explicitly together with ``option`` (which ignores
+    them), naming them."""
+    given = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if param.opts and param.opts[0] != option and source is not None and \
+                source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.append(param.opts[0])
+    if given:
+        raise InputError(f"{option} prints the profiles and check types and takes no other "
+                         f"option; drop {', '.join(given)}.")
 
 
 def _print_simulation_table(record: dict) -> None:
@@ -270,20 +339,34 @@ def _print_simulation_table(record: dict) -> None:
         "log_sigma2_sd": "SD[log sigma_T^2]",
         "mu_var": "Var[mu_T]",
     }
+    ln = final.get("log_scale", {})
     for key, label in labels.items():
         est = final[key]
         if est is None:
             continue
         z = est.get("z")
         flag = "" if est.get("clt_ok", True) else " (heavy tail: SE unreliable)"
+        lk = ln.get(key, {})
+        if key in ln and (_fmt_raw(est["estimate"], lk["estimate"]).startswith("exp")
+                          or _fmt_raw(est["theory"], lk["theory"]).startswith("exp")):
+            # the raw numbers do not fit a double: estimate and theory on the log scale
+            table.add_row(escape(label), _fmt_raw(None, lk["estimate"]), "-",
+                          _fmt_raw(None, lk["theory"]),
+                          (f"{z:+.2f}" if z is not None else "-") + flag)
+            continue
         table.add_row(escape(label), _fmt(est["estimate"]) + f" ± {_fmt(est['se'])}",
                       escape(f"[{_fmt(est['ci95'][0])}, {_fmt(est['ci95'][1])}]"),
                       _fmt(est["theory"]), (f"{z:+.2f}" if z is not None else "-") + flag)
     for level, q in final["sigma_quantiles"].items():
-        table.add_row(f"sigma_T quantile {level}", _fmt(q["estimate"]),
+        lq = ln.get("sigma_quantiles", {}).get(level, {})
+        shown = _fmt_raw(q["estimate"], lq.get("estimate"))
+        table.add_row(f"sigma_T quantile {level}", shown,
+                      "-" if shown.startswith("exp") else
                       escape(f"[{_fmt(q['ci95'][0])}, {_fmt(q['ci95'][1])}]"),
-                      _fmt(q["theory"]), "")
+                      _fmt_raw(q["theory"], lq.get("theory")), "")
     Console().print(table)
+    for note in record["notes"]:
+        _err.print(f"note: {escape(note)}", soft_wrap=True)
     _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
                f"with {record['workers']} worker(s)")
 
@@ -295,11 +378,13 @@ def _print_simulation_table(record: dict) -> None:
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     profile: Annotated[
         str, typer.Option("--profile", help="Profile name (see --list) or path to a .toml file.")
     ] = "ci",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for report.json/.md/.html and junit.xml.")
+        Path | None, typer.Option("--out", parser=_out_path,
+                                  help="Folder for report.json/.md/.html and junit.xml.")
     ] = None,
     seed: Seed = None,
     engine: Annotated[
@@ -314,11 +399,13 @@ def validate(
     scheduler: SchedulerOpt = None,
     list_: Annotated[bool, typer.Option("--list", help="List profiles and check types.")] = False,
     no_progress: NoProgress = False,
+    allow_long: AllowLong = False,
 ) -> int:
     """Run a profile of checks and the article's claims; write reports; exit 1 on FAIL."""
     from collapsecheck.profiles import load_profile
 
     if list_:
+        _alone(ctx, "--list")
         _print_listing()
         return ExitCode.OK
     if seed is not None and seed < 0:
@@ -327,7 +414,7 @@ def validate(
         _engine_iv(engine)
     nworkers = _workers_iv(workers)
     scheduler = _scheduler_iv(scheduler)
-    prof = load_profile(profile)
+    prof = load_profile(profile, allow_long=allow_long)
     sim = None
     if simulator is not None:
         from collapsecheck.plugin import load_simulator
@@ -338,7 +425,7 @@ def validate(
 
         ensure_directory(out)
     report = _run_validation(prof, profile, out, seed, engine, nworkers, json_ or no_progress,
-                             sim, simulator, scheduler)
+                             sim, simulator, scheduler, allow_long=allow_long)
     if out is not None:
         from collapsecheck.report.write import write_reports
 
@@ -369,14 +456,17 @@ def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=N
 
 
 def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg,
-                    scheduler=None):
+                    scheduler=None, allow_long=False):
     from collapsecheck.progress import progress_steps
     from collapsecheck.validate import run_profile
 
     command = _reproduce_command(profile_arg, out, seed, engine, sim_arg)
+    if allow_long:
+        command += " --allow-long"
     with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
-                           command=command, progress=step, scheduler=scheduler)
+                           command=command, progress=step, scheduler=scheduler,
+                           allow_long=allow_long)
 
 
 def _print_validation_summary(report) -> None:
@@ -498,6 +588,7 @@ def calibrate(
     workers: Workers = 0,
     json_: JsonOpt = False,
     no_progress: NoProgress = False,
+    allow_long: AllowLong = False,
 ) -> int:
     """Run a profile's checks over many seeds: measured false-alarm rate vs its budget."""
     from collapsecheck.calibrate import calibrate as run_calibration
@@ -509,12 +600,12 @@ def calibrate(
     if first_seed < 0:
         raise InputError(f"--first-seed must be >= 0; got {first_seed}.")
     nworkers = _workers_iv(workers)
-    prof = load_profile(profile)
+    prof = load_profile(profile, allow_long=True)  # priced below: seeds x its checks
     if not prof.checks:
         raise InputError(f"profile {prof.name!r} has no checks to calibrate.")
     with progress_steps(f"calibrate {prof.name}", enabled=not (json_ or no_progress)) as step:
         result = run_calibration(prof, list(range(first_seed, first_seed + seeds)),
-                                 workers=nworkers, progress=step)
+                                 workers=nworkers, progress=step, allow_long=allow_long)
     record = result.to_dict()
     if json_:
         _print_json(record)
@@ -560,9 +651,11 @@ def _root(
 
 
 def _say(message: str) -> None:
-    """One unwrapped line on stderr, prefixed with the program's name."""
-    sys.stderr.write(f"collapsecheck: {message}\n")
-    sys.stderr.flush()
+    """One unwrapped line on stderr, prefixed with the program's name (nothing if stderr
+    cannot be written: the exit code still tells)."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"collapsecheck: {message}\n")
+        sys.stderr.flush()
 
 
 def _one_line(message: str) -> str:
@@ -580,54 +673,160 @@ def _is_abort(exc: BaseException) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app and map known exceptions to one line on stderr
-    and an :class:`ExitCode`. An unknown exception is a bug and says so."""
-    try:
-        return _main(argv)
-    finally:
-        from collapsecheck.engines._blocks import close_dask_clients
+    and an :class:`ExitCode`. An unknown exception is a bug and says so. Only the codes
+    of :class:`ExitCode` ever come out, whatever the code it runs raises or returns.
 
-        close_dask_clients()
+    For the length of the run a SIGINT handler records that a Ctrl-C arrived (see
+    :mod:`collapsecheck.interrupt`), so that a real Ctrl-C exits 130 even while a user's
+    simulator runs, and a ``KeyboardInterrupt`` the simulator raises itself does not."""
+    from collapsecheck import interrupt
+
+    interrupt.clear()
+    with interrupt.sigint_handler():
+        try:
+            code = _main(argv)
+        except KeyboardInterrupt:  # a second Ctrl-C while the first was being reported
+            code = ExitCode.INTERRUPTED
+        except BaseException as exc:  # pragma: no cover - _main maps everything
+            code = _internal(exc)
+        try:
+            from collapsecheck.engines._blocks import close_dask_clients
+
+            close_dask_clients()
+        except KeyboardInterrupt:
+            if code != ExitCode.INTERRUPTED:
+                _say("interrupted")
+            code = ExitCode.INTERRUPTED
+        except BaseException as exc:
+            code = _internal(exc)
+        try:
+            if sys.stdout is not None:
+                sys.stdout.flush()  # here, not at exit, so a closed or full stdout is told
+        except KeyboardInterrupt:
+            if code != ExitCode.INTERRUPTED:
+                _say("interrupted")
+            code = ExitCode.INTERRUPTED
+        except (OSError, ValueError) as exc:
+            # once: a write error during the command was told already
+            code = _stdout_error(exc, say=code != ExitCode.USAGE)
+    return code
 
 
 def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="collapsecheck", standalone_mode=False)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        return _failure(exc)
+    if rv is None:  # a command without a return value (click's own --help returns 0)
+        return ExitCode.OK
+    if isinstance(rv, bool) or not isinstance(rv, int) or rv not in set(ExitCode):
+        return _internal(f"the command ended with exit code {rv!r}, which is not one of "
+                         "collapsecheck's")
+    if rv == ExitCode.INTERRUPTED:
+        _say("interrupted")
+    return ExitCode(rv)
+
+
+def _failure(exc: BaseException) -> int:
+    """The exit code for ``exc`` out of a command, after one line on stderr."""
+    from collapsecheck import interrupt
+
+    if isinstance(exc, KeyboardInterrupt) or _is_abort(exc) or interrupt.sigint_received():
+        # after a real Ctrl-C, whatever it turned into on its way out is an interrupt
         _say("interrupted")
         return ExitCode.INTERRUPTED
-    except InputError as exc:
+    if isinstance(exc, InputError):
         _say(f"error: {_one_line(exc)}")
         return ExitCode.USAGE
-    except OSError as exc:
-        if exc.filename is None:
-            return _internal(exc)
-        _say(f"error: {exc.strerror or exc}: {exc.filename}")
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    if isinstance(exc, SystemExit) and isinstance(exc.__context__, BrokenPipeError):
+        # rich's way of telling that stdout was closed under it (``| head``)
+        return _stdout_error(exc.__context__)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `collapsecheck`: show help
+        sys.stdout.write(exc.format_message() + "\n")
+        return ExitCode.OK
+    if isinstance(exc, Exception) and _is_click_error(exc):
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _say(f"error: {_one_line(exc.format_message())}{hint}")
         return ExitCode.USAGE
-    except Exception as exc:
-        if _is_abort(exc):
-            _say("interrupted")
-            return ExitCode.INTERRUPTED
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `collapsecheck`: show help
-            sys.stdout.write(exc.format_message() + "\n")
-            return ExitCode.OK
-        if _is_click_error(exc):
-            ctx = getattr(exc, "ctx", None)
-            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            _say(f"error: {_one_line(exc.format_message())}{hint}")
-            return ExitCode.USAGE
-        return _internal(exc)
-    code = int(rv) if isinstance(rv, int) else 0
-    if code == ExitCode.INTERRUPTED:
-        _say("interrupted")
-    return code
+    # anything else, SystemExit and other BaseExceptions included, is a bug: collapsecheck
+    # never ends the process from inside, and user code is guarded where it runs
+    return _internal(exc)
 
 
-def _internal(exc: BaseException) -> int:
-    if os.environ.get("COLLAPSECHECK_DEBUG"):
-        traceback.print_exception(exc)
+#: OSErrors without a file name that the environment causes: the output could not be
+#: written (a closed pipe, a full disk, a device error).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EIO, getattr(errno, "EDQUOT", -1)})
+_NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EROFS,
+                             getattr(errno, "EDQUOT", -1)})
+
+
+def _os_error(exc: OSError) -> int:
+    """An OSError that the io layer did not already turn into an InputError. One that
+    names a file is the user's (shown by the path they gave, never a temporary name);
+    one that could not write the output is the environment's; any other is a bug."""
+    if exc.filename is not None:
+        advice = ("; free some space or choose another --out"
+                  if exc.errno in _NO_ROOM_ERRNOS else "")
+        _say(f"error: {_one_line(exc.strerror or exc)}: {_user_path(exc.filename)}{advice}")
+        return ExitCode.USAGE
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        return _stdout_error(exc)
+    if exc.errno in _OUTPUT_ERRNOS:  # a write to an open file: stdout, or an output file
+        _say(f"error: cannot write the output (standard output, or the --out file): "
+             f"{_one_line(exc.strerror or exc)}; free some space or write elsewhere.")
+        return ExitCode.USAGE
+    return _internal(exc)
+
+
+def _stdout_error(exc: BaseException, *, say: bool = True) -> int:
+    """Output that could not be written (stdout closed, a full disk): exit 2, and point
+    stdout at the null device so that the interpreter's last flush stays quiet."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    if isinstance(exc, BrokenPipeError) or getattr(exc, "errno", None) == errno.EPIPE:
+        why = "the reader closed it before all of it was written (broken pipe)"
+    else:
+        why = _one_line(getattr(exc, "strerror", None) or exc or type(exc).__name__)
+    if say:
+        _say(f"error: cannot write to standard output: {why}.")
+    return ExitCode.USAGE
+
+
+_STAGING_NAME = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}(?:\.tmp)?$")
+
+
+def _user_path(filename) -> str:
+    """``filename`` as the user named it: a temporary file or staging folder that the
+    io layer creates beside a target (``.report.json.x1y2z3w4.tmp``, or a file inside
+    ``.chains.npz.x1y2z3w4/``) is shown as that target."""
+    text = os.fsdecode(filename) if isinstance(filename, (str, bytes, os.PathLike)) else str(
+        filename)
+    parts = Path(text).parts
+    for i, part in enumerate(parts):
+        match = _STAGING_NAME.match(part)
+        if match:
+            return repr(str(Path(*parts[:i], match["target"])))
+    return repr(text)
+
+
+def _internal(exc: BaseException | str) -> int:
+    if isinstance(exc, str):
+        what = exc
+    else:
+        if os.environ.get("COLLAPSECHECK_DEBUG"):
+            with contextlib.suppress(Exception):
+                traceback.print_exception(exc)
+        what = f"{type(exc).__name__}: {_one_line(exc)}"
+        if isinstance(exc, SystemExit):
+            what = f"SystemExit({exc.code!r}) ended the run early"
     _say(
-        f"internal error: {type(exc).__name__}: {_one_line(exc)}. This is a bug; please "
-        "report it with the command line (set COLLAPSECHECK_DEBUG=1 for a traceback)."
+        f"internal error: {what}. This is a bug; please report it with the command line "
+        "(set COLLAPSECHECK_DEBUG=1 for a traceback)."
     )
     return ExitCode.INTERNAL
 

@@ -1,8 +1,15 @@
-"""Atomic file writes: a reader sees the old file or the new one, never a torn one."""
+"""Atomic file writes: a reader sees the old file or the new one, never a torn one.
+
+A write that the environment refuses (no space left, a quota, a read-only file system,
+permission denied) raises :class:`~collapsecheck.errors.InputError` naming the target the
+user gave, never the temporary file, with what to do; the old file is left as it was and
+no temporary file stays behind.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -12,7 +19,84 @@ from typing import BinaryIO
 from collapsecheck.errors import InputError, OutputExistsError
 
 __all__ = ["atomic_file", "atomic_write", "atomic_write_many", "atomic_write_text",
-           "ensure_directory"]
+           "ensure_directory", "staging_directory", "write_error"]
+
+_FREE = "free some space or choose another --out"
+#: errno -> what went wrong and what to do (EDQUOT is missing on some platforms).
+_WHY = {
+    errno.ENOSPC: f"no space left on the device; {_FREE}",
+    getattr(errno, "EDQUOT", -1): f"the disk quota is exceeded; {_FREE}",
+    errno.EFBIG: "the file is too large for this file system; choose another --out",
+    errno.EROFS: "the file system is read-only; choose another --out",
+    errno.EACCES: "permission denied; choose another --out",
+    errno.EPERM: "operation not permitted; choose another --out",
+}
+#: errnos that mean "this place cannot take the data", whichever call raised them.
+_NO_ROOM = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG, errno.EROFS})
+
+
+def write_error(target: str | os.PathLike, exc: OSError, *, what: str = "write") -> InputError:
+    """The :class:`InputError` for ``exc``, raised while writing ``target``: names the
+    target (never a temporary file) and what to do."""
+    why = _WHY.get(exc.errno)
+    if why is None:
+        text = exc.strerror or str(exc) or type(exc).__name__
+        why = f"{text[:1].lower()}{text[1:]}; choose another --out"
+    return InputError(f"cannot {what} {str(target)!r}: {why}.")
+
+
+def _concerns(exc: BaseException, folder: Path) -> bool:
+    """True for an OSError that says ``folder`` cannot take the data written there: a
+    no-room errno about an unnamed file (a write to an open handle) or a file in it."""
+    if not isinstance(exc, OSError) or exc.errno not in _NO_ROOM:
+        return False
+    if exc.filename is None:
+        return True
+    try:
+        inside = os.path.commonpath([os.path.abspath(os.fsdecode(exc.filename)),
+                                     os.path.abspath(folder)]) == os.path.abspath(folder)
+    except (TypeError, ValueError):
+        return False
+    return inside
+
+
+def _temporary(path: Path, folder: Path) -> tuple[int, str]:
+    """mkstemp beside ``path``; a refusal names ``path``."""
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+
+
+def _new_mode(path: Path) -> int:
+    """The mode a plain open() would give (or that of the file being replaced)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _close_quietly(fh) -> None:
+    """Close a file whose content is being thrown away (a failed flush is moot)."""
+    with contextlib.suppress(OSError, ValueError):
+        fh.close()
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def staging_directory(target: str | os.PathLike) -> str:
+    """Create a hidden temporary folder beside ``target`` (for files staged before
+    ``target`` is written); a refusal raises :class:`InputError` naming ``target``. The
+    caller removes it."""
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        return tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as exc:
+        raise write_error(target, exc) from None
 
 
 @contextlib.contextmanager
@@ -32,22 +116,30 @@ def atomic_file(path: str | os.PathLike, *, force: bool = True) -> Iterator[Bina
         raise OutputExistsError(
             f"{str(path)!r} exists; pass --force to replace it, or choose another path."
         )
+    fd, tmp = _temporary(path, folder)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except PermissionError:
-        raise InputError(f"cannot write to folder {str(folder)!r}: permission denied.") from None
+        fh = os.fdopen(fd, "w+b")
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(tmp)
+        raise
+    ours = True  # False while the caller's block runs: its OSErrors may be about other files
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (or keep the
         # mode of the file it replaces).
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "w+b") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+        os.chmod(tmp, _new_mode(path))
+        ours = False
+        yield fh
+        ours = True
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        _close_quietly(fh)
+        _unlink_quietly(tmp)
+        if isinstance(exc, OSError) and (ours or _concerns(exc, folder)):
+            raise write_error(path, exc) from None
         raise
 
 
@@ -78,10 +170,17 @@ def ensure_directory(path: str | os.PathLike) -> Path:
         raise InputError(f"--out {str(path)!r} exists and is not a folder; name a folder.")
     try:
         path.mkdir(parents=True, exist_ok=True)
-    except PermissionError:
-        raise InputError(f"cannot create folder {str(path)!r}: permission denied.") from None
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"cannot create folder {str(path)!r}: a file is in the way; "
+                         "choose another --out.") from None
+    except OSError as exc:
+        raise write_error(path, exc, what="create folder") from None
     if not os.access(path, os.W_OK):
-        raise InputError(f"cannot write to folder {str(path)!r}: permission denied.")
+        read_only = False
+        with contextlib.suppress(OSError, AttributeError):
+            read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        raise write_error(path, OSError(errno.EROFS if read_only else errno.EACCES, ""),
+                          what="write to folder")
     return path
 
 
@@ -96,24 +195,37 @@ def atomic_write_many(files: dict[Path, bytes]) -> list[Path]:
             path = Path(path)
             if path.is_dir():
                 raise InputError(f"cannot write {str(path)!r}: it is a folder.")
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                           dir=path.parent)
-            except PermissionError:
-                raise InputError(f"cannot write to folder {str(path.parent)!r}: "
-                                 "permission denied.") from None
+            fd, tmp = _temporary(path, path.parent if str(path.parent) else Path("."))
             staged.append((tmp, path))
-            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists()
-                     else 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as fh:
+            try:
+                fh = os.fdopen(fd, "wb")
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                os.chmod(tmp, _new_mode(path))
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+                fh.close()
+            except BaseException as exc:
+                _close_quietly(fh)
+                if isinstance(exc, OSError):
+                    raise write_error(path, exc) from None
+                raise
     except BaseException:
         for tmp, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            _unlink_quietly(tmp)
         raise
-    for tmp, path in staged:
-        os.replace(tmp, path)
+    done = 0
+    try:
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done += 1
+    except BaseException as exc:
+        for tmp, _ in staged[done:]:
+            _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise write_error(staged[done][1], exc) from None
+        raise
     return [path for _, path in staged]

@@ -74,8 +74,13 @@ def available_profiles() -> dict[str, str]:
     return out
 
 
-def load_profile(name_or_path: str) -> Profile:
-    """Load a packaged profile by name, or a profile file by path (``*.toml``)."""
+def load_profile(name_or_path: str, *, allow_long: bool = False) -> Profile:
+    """Load a packaged profile by name, or a profile file by path (``*.toml``).
+
+    A design that cannot run here is refused (:func:`collapsecheck.costs.require_profile`):
+    one that needs more memory than this run's budget always, one estimated to take over
+    an hour unless ``allow_long``.
+    """
     packaged = _packaged()
     if name_or_path in packaged and not Path(name_or_path).exists():
         text = packaged[name_or_path].read_text(encoding="utf-8")
@@ -96,11 +101,12 @@ def load_profile(name_or_path: str) -> Profile:
         except UnicodeDecodeError:
             raise InputError(f"profile file {name_or_path!r} is not UTF-8 text.") from None
         source = str(path)
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark (some editors write one)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"profile {source}: not valid TOML ({exc}).") from None
-    return parse_profile(raw, source)
+    return parse_profile(raw, source, allow_long=allow_long)
 
 
 def _expect(raw: dict, key: str, kind, source: str, default=None):
@@ -116,8 +122,9 @@ def _expect(raw: dict, key: str, kind, source: str, default=None):
     return value
 
 
-def parse_profile(raw: dict, source: str = "<dict>") -> Profile:
-    """Validate a parsed TOML mapping and build the :class:`Profile`."""
+def parse_profile(raw: dict, source: str = "<dict>", *, allow_long: bool = False) -> Profile:
+    """Validate a parsed TOML mapping and build the :class:`Profile`; refuse a design that
+    cannot run here (see :func:`load_profile`)."""
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise InputError(f"profile {source}: unknown key(s) {unknown}; allowed: "
@@ -176,8 +183,12 @@ def parse_profile(raw: dict, source: str = "<dict>") -> Profile:
             raise InputError(f"profile {source}: [claims]: {exc}") from None
     if not checks and claims is None:
         raise InputError(f"profile {source}: no checks and no claims: nothing to run.")
-    return Profile(name, description, seed, budget, weak, factor, engine, tuple(checks),
-                   claims, source, raw)
+    profile = Profile(name, description, seed, budget, weak, factor, engine, tuple(checks),
+                      claims, source, raw)
+    from collapsecheck.costs import require_profile
+
+    require_profile(profile, source, allow_long=allow_long)
+    return profile
 
 
 def thresholds(profile: Profile) -> dict[str, float]:

@@ -3,15 +3,19 @@ DESIGN.md fixes, built from library results so that Python users get the same ob
 
 from __future__ import annotations
 
+import math
 import platform
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from collapsecheck import __version__
-from collapsecheck.engines import BIT_GENERATOR, SimulationRun
 from collapsecheck.experiment import Experiment
-from collapsecheck.summary import FinalSummary, summarize
 from collapsecheck.theory import TheoryPrediction, predict
+
+if TYPE_CHECKING:  # imported where used: `theory` needs neither engines nor scipy.stats
+    from collapsecheck.engines import SimulationRun
+    from collapsecheck.summary import FinalSummary
 
 __all__ = ["environment", "nonfinite_notes", "simulation_record", "theory_record"]
 
@@ -36,8 +40,44 @@ def nonfinite_notes(obj, path: str = "") -> list[str]:
     return notes
 
 
+#: Smallest positive normal double: below it a number keeps few digits, or none at 0.
+TINY = 2.2250738585072014e-308
+
+
+def _tiny(x) -> bool:
+    return isinstance(x, float) and math.isfinite(x) and abs(x) < TINY
+
+
+def underflow_notes(final: dict, raw_value) -> list[str]:
+    """One note per raw-scale number in a ``final`` object that underflows (exactly 0 or
+    below the smallest normal double) while its natural log, in ``final.log_scale``, is
+    finite; ``raw_value(entry)`` picks the numbers of an entry (``{"estimate": ...}`` or a
+    plain float)."""
+    notes = []
+    ln = final.get("log_scale", {})
+
+    def visit(path: str, entry, ln_entry) -> None:
+        for label, value in raw_value(entry).items():
+            lnv = ln_entry.get(label) if isinstance(ln_entry, dict) else ln_entry
+            if _tiny(value) and isinstance(lnv, float) and math.isfinite(lnv):
+                where = f"final.{path}" + (f".{label}" if label else "")
+                notes.append(f"{where} = {value!r} underflows double precision (below "
+                             f"{TINY:.3g}, keeping few or no digits); its natural log is "
+                             f"{lnv:.10g} (final.log_scale.{path}" +
+                             (f".{label}" if isinstance(ln_entry, dict) else "") + ")")
+
+    for key in ("sigma_mean", "sigma2_mean", "mu_var"):
+        if final.get(key) is not None and key in ln:
+            visit(key, final[key], ln[key])
+    for level, q in final.get("sigma_quantiles", {}).items():
+        visit(f"sigma_quantiles.{level}", q, ln.get("sigma_quantiles", {}).get(level))
+    return notes
+
+
 def environment() -> dict:
     """Versions and the bit generator: what a seed needs to reproduce a stream."""
+    from collapsecheck.engines import BIT_GENERATOR
+
     return {
         "collapsecheck": __version__,
         "numpy": np.__version__,
@@ -62,17 +102,22 @@ def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = 
         "final": p.final(),
         "versions": {"collapsecheck": __version__},
     }
-    record["notes"] = nonfinite_notes(record)
+    record["notes"] = nonfinite_notes(record) + underflow_notes(
+        record["final"], lambda v: {"": v})
     return record
 
 
 def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = None,
                       summary: FinalSummary | None = None) -> dict:
     """``collapsecheck simulate --json``: final statistics with SEs, beside theory."""
+    from collapsecheck.summary import summarize
+
     traj = run.trajectories
     experiment = Experiment(**traj.spec)
     p = prediction or predict(experiment)
-    s = summary or summarize(traj.final_log_var, traj.final_mean, p)
+    mean_std = traj.standardised_mean(experiment.mu0, experiment.sigma0)
+    s = summary or summarize(traj.final_log_var, None, p, final_mean_standardised=(
+        None if mean_std is None else mean_std[:, -1]))
     env = environment()
     record = {
         "spec": traj.spec,
@@ -89,5 +134,6 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
         },
         "timing": {"simulate_s": run.simulate_s},
     }
-    record["notes"] = nonfinite_notes(record)
+    record["notes"] = nonfinite_notes(record) + underflow_notes(
+        record["final"], lambda e: {k: e.get(k) for k in ("estimate", "theory")})
     return record

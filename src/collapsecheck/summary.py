@@ -24,7 +24,7 @@ at this many replicates; the log-scale statistics are the reliable ones.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -49,14 +49,26 @@ class Estimate:
     ci95: tuple[float, float]
     theory: float
     clt_ok: bool = True
+    z_scale_free: float | None = None
 
     @property
     def z(self) -> float:
-        """(estimate - theory) / se; NaN when se is 0 (e.g. sigma underflowed to 0 in every
-        chain: then the comparison says nothing, and the log-scale statistics carry it)."""
+        """(estimate - theory) / se, taken in units of sigma0 where the statistic was
+        computed so (``z_scale_free``: it survives where sigma0's scale underflows the raw
+        numbers); NaN when se is 0."""
+        if self.z_scale_free is not None:
+            return self.z_scale_free
         if self.se > 0:
             return (self.estimate - self.theory) / self.se
         return math.nan
+
+    def scaled(self, log_factor: float, theory: float) -> Estimate:
+        """This estimate (in units of sigma0^p) times exp(log_factor), against ``theory``;
+        its z-score is kept from the unscaled numbers."""
+        f = math.exp(log_factor) if log_factor < 709.78 else math.inf
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            return Estimate(self.estimate * f, self.se * f,
+                            (self.ci95[0] * f, self.ci95[1] * f), theory, self.clt_ok, self.z)
 
     def to_dict(self) -> dict:
         return {
@@ -92,6 +104,7 @@ class FinalSummary:
     log_sigma2_sd: Estimate
     mu_var: Estimate | None
     sigma_quantiles: dict[str, QuantileEstimate]
+    log_scale: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {
@@ -100,6 +113,7 @@ class FinalSummary:
         }
         out["mu_var"] = None if self.mu_var is None else self.mu_var.to_dict()
         out["sigma_quantiles"] = {k: v.to_dict() for k, v in self.sigma_quantiles.items()}
+        out["log_scale"] = self.log_scale
         return out
 
 
@@ -140,28 +154,50 @@ def _clt_ok(log_raw_moments: dict[int, float], replicates: int, tolerance: float
 
 
 def summarize(final_log_var: np.ndarray, final_mean: np.ndarray | None,
-              theory: TheoryPrediction) -> FinalSummary:
+              theory: TheoryPrediction, *, final_mean_standardised: np.ndarray | None = None
+              ) -> FinalSummary:
     """Compare final-generation values of R chains with the exact predictions.
 
-    Where sigma^2 exceeds double precision (sigma0 near 1e300), raw-scale statistics
-    come out infinite or NaN, and the records say so in their ``notes``; the log-scale
-    statistics stay finite."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _summarize(final_log_var, final_mean, theory)
+    Every statistic is computed in units of sigma0 (log sigma^2 - 2 log sigma0 and
+    (mu_T - mu0)/sigma0; pass the latter as ``final_mean_standardised`` when it is known
+    without rounding, as the engines record it) and then scaled back, so no mu0 or sigma0
+    rounds the numbers away. ``log_scale`` holds the natural logs of the raw-scale
+    estimates and their exact values, finite where the raw numbers underflow to 0 or
+    overflow (then written as null, with a note)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if final_mean_standardised is None and final_mean is not None:
+            final_mean_standardised = ((np.asarray(final_mean, dtype=float) - theory.mu0)
+                                       / theory.sigma0)
+        return _summarize(final_log_var, final_mean_standardised, theory)
 
 
-def _summarize(final_log_var, final_mean, theory) -> FinalSummary:
+def _log_mean_exp(x: np.ndarray) -> float:
+    """log(mean(exp(x))) without overflow or underflow."""
+    top = float(np.max(x))
+    return top + math.log(float(np.mean(np.exp(x - top))))
+
+
+def _summarize(final_log_var, mean_std, theory) -> FinalSummary:
     lv = np.asarray(final_log_var, dtype=float)
     R = lv.size
     T, n, d, s0 = theory.generations, theory.n, theory.ddof, theory.sigma0
-    sigma = np.exp(0.5 * lv)
+    ln_s0 = math.log(s0)
+    lv_std = lv - 2 * ln_s0
+    sigma_std = np.exp(0.5 * lv_std)
     # Is each raw-scale mean's standard error trustworthy at R? (exact kurtosis)
     ok_sigma = T == 0 or _clt_ok({p: log_sigma_moment(T, n, d, s0, p) for p in (1, 2, 3, 4)}, R)
     ok_sigma2 = T == 0 or _clt_ok(
         {p: log_sigma_moment(T, n, d, s0, 2 * p) for p in (1, 2, 3, 4)}, R)
-    summary_sigma = _mean_estimate(sigma, theory.sigma_mean, ok_sigma)
-    summary_sigma2 = _mean_estimate(sigma * sigma, theory.sigma2_mean, ok_sigma2)
+    ln_sm, ln_s2m = theory.ln_sigma_mean, theory.ln_sigma2_mean
+    summary_sigma = _mean_estimate(sigma_std, math.exp(ln_sm - ln_s0), ok_sigma).scaled(
+        ln_s0, theory.sigma_mean)
+    summary_sigma2 = _mean_estimate(sigma_std * sigma_std, math.exp(ln_s2m - 2 * ln_s0),
+                                    ok_sigma2).scaled(2 * ln_s0, theory.sigma2_mean)
     summary_log = _mean_estimate(lv, theory.log_sigma2_mean)
+    log_scale: dict = {
+        "sigma_mean": {"estimate": _log_mean_exp(0.5 * lv), "theory": ln_sm},
+        "sigma2_mean": {"estimate": _log_mean_exp(lv), "theory": ln_s2m},
+    }
 
     if R >= 4:
         s2, se2 = _var_se(lv)
@@ -172,24 +208,33 @@ def _summarize(final_log_var, final_mean, theory) -> FinalSummary:
         sd_est = Estimate(float(np.std(lv, ddof=1)) if R > 1 else math.nan, math.nan,
                           (math.nan, math.nan), theory.log_sigma2_sd)
     mu_est = None
-    if final_mean is not None and R >= 4:
-        v, se_v = _var_se(np.asarray(final_mean, dtype=float))
+    if mean_std is not None and R >= 4:
+        v, se_v = _var_se(np.asarray(mean_std, dtype=float))
         # the SE of a sample variance rests on the fourth moment; trust it only where
         # mu_T's exact kurtosis is modest against R (the guard of the mu_var check)
         # (kurtosis is scale-free: computed at sigma0 = 1 so extreme sigma0 cannot overflow)
         kurt = mu_fourth_moment(T, n, d, 1.0) / mu_var(T, n, d, 1.0) ** 2 if T > 0 else 3.0
         ok_mu = T == 0 or (math.isfinite(kurt) and kurt <= 0.002 * R + 3)
-        mu_est = Estimate(v, se_v, (v - 1.96 * se_v, v + 1.96 * se_v), theory.mu_var, ok_mu)
+        v1 = mu_var(T, n, d, 1.0)
+        mu_est = Estimate(v, se_v, (v - 1.96 * se_v, v + 1.96 * se_v), v1, ok_mu).scaled(
+            2 * ln_s0, theory.mu_var)
+        log_scale["mu_var"] = {"estimate": math.log(v) + 2 * ln_s0 if v > 0 else -math.inf,
+                               "theory": theory.ln_mu_var}
 
-    quantiles = {}
+    quantiles, ln_q = {}, {}
     for level in QUANTILE_LEVELS:
         key = format(level, "g")
-        est = float(np.quantile(sigma, level))
+        est = float(np.quantile(sigma_std, level))
         if R >= 2:
-            res = stats.quantile_test(sigma, q=est, p=level)
+            res = stats.quantile_test(sigma_std, q=est, p=level)
             ci = res.confidence_interval(confidence_level=0.95)
-            ci95 = (float(ci.low), float(ci.high))
+            ci95 = (float(ci.low) * s0, float(ci.high) * s0)
         else:
             ci95 = (math.nan, math.nan)
+        est *= s0
         quantiles[key] = QuantileEstimate(level, est, ci95, theory.sigma_quantiles[key])
-    return FinalSummary(R, T, summary_sigma, summary_sigma2, summary_log, sd_est, mu_est, quantiles)
+        ln_q.setdefault(key, {"estimate": 0.5 * float(np.quantile(lv, level)),
+                              "theory": theory.ln_sigma_quantiles[key]})
+    log_scale["sigma_quantiles"] = ln_q
+    return FinalSummary(R, T, summary_sigma, summary_sigma2, summary_log, sd_est, mu_est,
+                        quantiles, log_scale)

@@ -188,10 +188,9 @@ class StepLaw:
         )
 
     def cdf(self, x):
-        """CDF of X, exact through the chi-square CDF."""
-        from scipy.stats import chi2
-
-        return chi2.cdf(np.exp(np.asarray(x, float)) * (self.n - self.ddof), self.n - 1)
+        """CDF of X, exact through the chi-square CDF (``scipy.special.chdtr``, the
+        function behind ``scipy.stats.chi2.cdf``, without importing scipy.stats)."""
+        return special.chdtr(self.n - 1, np.exp(np.asarray(x, float)) * (self.n - self.ddof))
 
     def prob_below(self, threshold: float = 0.0) -> float:
         """P(X < threshold): e.g. ``threshold=0`` is the chance one refit shrinks sigma."""
@@ -890,10 +889,8 @@ def _recovery_iv(n, ddof, b, horizon, points_per_sd, tol, max_steps) -> None:
 
 def _step_cdf_sf(x: np.ndarray, n: int, ddof: float) -> tuple[np.ndarray, np.ndarray]:
     """CDF and survival function of one step, each accurate in its own tail."""
-    from scipy.stats import chi2
-
     q = np.exp(np.asarray(x, dtype=float)) * (n - ddof)
-    return chi2.cdf(q, n - 1), chi2.sf(q, n - 1)
+    return special.chdtr(n - 1, q), special.chdtrc(n - 1, q)  # scipy.stats.chi2's cdf, sf
 
 
 def _absorption_curve(n, ddof, b, h, r, tol, horizon, max_steps):

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +42,22 @@ class Trajectories:
     ----------
     generations : (G,) int array, strictly increasing, the recorded generation indices.
     log_var : (R, G) float array, natural log of each fitted variance.
-    mean : (R, G) float array or None, each fitted mean (None when a file has none).
+    mean : (R, G) float array or None, each fitted mean (None when a file has none), in
+        the coordinates ``(mu - mean_origin) / mean_scale``; :meth:`fitted_mean` gives mu.
     spec : dict or None, the parameters that produced them (None for loaded files).
+    mean_origin, mean_scale : float
+        The engines record the mean relative to mu0 in units of sigma0 (0 and 1 for files
+        and for simulators that return plain means), so that no mu0 or sigma0 can swallow
+        its increments in rounding; every statistic is computed in those coordinates and
+        mapped back only when reported.
     """
 
     generations: np.ndarray
     log_var: np.ndarray
     mean: np.ndarray | None = None
     spec: dict | None = field(default=None)
+    mean_origin: float = 0.0
+    mean_scale: float = 1.0
 
     @property
     def replicates(self) -> int:
@@ -58,7 +66,27 @@ class Trajectories:
     @property
     def std(self) -> np.ndarray:
         """sigma = exp(log_var / 2) (0.0 where it underflows; use ``log_var``)."""
-        return np.exp(0.5 * self.log_var)
+        with np.errstate(under="ignore", over="ignore"):
+            return np.exp(0.5 * self.log_var)
+
+    def fitted_mean(self) -> np.ndarray | None:
+        """The fitted means mu themselves (rounded to double precision)."""
+        if self.mean is None:
+            return None
+        if self.mean_origin == 0.0 and self.mean_scale == 1.0:
+            return self.mean
+        with np.errstate(under="ignore", over="ignore"):
+            return self.mean_origin + self.mean_scale * self.mean
+
+    def standardised_mean(self, mu0: float, sigma0: float) -> np.ndarray | None:
+        """(mu - mu0) / sigma0 without passing through mu itself where the recorded
+        coordinates already are these (no rounding at any mu0 or sigma0)."""
+        if self.mean is None:
+            return None
+        if self.mean_origin == mu0 and self.mean_scale == sigma0:
+            return self.mean
+        with np.errstate(under="ignore", over="ignore"):
+            return ((self.mean_origin - mu0) + self.mean_scale * self.mean) / sigma0
 
     def at(self, generation: int) -> Trajectories:
         """The one recorded generation ``generation``, as a (R, 1) Trajectories."""
@@ -74,8 +102,8 @@ class Trajectories:
         if np.any(idx >= self.generations.size) or not np.array_equal(
                 self.generations[np.minimum(idx, self.generations.size - 1)], gens):
             raise ValueError(f"generations {gens} were not all recorded.")
-        return Trajectories(self.generations[idx], self.log_var[:, idx],
-                            None if self.mean is None else self.mean[:, idx], self.spec)
+        return replace(self, generations=self.generations[idx], log_var=self.log_var[:, idx],
+                       mean=None if self.mean is None else self.mean[:, idx])
 
     @property
     def final_log_var(self) -> np.ndarray:
@@ -83,7 +111,9 @@ class Trajectories:
 
     @property
     def final_mean(self) -> np.ndarray | None:
-        return None if self.mean is None else self.mean[:, -1]
+        """The fitted means mu at the last recorded generation."""
+        mean = self.fitted_mean()
+        return None if mean is None else mean[:, -1]
 
 
 # ---------------------------------------------------------------------------------------
@@ -130,7 +160,7 @@ def _csv_rows(text, first_replicate: int, generations: np.ndarray, mean, log_var
 def _write_csv(traj: Trajectories, fh) -> None:
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
     text.write(_CSV_HEADER)
-    _csv_rows(text, 0, traj.generations, traj.mean, traj.log_var)
+    _csv_rows(text, 0, traj.generations, traj.fitted_mean(), traj.log_var)
     text.flush()
     text.detach()
 
@@ -138,18 +168,67 @@ def _write_csv(traj: Trajectories, fh) -> None:
 def _write_npz(traj: Trajectories, fh) -> None:
     arrays = {"std": traj.std, "log_var": traj.log_var}
     if traj.mean is not None:
-        arrays["mean"] = traj.mean
+        arrays["mean"] = traj.fitted_mean()
     np.savez_compressed(fh, **arrays)
 
 
-class TrajectoryWriter:
-    """Stream trajectories to ``path`` block by block, so that memory holds one block of
-    replicates, not the whole (replicates x generations) record.
+#: Values of one array a block hands to a file writer at once (see ColumnSink): 1 MiB.
+EMIT_ELEMENTS = 1 << 17
 
-    Use as a context manager; call :meth:`write` with consecutive blocks of replicates
-    (all generations 0..T). The file appears (atomically) only when the ``with`` block
-    ends without error. A ``.csv`` is written row by row; a ``.npz`` goes through
-    ``.npy`` files mapped on disk beside the target, zipped (deflate) at the end.
+
+class ColumnSink:
+    """Writes a block's recorded columns straight into the staging ``.npy`` files of a
+    :class:`TrajectoryWriter`, from whichever local worker runs the block (a thread, a
+    process, a dask worker on this machine): picklable, it holds paths, not handles.
+    Called as ``sink(j0, mean, log_var)`` with (rows, c) arrays of generations j0..j0+c-1
+    of the block's rows (mean in the coordinates of ``origin`` and ``scale``)."""
+
+    def __init__(self, files: dict[str, tuple[str, int]], generations: int, row0: int,
+                 origin: float, scale: float):
+        self.files, self.G, self.row0 = files, generations, row0
+        self.origin, self.scale = origin, scale
+
+    def __call__(self, j0: int, mean: np.ndarray | None, log_var: np.ndarray) -> None:
+        with np.errstate(under="ignore", over="ignore"):
+            values = {"log_var": log_var}
+            if "std" in self.files:
+                values["std"] = np.exp(0.5 * log_var)
+            if mean is None:
+                values["mean"] = np.full(log_var.shape, np.nan)
+            elif self.origin == 0.0 and self.scale == 1.0:
+                values["mean"] = mean
+            else:
+                values["mean"] = self.origin + self.scale * mean
+        for name, (path, offset) in self.files.items():
+            arr = np.ascontiguousarray(values[name], dtype="<f8")
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                for r in range(arr.shape[0]):
+                    _pwrite_all(fd, arr[r].tobytes(),
+                                offset + ((self.row0 + r) * self.G + j0) * 8)
+            finally:
+                os.close(fd)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        k = os.pwrite(fd, view, offset)
+        view, offset = view[k:], offset + k
+
+
+class TrajectoryWriter:
+    """Stream trajectories to ``path`` block by block, so that memory holds at most a
+    bounded piece of one block, not the whole (replicates x generations) record.
+
+    Use as a context manager. Blocks of replicates arrive in any order, either whole
+    (:meth:`write_rows`, or :meth:`write` for consecutive blocks) or column piece by
+    column piece from the workers themselves (:meth:`sink`, then :meth:`rows_done`). They
+    are staged with positioned writes (no memory map, whose pages would count against the
+    process) in ``.npy`` files in a hidden folder beside the target; when the ``with``
+    block ends without error, a ``.npz`` is zipped (deflate) from them, or a ``.csv`` is
+    written from them a bounded piece at a time, and the file appears atomically. On any
+    error or Ctrl-C the target is left as it was and the staging folder is removed.
     """
 
     def __init__(self, path: str | os.PathLike, replicates: int, generations: int, *,
@@ -164,58 +243,95 @@ class TrajectoryWriter:
 
     def __enter__(self) -> TrajectoryWriter:
         self._stack = contextlib.ExitStack()
-        fh = self._stack.enter_context(atomic_file(self.path, force=self.force))
-        self._fh = fh
-        if self.suffix == ".csv":
-            self._text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
-            self._text.write(_CSV_HEADER)
-        else:
-            tmpdir = tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent or ".")
+        try:
+            self._fh = self._stack.enter_context(atomic_file(self.path, force=self.force))
+            folder = self.path.parent if str(self.path.parent) else Path(".")
+            tmpdir = tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=folder)
             self._stack.callback(shutil.rmtree, tmpdir, True)
-            self._maps = {
-                name: np.lib.format.open_memmap(os.path.join(tmpdir, f"{name}.npy"), mode="w+",
-                                                dtype=np.float64,
-                                                shape=(self.replicates, self.G))
-                for name in ("mean", "std", "log_var")
-            }
+            names = ("mean", "std", "log_var") if self.suffix == ".npz" else ("mean", "log_var")
+            self._files = {name: (os.path.join(tmpdir, f"{name}.npy"),
+                                  self._stage(os.path.join(tmpdir, f"{name}.npy")))
+                           for name in names}
+        except BaseException:
+            self._stack.close()
+            raise
         return self
 
-    def write(self, mean: np.ndarray | None, log_var: np.ndarray) -> None:
-        rows = log_var.shape[0]
-        if log_var.shape[1] != self.G or self.done + rows > self.replicates:
-            raise ValueError("blocks must cover generations 0..T and at most `replicates` rows.")
-        if self.suffix == ".csv":
-            _csv_rows(self._text, self.done, np.arange(self.G), mean, log_var)
-        else:
-            sl = slice(self.done, self.done + rows)
-            self._maps["mean"][sl] = np.nan if mean is None else mean
-            with np.errstate(under="ignore"):
-                self._maps["std"][sl] = np.exp(0.5 * log_var)
-            self._maps["log_var"][sl] = log_var
+    def _stage(self, path: str) -> int:
+        """Create a sparse .npy file of the full shape; return its data offset."""
+        with open(path, "wb") as fh:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": "<f8", "fortran_order": False, "shape": (self.replicates, self.G)})
+            offset = fh.tell()
+            fh.truncate(offset + self.replicates * self.G * 8)
+        return offset
+
+    def sink(self, row0: int, origin: float = 0.0, scale: float = 1.0) -> ColumnSink:
+        """A picklable writer of column pieces for the block whose first row is ``row0``,
+        its means given in the coordinates ``(mu - origin) / scale``."""
+        return ColumnSink(self._files, self.G, row0, origin, scale)
+
+    def rows_done(self, rows: int) -> None:
+        """Count ``rows`` replicates as completely written."""
         self.done += rows
+        if self.done > self.replicates:
+            raise ValueError("more rows written than `replicates`.")
+
+    def write_rows(self, row0: int, mean: np.ndarray | None, log_var: np.ndarray, *,
+                   origin: float = 0.0, scale: float = 1.0) -> None:
+        """Write rows ``row0..`` (all generations 0..T); means as in :meth:`sink`."""
+        rows = log_var.shape[0]
+        if log_var.shape[1] != self.G or row0 < 0 or row0 + rows > self.replicates:
+            raise ValueError("blocks must cover generations 0..T and at most `replicates` rows.")
+        self.sink(row0, origin, scale)(0, mean, log_var)
+        self.rows_done(rows)
+
+    def write(self, mean: np.ndarray | None, log_var: np.ndarray) -> None:
+        """Write the next consecutive block of replicates."""
+        self.write_rows(self.done, mean, log_var)
 
     def _finish(self) -> None:
         if self.done != self.replicates:
             raise ValueError(f"wrote {self.done} of {self.replicates} replicates.")
-        if self.suffix == ".csv":
-            self._text.flush()
-            self._text.detach()
+        if self.suffix == ".npz":
+            with zipfile.ZipFile(self._fh, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+                for name, (path, _) in self._files.items():
+                    zf.write(path, arcname=f"{name}.npy")
             return
-        with zipfile.ZipFile(self._fh, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-            for name, arr in self._maps.items():
-                arr.flush()
-                zf.write(arr.filename, arcname=f"{name}.npy")
-        self._maps.clear()
+        text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="\n")
+        text.write(_CSV_HEADER)
+        (mpath, moff), (lpath, loff) = self._files["mean"], self._files["log_var"]
+        with open(mpath, "rb") as fm, open(lpath, "rb") as fl:
+            def read(r: int, g0: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+                at = (r * self.G + g0) * 8
+                fm.seek(moff + at)
+                fl.seek(loff + at)
+                return (np.fromfile(fm, dtype="<f8", count=count),
+                        np.fromfile(fl, dtype="<f8", count=count))
+
+            if self.G <= EMIT_ELEMENTS:  # whole replicates at a time
+                per = max(1, EMIT_ELEMENTS // self.G)
+                for r0 in range(0, self.replicates, per):
+                    rows = min(per, self.replicates - r0)
+                    mean, lv = read(r0, 0, rows * self.G)
+                    _csv_rows(text, r0, np.arange(self.G), mean.reshape(rows, self.G),
+                              lv.reshape(rows, self.G))
+            else:  # one replicate, a window of generations at a time
+                for r in range(self.replicates):
+                    for g0 in range(0, self.G, EMIT_ELEMENTS):
+                        g = min(EMIT_ELEMENTS, self.G - g0)
+                        mean, lv = read(r, g0, g)
+                        _csv_rows(text, r, np.arange(g0, g0 + g), mean[None, :], lv[None, :])
+        text.flush()
+        text.detach()
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
             try:
                 self._finish()
             except BaseException as err:
-                self._maps = {}
                 self._stack.__exit__(type(err), err, err.__traceback__)
                 raise
-        self._maps = {}
         return bool(self._stack.__exit__(exc_type, exc, tb))
 
 

@@ -85,20 +85,26 @@ def run_check(check: Check, profile: Profile, simulator: Simulator | None = None
 
 
 def guarded(simulator: Simulator) -> Simulator:
-    """Wrap a user's simulator: its exceptions and malformed results become an
-    :class:`~collapsecheck.errors.InputError` naming the problem (the user's code, not a
-    bug in collapsecheck)."""
+    """Wrap a user's simulator: whatever it raises (any exception, ``SystemExit``, a
+    ``KeyboardInterrupt`` of its own, any ``BaseException``) and malformed results become
+    an :class:`~collapsecheck.errors.InputError` naming the problem (the user's code, not
+    a bug in collapsecheck); a real Ctrl-C stays an interrupt. What it prints goes to
+    stderr, so stdout keeps only collapsecheck's output."""
     from collapsecheck.errors import InputError
+    from collapsecheck.plugin import simulator_failure, stdout_to_stderr
     from collapsecheck.trajectories import Trajectories
 
-    name = getattr(simulator, "__name__", repr(simulator))
+    try:
+        name = str(getattr(simulator, "__name__", None) or type(simulator).__name__)
+    except Exception:
+        name = "simulator"
 
     def run(experiment: Experiment, record):
         try:
-            traj = simulator(experiment, record)
-        except Exception as exc:
-            raise InputError(f"the simulator {name!r} raised {type(exc).__name__}: {exc}"
-                             ) from None
+            with stdout_to_stderr():
+                traj = simulator(experiment, record)
+        except BaseException as exc:
+            raise simulator_failure(f"the simulator {name!r}", exc) from None
         if not isinstance(traj, Trajectories):
             raise InputError(f"the simulator {name!r} returned {type(traj).__name__}; it must "
                              "return collapsecheck.trajectories.Trajectories.")
@@ -108,20 +114,30 @@ def guarded(simulator: Simulator) -> Simulator:
             want = np.array([experiment.generations])
         else:
             want = np.asarray(record)
-        shape = traj.log_var.shape
+        try:
+            log_var = np.asarray(traj.log_var, dtype=np.float64)
+            generations = np.asarray(traj.generations)
+            mean = None if traj.mean is None else np.asarray(traj.mean, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"the simulator {name!r} returned Trajectories whose arrays are "
+                             f"not numbers: {' '.join(str(exc).split())}") from None
+        shape = log_var.shape
         if len(shape) != 2 or shape != (experiment.replicates, want.size):
             raise InputError(f"the simulator {name!r} returned log_var of shape {shape}; "
                              f"expected ({experiment.replicates}, {want.size}) for record="
                              f"{record if isinstance(record, str) else 'a list'}.")
-        if not np.array_equal(np.asarray(traj.generations), want):
+        if generations.shape != want.shape or not np.array_equal(generations, want):
             raise InputError(f"the simulator {name!r} returned generations that differ from "
                              "the ones asked for in `record`.")
-        if not np.all(np.isfinite(traj.log_var)):
+        if not np.all(np.isfinite(log_var)):
             raise InputError(f"the simulator {name!r} returned non-finite log_var values.")
-        if traj.mean is None or np.shape(traj.mean) != shape:
+        if mean is None or mean.shape != shape:
             raise InputError(f"the simulator {name!r} returned no `mean` array of shape "
                              f"{shape}; the checks need the fitted means too.")
-        return traj
+        if not np.all(np.isfinite(mean)):
+            raise InputError(f"the simulator {name!r} returned non-finite mean values.")
+        return replace(traj, generations=want.astype(np.int64, copy=False), log_var=log_var,
+                       mean=mean)
 
     return run
 
@@ -137,11 +153,15 @@ def run_profile(
     progress: Callable[[str, int, int], None] | None = None,
     figures: bool = True,
     scheduler: str | None = None,
+    allow_long: bool = True,
 ) -> ValidationReport:
     """Run every check and claim of ``profile``.
 
     ``simulator`` replaces the built-in engines for every check (a researcher's own
-    simulator); ``seed`` and ``engine`` override the profile's.
+    simulator); ``seed`` and ``engine`` override the profile's. With ``allow_long=False``
+    the run is priced again after those overrides, on ``workers``, and refused before
+    anything runs when it would take over an hour (:func:`collapsecheck.costs.require_profile`;
+    :func:`~collapsecheck.profiles.load_profile` priced the profile as written).
     """
     if seed is not None:
         profile = replace(profile, seed=seed)
@@ -152,6 +172,12 @@ def run_profile(
         checks = tuple(replace(c, engine=engine, id="") if c.id == c.default_id()
                        else replace(c, engine=engine) for c in checks)
         profile = replace(profile, checks=checks, engine=engine)
+    if not allow_long:
+        from collapsecheck.costs import require_profile
+        from collapsecheck.resources import available_cores
+
+        require_profile(profile, allow_long=False, figures=figures,
+                        cores=min(workers, available_cores()) if workers else None)
     total = len(checks) + (1 if profile.claims is not None else 0) + (1 if figures else 0)
     t0 = time.perf_counter()
     results = []

@@ -141,16 +141,21 @@ class MeanIncrementGof(Check):
         traj = simulator(experiment, "all")
         if traj.mean is None:
             raise ValueError("the simulator returned no means; this check needs them.")
-        lv = traj.log_var[:, :-1]
-        step_sd = np.exp(0.5 * lv) / math.sqrt(self.n)
+        # Everything in units of sigma0, from the coordinates the means were stored in
+        # (so that neither mu0 nor sigma0 can swallow an increment).
+        scale = traj.mean_scale / self.sigma0
+        stored = traj.mean
+        with np.errstate(under="ignore"):
+            step_sd = np.exp(0.5 * (traj.log_var[:, :-1] - 2 * math.log(self.sigma0)))
+        step_sd /= math.sqrt(self.n)
         # Keep increments that double precision resolves: a difference of two stored means
-        # carries a rounding error of about 2**-52 * (|mu_t| + |mu_(t-1)|), which must be
+        # carries a rounding error of about 2**-52 * (|m_t| + |m_(t-1)|), which must be
         # below 1e-7 of the increment's SD (late in a collapsed chain sigma is far below
         # |mu| and the increments are lost in rounding, by any simulator).
-        rounding = 2.0**-52 * (np.abs(traj.mean[:, 1:]) + np.abs(traj.mean[:, :-1]))
+        rounding = 2.0**-52 * (np.abs(stored[:, 1:]) + np.abs(stored[:, :-1])) * scale
         ok = step_sd > 1e7 * rounding
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            z = np.diff(traj.mean, axis=1)[ok] / step_sd[ok]
+            z = (np.diff(stored, axis=1) * scale)[ok] / step_sd[ok]
         z = z[np.isfinite(z)]
         res = stats.gof_exact(z, sps.norm.cdf)
         return Outcome(res.statistic, res.pvalue, {
@@ -259,16 +264,17 @@ class MuVar(Check):
     type = "mu_var"
     family = "theory"
 
-    def _design(self, replicates):
-        v = mu_var(self.generations, self.n, self.ddof, self.sigma0)
-        m4 = mu_fourth_moment(self.generations, self.n, self.ddof, self.sigma0)
+    def _design(self, replicates, sigma0: float | None = None):
+        s0 = self.sigma0 if sigma0 is None else sigma0
+        v = mu_var(self.generations, self.n, self.ddof, s0)
+        m4 = mu_fourth_moment(self.generations, self.n, self.ddof, s0)
         sd = math.sqrt(max(m4 - v * v, 0.0))
         return v, sd / math.sqrt(replicates), m4 / (v * v)
 
     def validate_design(self) -> None:
         if self.generations < 1:
             raise ValueError(f"check {self.id!r}: `generations` must be >= 1.")
-        _, _, kurt = self._design(self.replicates)
+        _, _, kurt = self._design(self.replicates, sigma0=1.0)  # scale-free
         # skewness of the squared deviation's mean is about sqrt((kurt-1)/R) * const; keep
         # the mu_T kurtosis modest relative to R.
         if kurt > 0.002 * self.replicates + 3:
@@ -289,16 +295,22 @@ class MuVar(Check):
         traj = simulator(experiment, "final")
         if traj.mean is None:
             raise ValueError("the simulator returned no means; this check needs them.")
-        d2 = (traj.final_mean - self.mu0) ** 2
-        v, se, kurt = self._design(d2.size)
+        # in units of sigma0 (the z-test is scale-free; no mu0 or sigma0 can round it away)
+        d2 = traj.standardised_mean(self.mu0, self.sigma0)[:, -1] ** 2
+        v, se, kurt = self._design(d2.size, sigma0=1.0)
         z = stats.z_test(float(d2.mean()), se, null=v)
         ci = z.confidence_interval()
+        with np.errstate(over="ignore"):  # reported on the raw scale (inf past 1e154)
+            s2 = float(np.float64(self.sigma0) ** 2)
         return Outcome(z.statistic, z.pvalue, {
-            "estimate": float(d2.mean()), "exact": v, "se_exact": se, "ci95": [ci.low, ci.high],
-            "mu_kurtosis": kurt,
+            "estimate": float(d2.mean()) * s2, "exact": v * s2, "se_exact": se * s2,
+            "ci95": [ci.low * s2, ci.high * s2], "mu_kurtosis": kurt,
         })
 
     def detectable_effect(self, alpha, replicates) -> dict:
-        v, se, _ = self._design(replicates)
+        v, se, _ = self._design(replicates, sigma0=1.0)  # in units of sigma0^2
         d = (sps.norm.isf(alpha / 2) + sps.norm.ppf(_POWER)) * se
-        return {"metric": "|Var(mu_T) - exact|", "value": d, "relative": d / v, "power": _POWER}
+        with np.errstate(over="ignore"):
+            value = float(d * np.float64(self.sigma0) ** 2)
+        return {"metric": "|Var(mu_T) - exact|", "value": value,
+                "relative": d / v, "power": _POWER}

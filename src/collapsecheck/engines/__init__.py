@@ -9,6 +9,7 @@ whatever the number of workers or the memory chunk.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,13 +19,14 @@ import numpy as np
 from collapsecheck.engines import samples, sufficient
 from collapsecheck.engines._blocks import (
     BIT_GENERATOR,
+    REPLICATE_BLOCK,
     block_slices,
     iter_blocks,
     resolve_workers,
     scheduler_iv,
 )
 from collapsecheck.experiment import Experiment
-from collapsecheck.trajectories import Trajectories
+from collapsecheck.trajectories import EMIT_ELEMENTS, Trajectories
 
 __all__ = ["BIT_GENERATOR", "ENGINES", "SimulationRun", "simulate"]
 
@@ -83,13 +85,21 @@ def _overflow_iv(e: Experiment) -> None:
         top = 2 * math.log(e.sigma0) + law.mean + 8 * law.sd
     else:  # collapsing chains peak near the start (a rise of b has chance <= e^(-R b))
         top = 2 * math.log(e.sigma0) + 8 * math.sqrt(law.step.var)
-    if top > _LOG_VAR_LIMIT:
+    if top <= _LOG_VAR_LIMIT:
+        return
+    if law.mean > 0:
         raise ValueError(
             f"with n={e.n} and ddof={e.ddof:g}, sigma grows (log sigma^2 drifts by "
             f"{law.step.drift:+.3g} per generation) and would overflow double precision "
             f"within {e.generations} generations; use fewer `generations`, a smaller "
             "`sigma0` or a smaller `ddof`."
         )
+    raise ValueError(
+        f"`sigma0` = {e.sigma0:g} is so close to the largest double (about 1.8e308) that "
+        f"one refit's ordinary fluctuation (log sigma^2 moves by up to about "
+        f"{8 * math.sqrt(law.step.var):.3g}) would overflow sigma; the chain's law does "
+        "not depend on the scale, so run it at a smaller `sigma0` and rescale."
+    )
 
 
 def simulate(
@@ -122,10 +132,11 @@ def simulate(
         (``'dask'``), or the dask scheduler at an address (``'tcp://host:8786'``).
         Results are bit-identical for every choice.
     sink : TrajectoryWriter, optional
-        Stream every generation of every replicate to this writer, block by block in
-        replicate order (``record`` must be 'all'); the returned trajectories then hold
-        only the final generation, so memory stays bounded whatever replicates x
-        generations.
+        Stream every generation of every replicate to this writer (``record`` must be
+        'all'): local workers write each block's columns to its staging files a bounded
+        piece at a time (about 2 MiB per block in flight), so memory stays bounded
+        whatever replicates x generations; a remote dask cluster returns each block
+        whole. The returned trajectories then hold only the final generation.
 
     Returns
     -------
@@ -150,31 +161,47 @@ def simulate(
     if scheduler not in (None, "processes") and not workers:
         nproc = resolve_workers(None, len(slices), float("inf"))  # use every core
     task = ENGINES[engine]
-    args = [(experiment, b, s.stop - s.start, rec, chunk_elements) for b, s in enumerate(slices)]
+    # Local workers (threads, processes, a dask cluster on this machine) write a streamed
+    # block's columns to the sink's staging files themselves, a bounded piece at a time;
+    # a remote cluster hands each block back whole.
+    to_files = sink is not None and (scheduler in (None, "processes", "dask"))
+    emit_columns = max(1, EMIT_ELEMENTS // REPLICATE_BLOCK)
+    args = []
+    for b, s in enumerate(slices):
+        a = (experiment, b, s.stop - s.start, rec, chunk_elements)
+        if to_files:
+            a += (sink.sink(s.start, experiment.mu0, experiment.sigma0), emit_columns)
+        args.append(a)
     report = None if progress is None else (lambda done: progress(done, len(slices)))
     start = time.perf_counter()
     parts: list = [None] * len(args)
-    pending: dict = {}
-    next_block = 0
     # Threads where each task is large array work (numpy drops the GIL there); processes
     # where a Python loop per generation would contend for it (samples at small n).
     threads = engine == "sufficient" or experiment.n >= THREADS_MIN_N
-    blocks = iter_blocks(task, args, nproc, scheduler, threads=threads)
-    for done, (i, part) in enumerate(blocks, 1):
-        if sink is None:
-            parts[i] = part
-        else:  # write blocks in replicate order; keep only the final generation
-            pending[i] = part
-            while next_block in pending:
-                m, lv = pending.pop(next_block)
-                sink.write(m, lv)
-                parts[next_block] = (m[:, -1:], lv[:, -1:])
-                next_block += 1
-        if report:
-            report(done)
+    # closing() stops the pool at once if anything here fails (or Ctrl-C): queued blocks
+    # are cancelled, running ones stop at their next check
+    with contextlib.closing(iter_blocks(task, args, nproc, scheduler, threads=threads)) as blocks:
+        _consume(blocks, parts, slices, sink, to_files, experiment, report)
     elapsed = time.perf_counter() - start
     mean = np.concatenate([p[0] for p in parts], axis=0)
     log_var = np.concatenate([p[1] for p in parts], axis=0)
     generations = rec if sink is None else rec[-1:]
-    traj = Trajectories(generations, log_var, mean, spec=experiment.to_dict())
+    traj = Trajectories(generations, log_var, mean, spec=experiment.to_dict(),
+                        mean_origin=experiment.mu0, mean_scale=experiment.sigma0)
     return SimulationRun(traj, engine, nproc, elapsed)
+
+
+def _consume(blocks, parts, slices, sink, to_files, experiment, report) -> None:
+    """Collect each finished block (its final generation only, when streamed)."""
+    for done, (i, part) in enumerate(blocks, 1):
+        if sink is not None:
+            rows = slices[i].stop - slices[i].start
+            if to_files:
+                sink.rows_done(rows)
+            else:  # keep only the final generation (a copy: a view would pin the block)
+                sink.write_rows(slices[i].start, *part, origin=experiment.mu0,
+                                scale=experiment.sigma0)
+                part = (part[0][:, -1:].copy(), part[1][:, -1:].copy())
+        parts[i] = part
+        if report:
+            report(done)

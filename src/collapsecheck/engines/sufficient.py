@@ -25,21 +25,25 @@ import math
 
 import numpy as np
 
-from collapsecheck.engines._blocks import block_seed, generator, start_block
+from collapsecheck.engines._blocks import Recorder, block_seed, check_cancelled, generator
 
 __all__ = ["run_block"]
 
 
-def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_elements: int):
+def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_elements: int,
+              emit=None, emit_columns: int | None = None):
     """Simulate ``rows`` chains of block ``block``; return ``(mean, log_var)`` arrays of
-    shape ``(rows, len(record))`` at the generations listed in ``record``."""
+    shape ``(rows, len(record))`` at the generations listed in ``record``, the mean in
+    standardised coordinates (see :class:`~collapsecheck.engines._blocks.Recorder`, which
+    also explains ``emit``)."""
     e = experiment
     gamma_seq, normal_seq = block_seed(e.seed, block).spawn(2)
     rng_gamma, rng_normal = generator(gamma_seq), generator(normal_seq)
     k = (e.n - 1) / 2
     shift = math.log(2.0 / (e.n - e.ddof))
     inv_sqrt_n = 1.0 / math.sqrt(e.n)
-    mu, log_var, out_mu, out_lv, j = start_block(e, rows, record)
+    rec = Recorder(e, rows, record, emit, emit_columns)
+    mu, log_var = rec.start(rows)
     step = max(1, min(chunk_elements // rows, e.generations))
     # Buffers reused across chunks (fresh large allocations would page-fault every time).
     draws = np.empty((step, rows))
@@ -47,6 +51,7 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
     m = np.empty((rows, step + 1))
     sigma = np.empty((rows, step))
     for t0 in range(1, e.generations + 1, step):
+        check_cancelled()
         g = min(step, e.generations + 1 - t0)
         d, L, M, S = draws[:g], lv[:, : g + 1], m[:, : g + 1], sigma[:, :g]
         # Draws come generation-major (the stream layout); the chains are laid out one
@@ -63,8 +68,6 @@ def run_block(experiment, block: int, rows: int, record: np.ndarray, chunk_eleme
         np.exp(S, out=S)
         M[:, 1:] *= S
         np.cumsum(M, axis=1, out=M)
-        while j < record.size and record[j] < t0 + g:
-            out_mu[:, j], out_lv[:, j] = M[:, record[j] - t0 + 1], L[:, record[j] - t0 + 1]
-            j += 1
+        rec.take_range(t0, M, L)
         mu, log_var = M[:, -1].copy(), L[:, -1].copy()
-    return out_mu, out_lv
+    return rec.result()
