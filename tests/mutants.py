@@ -8,6 +8,7 @@ changes is the one bug named.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,7 +28,7 @@ def wrong_ddof(delta=1.0, engine="sufficient"):
     def run(e, record):
         t = simulate(e.replace(ddof=e.ddof + delta), engine=engine, record=record,
                      workers=1).trajectories
-        return Trajectories(t.generations, t.log_var, t.mean, e.to_dict())
+        return replace(t, log_var=t.log_var, mean=t.mean, spec=e.to_dict())
 
     return run
 
@@ -37,7 +38,7 @@ def wrong_n(delta=-1, engine="sufficient"):
     def run(e, record):
         t = simulate(e.replace(n=e.n + delta, ddof=min(e.ddof, e.n + delta - 1)),
                      engine=engine, record=record, workers=1).trajectories
-        return Trajectories(t.generations, t.log_var, t.mean, e.to_dict())
+        return replace(t, log_var=t.log_var, mean=t.mean, spec=e.to_dict())
 
     return run
 
@@ -47,7 +48,7 @@ def drift_offset(per_generation: float):
     def run(e, record):
         t = simulate(e, record=record, workers=1).trajectories
         lv = t.log_var + per_generation * t.generations[None, :]
-        return Trajectories(t.generations, lv, t.mean, e.to_dict())
+        return replace(t, log_var=lv, mean=t.mean, spec=e.to_dict())
 
     return run
 
@@ -58,7 +59,7 @@ def paired_replicates():
         half = e.replace(replicates=math.ceil(e.replicates / 2))
         t = simulate(half, record=record, workers=1).trajectories
         idx = np.repeat(np.arange(half.replicates), 2)[: e.replicates]
-        return Trajectories(t.generations, t.log_var[idx], t.mean[idx], e.to_dict())
+        return replace(t, log_var=t.log_var[idx], mean=t.mean[idx], spec=e.to_dict())
 
     return run
 
@@ -69,7 +70,7 @@ def mean_spread(factor: float):
         t = simulate(e, record="all", workers=1).trajectories
         steps = np.diff(t.mean, axis=1) * factor
         mean = np.concatenate([t.mean[:, :1], t.mean[:, :1] + np.cumsum(steps, axis=1)], axis=1)
-        full = Trajectories(t.generations, t.log_var, mean, e.to_dict())
+        full = replace(t, mean=mean, spec=e.to_dict())  # same coordinates as t
         return _select(full, record)
 
     return run

@@ -7,6 +7,7 @@ cannot confirm. Seeds are fixed, so every assertion here is deterministic.
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -123,7 +124,6 @@ def _equicorrelated(rho):
     """Replicates whose increments share a common factor: pairwise correlation rho."""
     def run(e, record):
         from collapsecheck.theory import StepLaw
-        from collapsecheck.trajectories import Trajectories
 
         t = mutants.correct()(e, "all")
         step = StepLaw(e.n, e.ddof)
@@ -132,7 +132,7 @@ def _equicorrelated(rho):
         common = rng.standard_normal(d.shape[1]) * math.sqrt(step.var)
         mixed = step.drift + math.sqrt(1 - rho) * (d - step.drift) + math.sqrt(rho) * common
         lv = np.concatenate([t.log_var[:, :1], t.log_var[:, :1] + np.cumsum(mixed, axis=1)], 1)
-        return Trajectories(t.generations, lv, t.mean, e.to_dict())
+        return replace(t, log_var=lv, mean=t.mean, spec=e.to_dict())
 
     return run
 

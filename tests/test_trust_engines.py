@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from collapsecheck import Experiment
-from collapsecheck.checks.theory import MeanIncrementGof, MuVar
 from collapsecheck.checks import engine_simulator
+from collapsecheck.checks.theory import MeanIncrementGof, MuVar
 from collapsecheck.cli import main
 from collapsecheck.engines import simulate
 from collapsecheck.trajectories import TrajectoryWriter, load, save
