@@ -143,6 +143,50 @@ def test_simulator_module_that_fails_to_import_is_its_fault(tiny, tmp_path, caps
     sys.modules.pop("mysimmod", None)
 
 
+def test_simulator_file_with_a_dataclass_imports(tiny, tmp_path, capsys):
+    # dataclasses look their module up in sys.modules (string annotations)
+    sim = tmp_path / "dc.py"
+    sim.write_text(textwrap.dedent("""
+        from __future__ import annotations
+        from dataclasses import dataclass
+        from collapsecheck.engines import simulate
+
+        @dataclass
+        class Options:
+            workers: int = 1
+
+        def f(e, record):
+            return simulate(e, record=record, workers=Options().workers).trajectories
+    """))
+    assert main(["validate", "--profile", str(tiny), "--simulator", f"{sim}:f",
+                 "--no-progress"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("change", "code", "message"), [
+    ("log_var=t.log_var.tolist(), mean=t.mean.tolist()", 0, None),
+    ("log_var=t.log_var.astype(str).astype(object) + 'x'", 2, "are not numbers"),
+    ("mean=t.mean * float('nan')", 2, "non-finite mean"),
+    ("generations=t.generations - 1", 2, "generations that differ"),
+])
+def test_simulator_arrays_are_checked_not_trusted(tiny, tmp_path, capsys, change, code,
+                                                  message):
+    sim = tmp_path / "arrays.py"
+    sim.write_text(textwrap.dedent(f"""
+        import dataclasses
+        from collapsecheck.engines import simulate
+
+        def f(e, record):
+            t = simulate(e, record=record, workers=1).trajectories
+            t = dataclasses.replace(t, mean=t.fitted_mean(), mean_origin=0.0, mean_scale=1.0)
+            return dataclasses.replace(t, {change})
+    """))
+    assert main(["validate", "--profile", str(tiny), "--simulator", f"{sim}:f",
+                 "--no-progress"]) == code
+    err = capsys.readouterr().err
+    if message:
+        _one_error_line(err, "the simulator 'f' returned", message)
+
+
 @pytest.mark.parametrize("where", ["top", "body"])
 def test_sys_exit_zero_does_not_turn_ci_green(tiny, tmp_path, where):
     sim = _simulator(tmp_path, **{where: "sys.exit(0)"})
@@ -265,6 +309,7 @@ def test_no_exit_code_outside_the_table(fake_theory, capsys, body):
     code = main(["theory"])
     out, err = capsys.readouterr()
     assert code == ExitCode.INTERNAL
+    assert out == ""
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("collapsecheck: internal error: "), err
 
@@ -391,7 +436,7 @@ def test_temporary_file_refusal_names_the_target(tmp_path, monkeypatch, err):
 def test_atomic_file_names_the_target_for_a_full_disk_mid_stream(tmp_path):
     target = tmp_path / "big.csv"
     target.write_text("old")
-    with pytest.raises(InputError, match="cannot write .*big.csv.*no space left"):
+    with pytest.raises(InputError, match=r"cannot write .*big\.csv.*no space left"):
         with io.atomic_file(target) as fh:
             fh.write(b"partial")
             raise OSError(errno.ENOSPC, "No space left on device")  # as a write would
@@ -445,8 +490,9 @@ def test_validate_out_with_a_full_disk_is_a_usage_error(tiny, tmp_path, monkeypa
     monkeypatch.setattr(os, "fsync", _failing(os.fsync, errno.EDQUOT, after=1))
     code = main(["validate", "--profile", str(tiny), "--seed", "99", "--out", str(out),
                  "--no-progress"])
-    out_text, err = capsys.readouterr()
+    stdout, err = capsys.readouterr()
     assert code == ExitCode.USAGE
+    assert stdout == ""
     line = _one_error_line(err, str(out), "quota", "--out")
     assert ".tmp" not in line
     assert _listing(out) == before
@@ -509,6 +555,19 @@ def test_simulate_out_on_a_full_disk(tmp_path):
             assert ".tmp" not in line
             assert target.read_bytes() == b"old trajectories"
             assert _tmp_names(mnt) == []
+
+
+def test_simulate_out_on_a_disk_too_full_to_stage(tmp_path):
+    with _tmpfs(tmp_path / "mnt") as mnt:
+        target = mnt / "chains.npz"
+        target.write_bytes(b"old trajectories")
+        _fill(mnt, leave=0)
+        proc = _cli("simulate", "--n", "5", "--generations", "20", "--replicates", "20",
+                    "--seed", "1", "--out", target, "--force", "--no-progress")
+        assert proc.returncode == 2, proc.stderr
+        _one_error_line(proc.stderr, repr(str(target)), "no space left")
+        assert target.read_bytes() == b"old trajectories"
+        assert _tmp_names(mnt) == []
 
 
 def test_validate_out_on_a_full_disk(tiny, tmp_path):

@@ -226,7 +226,7 @@ def test_validate_engine_override_is_priced(tmp_path, capsys):
 def test_calibrate_prices_seeds(tmp_path, capsys):
     path = write(tmp_path, HEADER + SMALL_CHECK)
     prof = load_profile(str(path))
-    per_seed = costs.calibration_cost(prof, 1, cores=2).seconds
+    per_seed = costs.check_cost(prof.checks[0], cores=2).seconds
     seeds = int(costs.LONG_S / per_seed * 3)
     with pytest.raises(ResourceError) as info:
         costs.require_calibration(prof, seeds, cores=2)
@@ -239,7 +239,8 @@ def test_calibrate_prices_seeds(tmp_path, capsys):
 
 def test_calibrate_ignores_the_claims_time(tmp_path):
     """calibrate runs only the checks: a profile whose claims are long still calibrates."""
-    text = HEADER + SMALL_CHECK + "[claims]\nrecovery_horizon = 20000000\nrecovery_replicates = 64\n"
+    text = HEADER + SMALL_CHECK + "[claims]\nrecovery_horizon = 20000000\n" \
+        "recovery_replicates = 10000\n"
     path = write(tmp_path, text)
     with pytest.raises(ResourceError):
         load_profile(str(path))
@@ -323,17 +324,17 @@ def test_records_table_matches_what_each_check_asks_for(ctype):
 
 
 def test_escalation_is_priced_as_factor_times_replicates():
-    check = CHECK_TYPES["increment_gof"](n=10, generations=100, replicates=1000)
+    check = CHECK_TYPES["increment_gof"](n=10, generations=100, replicates=100000)
     one = costs.check_cost(check, cores=2)
-    four = costs.check_cost(check, 4000, cores=2)
+    four = costs.check_cost(check, 400000, cores=2)
     assert four.bytes == pytest.approx(4 * one.bytes)
     assert 3 * one.seconds < four.seconds < 4.01 * one.seconds
 
 
 def test_samples_engine_costs_n_per_draw():
-    a = costs.simulation_cost("samples", 1000, 100, 1000, 1, cores=2)
-    b = costs.simulation_cost("sufficient", 1000, 100, 1000, 1, cores=2)
-    assert a.draws == 1e8 and b.draws == 2e5
+    a = costs.simulation_cost("samples", 1000, 1000, 10000, 1, cores=2)
+    b = costs.simulation_cost("sufficient", 1000, 1000, 10000, 1, cores=2)
+    assert a.draws == 1e10 and b.draws == 2e7
     assert a.seconds > 20 * b.seconds
 
 

@@ -20,6 +20,7 @@ through the monotone inverse). It does not depend on ddof.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from collapsecheck.checks import Check
 from collapsecheck.checks.collapse import Collapse, DriftConsistency, regression_grid
 from collapsecheck.checks.independence import ReplicateIndependence
 from collapsecheck.checks.theory import IncrementGof, LogVarGof, MeanIncrementGof
+from collapsecheck.errors import InputError
 from collapsecheck.experiment import Experiment
 from collapsecheck.results import Verdict, grade
 from collapsecheck.theory import log_sigma2_drift, log_sigma2_step_var
@@ -42,11 +44,17 @@ __all__ = ["AuditResult", "audit", "n_from_step_variance"]
 
 def n_from_step_variance(v: float) -> float:
     r"""The (real) n with :math:`\psi'((n-1)/2) = v`: the sample size whose exact step
-    variance of :math:`\log\sigma^2` is v. NaN when v is not positive."""
+    variance of :math:`\log\sigma^2` is v. NaN when v is not positive; beyond the bracket
+    (v below :math:`\psi'(10^{15})`, or above :math:`\psi'(10^{-12})`) the limit, inf or 1."""
     if not (v > 0 and math.isfinite(v)):
         return math.nan
     f = lambda k: float(special.polygamma(1, k)) - v  # noqa: E731 - a one-line root target
-    k = optimize.brentq(f, 1e-12, 1e15, xtol=1e-14, rtol=1e-14, maxiter=500)
+    lo, hi = 1e-12, 1e15
+    if f(hi) > 0:  # steps steadier than any representable n: n beyond 2e15
+        return math.inf
+    if f(lo) < 0:  # steps wilder than n -> 1 allows
+        return 1.0
+    k = optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500)
     return 1 + 2 * k
 
 
@@ -93,11 +101,41 @@ class AuditResult:
 
 
 def _normalised(traj: Trajectories) -> Trajectories:
+    """Each chain mapped to start at (0, 1). Means that cannot be put on that scale in
+    double precision (they overflow) are dropped; :func:`audit` says so."""
     lv0 = traj.log_var[:, :1]
     mean = None
     if traj.mean is not None:
-        mean = (traj.mean - traj.mean[:, :1]) * (traj.mean_scale * np.exp(-0.5 * lv0))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            mean = (traj.mean - traj.mean[:, :1]) * (traj.mean_scale * np.exp(-0.5 * lv0))
+        if not np.all(np.isfinite(mean)):
+            mean = None
     return Trajectories(traj.generations, traj.log_var - lv0, mean, traj.spec)
+
+
+def _refuse_degenerate(data: Trajectories) -> None:
+    """Refuse chains that no refit chain produces and no test can read: every chain
+    constant, every step the same, or steps too large for double precision. They would
+    otherwise reach the tests as a zero or infinite spread: NaN p-values and numerical
+    warnings instead of one clear message."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        steps = np.diff(data.log_var, axis=1)
+        spread = float(np.std(steps))
+    if not (np.all(np.isfinite(steps)) and math.isfinite(spread)):
+        raise InputError("the steps of log sigma^2 between generations are too large for "
+                         "double precision: the file does not look like refit chains; check "
+                         "that log_var holds the natural log of each fitted variance.")
+    if spread > 0:
+        return
+    step = float(steps.flat[0])
+    if step == 0:
+        raise InputError("every chain is constant (its std never changes from one generation "
+                         "to the next): the file does not look like refit chains; check that "
+                         "std (or log_var) holds the std fitted at each generation.")
+    raise InputError(f"every chain's log sigma^2 moves by the same {step:.6g} at every "
+                     "generation: the file does not look like refit chains, whose steps are "
+                     "random; check that std (or log_var) holds the std fitted at each "
+                     "generation.")
 
 
 def _fixed(traj: Trajectories):
@@ -141,31 +179,59 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
     T = G - 1
     checks, skipped = _candidates(n, ddof, R, T, data.mean is not None)
     if not checks:
-        raise ValueError(f"no check can run on {R} chain(s) x {T} generation(s); each needs at "
-                         "least 20 chains (first reason: "
-                         f"{next(iter(skipped.values()), 'none')}).")
+        raise ValueError(_no_check_message(R, T, skipped))
+    _refuse_degenerate(data)
+    if traj.mean is not None and data.mean is None:
+        skipped["mean_increment_gof"] = ("the means, measured from each chain's start in units "
+                                         "of its starting std, overflow double precision")
     a = budget / max(1, len(checks))
     sim = _fixed(data)
-    results = []
-    for check in checks:
-        outcome = check.run(check.experiment(seed=0), sim)
-        results.append(_judge(check, outcome, a, weak_alpha))
+    results = [_run_check(check, sim, a, weak_alpha) for check in checks]
     return AuditResult(source, {"n": n, "ddof": ddof, "replicates": R, "generations": T,
                                 "budget": budget, "weak_alpha": weak_alpha},
                        tuple(results), _rate(data, n, ddof), skipped)
 
 
-def _judge(check: Check, outcome, a: float, weak_alpha: float) -> AuditCheck:
+def _no_check_message(R: int, T: int, skipped: dict[str, str]) -> str:
+    """Why nothing can be tested, in the file's terms (chains), not a check's options."""
+    head = f"no check can run on {R} chain(s) x {T} generation(s)"
+    if R < 20:
+        return f"{head}: every check needs at least 20 chains; record more replicates."
+    return f"{head} (first reason: {next(iter(skipped.values()), 'none')})."
+
+
+def _run_check(check: Check, sim, a: float, weak_alpha: float) -> AuditCheck:
+    """Run one check on the fixed data and judge it. The warnings its numerics raise (a
+    spread of zero, an overflow in a far tail) are kept with its numbers, and name the
+    reason when they leave the test without a p-value: they never reach stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = check.run(check.experiment(seed=0), sim)
+    notes = list(dict.fromkeys(_first_line(w.message) for w in caught))
+    return _judge(check, outcome, a, weak_alpha, notes)
+
+
+def _first_line(message) -> str:
+    text = str(message).strip()
+    return text.splitlines()[0] if text else type(message).__name__
+
+
+def _judge(check: Check, outcome, a: float, weak_alpha: float,
+           notes: list[str] | None = None) -> AuditCheck:
+    """The verdict on one outcome; ``notes`` are the warnings the test raised."""
     p = outcome.pvalue
-    if check.kind == "confirmatory":
+    numbers = dict(outcome.numbers, warnings=notes) if notes else outcome.numbers
+    if math.isnan(p):
+        verdict, reason = Verdict.WEAK, "the test could not be computed from these data"
+        if notes:
+            reason += f": {notes[0]}"
+    elif check.kind == "confirmatory":
         level = check.confirm_level
         if p <= level:
             verdict, reason = Verdict.PASS, f"confirmed at level {level:g}"
         else:
             verdict, reason = Verdict.WEAK, (f"not confirmed at level {level:g} (p = {p:.3g}): "
                                              "too little data to show collapse")
-    elif math.isnan(p):
-        verdict, reason = Verdict.WEAK, "the test could not be computed from these data"
     else:
         verdict = grade(p, fail=a, weak=weak_alpha)
         reason = {
@@ -176,20 +242,24 @@ def _judge(check: Check, outcome, a: float, weak_alpha: float) -> AuditCheck:
         }[verdict]
     return AuditCheck(check.id, check.statement(), check.test_name(), verdict,
                       outcome.statistic, p, a, reason,
-                      check.detectable_effect(a, check.replicates), outcome.numbers)
+                      check.detectable_effect(a, check.replicates), numbers)
 
 
 def _rate(data: Trajectories, n: int, ddof: float) -> dict:
+    """The drift and n_eff of the data, without printing their numerics' warnings: what
+    cannot be computed is NaN (null in JSON), and the checks' reasons say why."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return _rate_numbers(data, n, ddof)
+
+
+def _rate_numbers(data: Trajectories, n: int, ddof: float) -> dict:
     grid = regression_grid(data.generations[-1])
     idx = np.searchsorted(data.generations, grid)
     out: dict[str, Any] = {}
     R = data.log_var.shape[0]
     if R >= 2 and grid.size >= 2:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-            res = stats.drift_regression(grid, data.log_var[:, idx])
+        res = stats.drift_regression(grid, data.log_var[:, idx])
         ci = res.confidence_interval()
         half, half_ci = res.half_life()
         out["log_sigma2_drift"] = {"estimate": res.estimate, "ci95": [ci.low, ci.high],

@@ -64,55 +64,71 @@ NOTICE_S = 60.0
 # Measured constants
 # ---------------------------------------------------------------------------------------
 
-#: Where and when the constants below were measured (``python -m collapsecheck.costs``).
-MEASURED_ON = "PLACEHOLDER"
+#: Where and when the constants below were measured.
+MEASURED_ON = ("2026-12-01; x86_64 (AMD EPYC), 2 cores, Python 3.11.7, numpy 2.4.6; "
+               "python -m collapsecheck.costs, best of 3, several runs, machine shared "
+               "with other work (rounded up from the quietest runs, cross-checked against "
+               "benchmarks/RESULTS.md)")
+# Measured (per core, 2 workers busy) -> stored:
+#   sufficient, n = 1000: 46 ns (1 worker), 52-75 ns (2 workers) per replicate-generation
+#     (benchmarks/RESULTS.md: 26.1 ms for 10^6 on 2 workers = 52 ns)        -> 80 ns
+#   sufficient, n = 2: 1.6-2.1 x that                                          -> 2 x
+#   samples: 9.4 ns (1 worker), 11.6-20 ns (2 workers) per value (RESULTS.md: 4.48 s for
+#     10^9 values on 2 workers = 9 ns)                                         -> 14 ns
+#   samples, per replicate-generation besides the values: 170-320 ns           -> 300 ns
+#   recording one value: 60-140 ns                                             -> 150 ns
+#   one block's seeding: 54-108 us                                             -> 100 us
+#   a call: 0.1-0.2 ms on threads; 45-70 ms starting worker processes    -> 10 ms, 150 ms
+#   exact CDF of log sigma_T^2: 18-74 ns per value and quadrature node         -> 75 ns
 
 #: sufficient engine: core-seconds per replicate-generation (two draws), all cores busy.
-SUFFICIENT_STEP_S = 6e-8
+SUFFICIENT_STEP_S = 8e-8
 #: ... times this at n = 2 (gamma shape 1/2 < 1: numpy's slower rejection sampler).
 SUFFICIENT_N2_FACTOR = 2.0
 #: samples engine: core-seconds per normal value drawn and fitted, all cores busy.
-SAMPLES_VALUE_S = 1.2e-8
+SAMPLES_VALUE_S = 1.4e-8
 #: samples engine: core-seconds per replicate-generation besides the values (the loop
 #: over generations runs once per block of 64 replicates).
 SAMPLES_STEP_S = 3e-7
 #: Either engine: core-seconds per recorded value (replicate x recorded generation).
-RECORD_S = 2.5e-7
+RECORD_S = 1.5e-7
 #: Either engine: core-seconds per block of 64 replicates (its SeedSequence, Generators).
-BLOCK_S = 8e-5
-#: Either engine: seconds per simulate call (thread start-up, set-up).
-CALL_S = 0.05
+BLOCK_S = 1e-4
+#: Either engine: seconds per simulate call (set-up, threads).
+CALL_S = 0.01
 #: The samples engine below n = 256 runs its workers as processes: start-up per call.
-PROCESS_CALL_S = 0.5
+PROCESS_CALL_S = 0.15
 #: The samples engine's workers are threads from this n on (engines.THREADS_MIN_N).
 _THREADS_MIN_N = 256
 
-#: Analysis (one core): seconds per analysed value, by check type; ``log_var_gof`` is
-#: per replicate x quadrature node of its exact CDF (:data:`CDF_NODE_S`).
+#: Analysis (one core): seconds per analysed value (replicate x recorded generation), by
+#: check type, measured 0.5-2x below these; ``log_var_gof`` is priced per replicate and
+#: quadrature node of its exact CDF instead (:data:`CDF_NODE_S`).
 ANALYSIS_S = {
-    "log_var_gof": 1e-6,
-    "increment_gof": 5e-7,
-    "mean_increment_gof": 4e-7,
-    "sigma_mean": 1e-7,
-    "sigma2_mean": 1e-7,
-    "mu_var": 1e-7,
-    "drift_consistency": 7e-7,
-    "drift_equivalence": 7e-7,
-    "collapse": 7e-7,
-    "engines_agree": 3e-7,
-    "replicate_independence": 2e-7,
+    "increment_gof": 3e-7,  # 170-390 ns (the chi-square CDF at every increment)
+    "mean_increment_gof": 2.5e-7,  # 130-310 ns
+    "sigma_mean": 5e-8,  # 20-50 ns
+    "sigma2_mean": 5e-8,
+    "mu_var": 5e-8,
+    "drift_consistency": 3e-7,  # 130-560 ns (statsmodels OLS, clustered SE)
+    "drift_equivalence": 3e-7,
+    "collapse": 3e-7,
+    "engines_agree": 1e-7,  # a two-sample KS (its two engine runs are priced apart)
+    "replicate_independence": 1.2e-7,  # 50-110 ns
 }
 #: Exact CDF of log sigma_T^2 (Gil-Pelaez inversion): seconds per value and node.
-CDF_NODE_S = 1e-7
+CDF_NODE_S = 7.5e-8
 #: Unknown (user-defined) check types: priced as recording every generation, with this
 #: analysis cost per value and memory overhead.
 UNKNOWN_ANALYSIS_S = 1e-6
 UNKNOWN_MEMORY_FACTOR = 8.0
 
 #: Peak memory / (replicates x recorded generations x 16 bytes), measured with
-#: tracemalloc over a whole check run (simulation included), rounded up.
+#: tracemalloc over a whole check run (simulation included), rounded up: measured 2.5
+#: for the final-value checks, 4.0-4.7 increment_gof, 6.2 mean_increment_gof, 6.0 the
+#: drift checks, 2.5 replicate_independence.
 MEMORY_FACTOR = {
-    "log_var_gof": 3.0,
+    "log_var_gof": 3.0,  # plus its CDF's blocks, 256 x nodes x 16 bytes x 3 (measured 2.8)
     "increment_gof": 6.0,
     "mean_increment_gof": 8.0,
     "sigma_mean": 3.0,
@@ -141,15 +157,21 @@ RECORDS = {
     "replicate_independence": "all",
 }
 
-#: Exact-law Monte Carlo of the claims: seconds per draw, and bytes per draw at peak.
+#: Exact-law Monte Carlo of the claims: seconds per draw (measured 0.15 us) and bytes
+#: per draw at peak (measured 24).
 MC_DRAW_S = 2.5e-7
 MC_DRAW_BYTES = 32
-#: The claims' exact-theory computations (quantiles, the recovery probability), seconds.
+#: The claims' exact-theory computations (quantiles, the recovery probability: 1.3 s at
+#: n = 1000), seconds.
 CLAIMS_THEORY_S = 4.0
-#: The report's figures besides their simulation (the exact band and density), seconds.
-FIGURES_THEORY_S = 2.0
-#: A validation's fixed overhead (imports, reports), seconds.
+#: The report's figures besides their simulation (the exact band and density; the
+#: figures took 0.5 s in all for the ci profile), seconds.
+FIGURES_THEORY_S = 1.0
+#: A validation's fixed overhead (imports, reports: measured about 2 s), seconds.
 VALIDATE_FIXED_S = 3.0
+#: The first drift check imports statsmodels (measured 0.7-1.1 s), seconds.
+STATSMODELS_IMPORT_S = 1.5
+_STATSMODELS_CHECKS = ("drift_consistency", "drift_equivalence", "collapse")
 #: ``simulate``: bytes per replicate held for the final state and its summary (the
 #: state, its concatenation, exp, sorting for the quantiles, fourth powers).
 SIMULATE_BYTES_PER_REPLICATE = 96
@@ -389,7 +411,9 @@ def profile_cost(profile, cores: int | None = None, *, figures: bool = True,
         fig = _figures_item(profile, cores)
         if fig is not None:
             items.append(fig)
-    return ProfileCost(tuple(items), cores)
+    fixed = VALIDATE_FIXED_S + (STATSMODELS_IMPORT_S if any(
+        c.type in _STATSMODELS_CHECKS for c in profile.checks) else 0.0)
+    return ProfileCost(tuple(items), cores, fixed)
 
 
 def _figures_item(profile, cores: int) -> Item | None:
@@ -502,17 +526,24 @@ def _weak_probability(check, profile) -> float:
 
 def calibration_cost(profile, seeds: int, cores: int | None = None) -> Cost:
     """Price ``calibrate`` over ``seeds`` seeds (see the module docstring)."""
-    cores = _cores(cores)
-    total = Cost(0.0, 0.0)
+    return _calibration(profile, seeds, _cores(cores))[0]
+
+
+def _calibration(profile, seeds: int, cores: int) -> tuple[Cost, float]:
+    """The price of a calibration and its seconds per seed (first stages and expected
+    escalations)."""
+    per_seed = 0.0
+    peak = 0.0
+    draws = 0.0
     costliest = 0.0
     for c in profile.checks:
         first = check_cost(c, cores=cores)
         again = check_cost(c, c.replicates * profile.escalation_factor, cores)
-        expected = seeds * _weak_probability(c, profile)
-        total = total.then(Cost(seeds * first.seconds + expected * again.seconds,
-                                max(first.bytes, again.bytes), seeds * first.draws))
+        per_seed += first.seconds + _weak_probability(c, profile) * again.seconds
+        peak = max(peak, first.bytes, again.bytes)
+        draws += seeds * first.draws
         costliest = max(costliest, again.seconds)
-    return Cost(total.seconds + costliest + VALIDATE_FIXED_S, total.bytes, total.draws)
+    return Cost(seeds * per_seed + costliest + VALIDATE_FIXED_S, peak, draws), per_seed
 
 
 def require_calibration(profile, seeds: int, *, allow_long: bool = False,
@@ -522,11 +553,10 @@ def require_calibration(profile, seeds: int, *, allow_long: bool = False,
     source = profile.source or profile.name
     _escalation_iv(profile, source)
     cores = _cores(cores)
-    price = calibration_cost(profile, seeds, cores)
+    price, per_seed = _calibration(profile, seeds, cores)
     require_memory(price.bytes, f"calibrating profile {source}",
                    "lower the replicates of its largest check")
     if not allow_long and price.seconds > LONG_S:
-        per_seed = calibration_cost(profile, 1, cores).seconds
         raise ResourceError(
             f"calibrating profile {source} over `--seeds` = {seeds} would take about "
             f"{fmt_seconds(price.seconds)} on {_cores_text(cores)} (about "

@@ -54,7 +54,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
+
+from collapsecheck._roots import brentq
 
 __all__ = [
     "QUANTILE_LEVELS",
@@ -466,7 +468,7 @@ class LogVarianceLaw:
             lo *= 2
         while f(hi) < 0:
             hi *= 2
-        return optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-13)
+        return brentq(f, lo, hi, xtol=1e-13, rtol=1e-13)
 
     @cached_property
     def _sampler(self):
@@ -775,6 +777,8 @@ def lundberg_exponent(n: int, ddof: float = 0.0) -> float:
             f"the walk must drift down (E[X] < 0) for a Lundberg exponent to exist; "
             f"got E[X]={drift} with n={n}, ddof={ddof}."
         )
+    from scipy import optimize
+
     guess = -2.0 * drift / log_sigma2_step_var(n)  # the diffusion value 2|mu|/sigma^2
     lo = guess / 2
     while _log_mgf_accurate(lo, n, ddof) >= 0:

@@ -252,8 +252,8 @@ class TrajectoryWriter:
             self._files = {name: (os.path.join(tmpdir, f"{name}.npy"),
                                   self._stage(os.path.join(tmpdir, f"{name}.npy")))
                            for name in names}
-        except BaseException:
-            self._stack.close()
+        except BaseException as exc:  # leave the target as it was (not an empty file)
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
