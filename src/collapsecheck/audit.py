@@ -6,6 +6,11 @@ with its reason, exit 0) and only FAIL exits 1. The same budget rule as ``valida
 applies, without a second stage: each of the m checks gets a = budget/m and FAILs when
 p < a, is WEAK when p < ``weak_alpha``.
 
+Data no refit chain produces and no test can read (every chain constant, every step the
+same, steps beyond double precision) are refused with one message. The warnings a test's
+numerics raise on odd but valid data never reach stderr: they are kept in the check's
+``numbers["warnings"]`` and, when the test cannot be computed, name its WEAK reason.
+
 Chains may start anywhere: each is mapped to start at (0, 1) by the location-scale
 change :math:`\mu \mapsto (\mu - \mu_0)/\sigma_0`, :math:`\log\sigma^2 \mapsto
 \log\sigma^2 - \log\sigma_0^2`, under which the refit chain's law is invariant.
@@ -113,26 +118,27 @@ def _normalised(traj: Trajectories) -> Trajectories:
     return Trajectories(traj.generations, traj.log_var - lv0, mean, traj.spec)
 
 
-def _refuse_degenerate(data: Trajectories) -> None:
+def _refuse_degenerate(data: Trajectories, source: str) -> None:
     """Refuse chains that no refit chain produces and no test can read: every chain
     constant, every step the same, or steps too large for double precision. They would
     otherwise reach the tests as a zero or infinite spread: NaN p-values and numerical
-    warnings instead of one clear message."""
+    warnings instead of one clear message (naming ``source``, the file, when given)."""
+    where = f"{source}: " if source else ""
     with np.errstate(over="ignore", invalid="ignore"):
         steps = np.diff(data.log_var, axis=1)
         spread = float(np.std(steps))
     if not (np.all(np.isfinite(steps)) and math.isfinite(spread)):
-        raise InputError("the steps of log sigma^2 between generations are too large for "
-                         "double precision: the file does not look like refit chains; check "
-                         "that log_var holds the natural log of each fitted variance.")
+        raise InputError(f"{where}the steps of log sigma^2 between generations are too large "
+                         "for double precision: the file does not look like refit chains; "
+                         "check that log_var holds the natural log of each fitted variance.")
     if spread > 0:
         return
     step = float(steps.flat[0])
     if step == 0:
-        raise InputError("every chain is constant (its std never changes from one generation "
-                         "to the next): the file does not look like refit chains; check that "
-                         "std (or log_var) holds the std fitted at each generation.")
-    raise InputError(f"every chain's log sigma^2 moves by the same {step:.6g} at every "
+        raise InputError(f"{where}every chain is constant (its std never changes from one "
+                         "generation to the next): the file does not look like refit chains; "
+                         "check that std (or log_var) holds the std fitted at each generation.")
+    raise InputError(f"{where}every chain's log sigma^2 moves by the same {step:.6g} at every "
                      "generation: the file does not look like refit chains, whose steps are "
                      "random; check that std (or log_var) holds the std fitted at each "
                      "generation.")
@@ -180,7 +186,7 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
     checks, skipped = _candidates(n, ddof, R, T, data.mean is not None)
     if not checks:
         raise ValueError(_no_check_message(R, T, skipped))
-    _refuse_degenerate(data)
+    _refuse_degenerate(data, source)
     if traj.mean is not None and data.mean is None:
         skipped["mean_increment_gof"] = ("the means, measured from each chain's start in units "
                                          "of its starting std, overflow double precision")

@@ -88,6 +88,7 @@ def require_memory(need: float, what: str, fix: str) -> None:
     ``what`` names the thing that needs it, ``fix`` how to make it smaller."""
     budget = memory_budget()
     if need > budget:
+        source = (f"set by {MEMORY_ENV}" if os.environ.get(MEMORY_ENV)
+                  else f"half the memory available; set {MEMORY_ENV} to change it")
         raise ResourceError(f"{what} would need about {fmt_bytes(need)} of memory, over this "
-                            f"run's budget of {fmt_bytes(budget)} (half the memory available; "
-                            f"set {MEMORY_ENV} to change it); {fix}.")
+                            f"run's budget of {fmt_bytes(budget)} ({source}); {fix}.")

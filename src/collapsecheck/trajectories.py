@@ -6,9 +6,20 @@ File formats (DESIGN.md, stable):
   column (natural log of sigma^2), one row per replicate and generation, generation 0
   being the starting model. ``mean`` may be left out on input. When ``log_var`` is
   present it is used, so that long horizons survive where ``std`` underflows to 0.
+  UTF-8 (a leading byte-order mark is skipped), numbers separated by commas; empty
+  lines are skipped. Comments are not part of the format: a line that starts with or
+  holds a ``#`` is refused with its line number. Messages name the file's line, the
+  header being line 1.
 * ``.npz`` with arrays ``mean``, ``std`` and optionally ``log_var``, each shaped
   (replicates, generations + 1); ``mean`` optional on input. Loaded with
   ``allow_pickle=False``: loading never unpickles.
+
+In either format a ``std`` given beside ``log_var`` must agree with it: be within 1e-6,
+relative, of exp(log_var / 2), or, where that is below the smallest normal double
+(2.2250738585072014e-308, log_var < -1416.79), lie anywhere from 0 to that value (there
+the value underflowed and its digits are the maths library's). Before anything large
+is allocated, the memory that loading a file and auditing it would take is estimated
+from its headers or size and compared with :func:`collapsecheck.resources.memory_budget`.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -27,6 +39,7 @@ import numpy as np
 
 from collapsecheck.errors import InputError
 from collapsecheck.io import atomic_file, atomic_write
+from collapsecheck.resources import memory_budget, require_memory
 
 __all__ = ["MAX_FILE_BYTES", "Trajectories", "TrajectoryWriter", "load", "save"]
 
@@ -340,13 +353,38 @@ class TrajectoryWriter:
 # ---------------------------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike) -> Trajectories:
+#: Peak bytes of loading a file and auditing it, per value of its (replicates x
+#: generations) grid, in float64 values of 8 bytes. Measured as the peak RSS of
+#: ``collapsecheck audit`` less the interpreter's (about 190 MB), over R * G * 8: 5.7-7.6
+#: for a .npz of std alone and 12.1-13.8 with std, log_var and mean at 2000 x 2000 and
+#: 4000 x 4000 (the same for those as CSV), 10.1 at 1000 x 32000, and at most 18.2 for
+#: short chains (40000 x 100, 20000 x 200, 200000 x 20), where every generation enters
+#: the drift regression. 32 leaves a margin of 1.75 over the worst.
+AUDIT_MEMORY_FACTOR = 32.0
+#: The same for parsing a CSV alone, per data row: measured 13.2-14.2 (3 or 5 columns).
+_CSV_PARSE_FACTOR = 24.0
+#: Float64 grids that loading a .npz allocates beside its members (conversion, log, the
+#: std / log_var comparison): measured 2.5.
+_NPZ_COPIES = 4.0
+_THIN = ("keep fewer replicates, or only generations 0..T' of each (the steps must stay one "
+         "generation apart)")
+
+
+def load(path: str | os.PathLike, *, memory_factor: float = AUDIT_MEMORY_FACTOR) -> Trajectories:
     """Read trajectories from a CSV or ``.npz``/``.npy`` file, strictly.
 
-    Raises :class:`~collapsecheck.errors.InputError` naming the problem (and the row or
-    array) for anything malformed: wrong header, non-numbers, non-finite values,
-    ``std <= 0``, duplicate or missing (replicate, generation) pairs, generations that do
+    Raises :class:`~collapsecheck.errors.InputError` naming the problem (and the file's
+    line, header = line 1, or the array) for anything malformed: wrong header,
+    non-numbers, comments, non-finite values, ``std <= 0``, a ``std`` that contradicts
+    ``log_var``, duplicate or missing (replicate, generation) pairs, generations that do
     not run 0..T for every replicate, object arrays, or a file over ``MAX_FILE_BYTES``.
+
+    Before anything large is allocated, the memory of the load and of the work that
+    follows it, ``memory_factor`` x 8 bytes per value of the (replicates x generations)
+    grid (default: what ``audit`` needs, :data:`AUDIT_MEMORY_FACTOR`; 0 budgets the load
+    alone), is compared with :func:`collapsecheck.resources.memory_budget`; a file that
+    would exceed it (a small ``.npz`` that decompresses to gigabytes) is refused with
+    :class:`~collapsecheck.resources.ResourceError`.
     """
     path = Path(path)
     if not path.exists():
@@ -361,86 +399,244 @@ def load(path: str | os.PathLike) -> Trajectories:
         )
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _load_csv(path)
+        return _load_csv(path, memory_factor)
     if suffix in (".npz", ".npy"):
-        return _load_npz(path)
+        return _load_npz(path, memory_factor)
     raise InputError(f"trajectory file {str(path)!r} must end in .csv, .npz or .npy.")
 
 
 _REQUIRED = ("replicate", "generation")
 #: Largest replicate or generation index a CSV may hold (exact in float64, fits int64).
 _MAX_INDEX = 2**53
+_COMMENT_HINT = ("comments are not part of the format: remove comment lines (e.g. grep -v "
+                 "'^#' FILE > clean.csv) and any text after a '#'")
+#: Largest relative difference allowed between std and exp(log_var / 2) where a file
+#: gives both.
+STD_RTOL = 1e-6
+#: The smallest normal double (2.2250738585072014e-308). Where exp(log_var / 2) is below
+#: it (log_var < -1416.79...), it has lost its precision or underflowed to 0, and any std
+#: from 0 to this value agrees with log_var.
+_TINY = float(np.finfo(np.float64).tiny)
 
 
-def _load_csv(path: Path) -> Trajectories:
-    with open(path, encoding="utf-8", errors="strict", newline="") as fh:
-        try:
-            header_line = fh.readline()
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not a UTF-8 text file.") from None
-        header = [h.strip() for h in header_line.strip().split(",")]
-        if not header_line.strip():
-            raise InputError(f"{path}: empty file; expected a header such as "
-                             "'replicate,generation,mean,std'.")
-        allowed = {"replicate", "generation", "mean", "std", "log_var"}
-        unknown = [h for h in header if h not in allowed]
-        if unknown or len(set(header)) != len(header):
-            raise InputError(
-                f"{path}: bad header {header_line.strip()!r}; columns must be among "
-                "replicate,generation,mean,std,log_var, each once."
-            )
-        missing = [c for c in _REQUIRED if c not in header]
-        if missing or not ({"std", "log_var"} & set(header)):
-            raise InputError(
-                f"{path}: header {header_line.strip()!r} lacks "
-                f"{', '.join(missing) or 'std or log_var'}; "
-                "expected 'replicate,generation,mean,std' (log_var optional)."
-            )
-        try:
-            with warnings.catch_warnings():
-                # a header with no rows is reported below as an InputError, not a warning
-                warnings.filterwarnings("ignore", "loadtxt: input contained no data",
-                                        UserWarning)
-                data = np.loadtxt(fh, delimiter=",", dtype=float, ndmin=2)
-        except ValueError as exc:
-            msg = str(exc).splitlines()[0]
-            raise InputError(f"{path}: {msg} (rows are counted after the header)") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not a UTF-8 text file.") from None
+def _load_csv(path: Path, memory_factor: float) -> Trajectories:
+    """Parse a long-format CSV (module docstring) strictly. A UTF-8 byte-order mark is
+    skipped; every message names the file's line (the header is line 1)."""
+    with open(path, encoding="utf-8-sig", errors="strict", newline="") as fh:
+        header = _csv_header(path, fh)
+        _require_csv_memory(path, len(header), memory_factor)
+        data = _csv_table(path, fh, header)
+    col = {name: data[:, i] for i, name in enumerate(header)}
+    _check_csv_values(path, col)
+    return _csv_grid(path, col, _csv_log_var(path, col))
+
+
+def _csv_header(path: Path, fh) -> list[str]:
+    """Read and check line 1: known column names, each once, with replicate, generation
+    and std or log_var among them."""
+    try:
+        line = fh.readline().strip()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text file.") from None
+    if not line:
+        raise InputError(f"{path}: empty file; expected a header such as "
+                         "'replicate,generation,mean,std'.")
+    if "#" in line:
+        raise InputError(f"{path}: line 1 (the header) holds a '#', but comments are not part "
+                         "of the format; start the file with the plain header, e.g. "
+                         "replicate,generation,mean,std (np.savetxt writes '# ' before a "
+                         "header unless given comments='').")
+    header = [h.strip() for h in line.split(",")]
+    allowed = {"replicate", "generation", "mean", "std", "log_var"}
+    if any(h not in allowed for h in header) or len(set(header)) != len(header):
+        raise InputError(f"{path}: bad header {line!r}; columns must be among "
+                         "replicate,generation,mean,std,log_var, each once.")
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing or not ({"std", "log_var"} & set(header)):
+        raise InputError(f"{path}: header {line!r} lacks {', '.join(missing) or 'std or log_var'}; "
+                         "expected 'replicate,generation,mean,std' (log_var optional).")
+    return header
+
+
+def _require_csv_memory(path: Path, columns: int, memory_factor: float) -> None:
+    """Refuse, before parsing, a CSV whose rows could need more memory than the budget.
+    A data row takes at least 2 bytes a field ('0,' ... '1' and a line break), and
+    holds a line of its own; the lines are counted only when the first bound fails."""
+    per_row = 8 * max(memory_factor, _CSV_PARSE_FACTOR)
+    rows = path.stat().st_size // (2 * columns) + 1
+    if rows * per_row > memory_budget():
+        rows = min(rows, _line_breaks(path))
+    require_memory(rows * per_row, f"{path}: loading and analysing its up to {rows} data rows",
+                   _THIN)
+
+
+def _line_breaks(path: Path) -> int:
+    """Line breaks (\\n, \\r or \\r\\n) in the file: a bound on its data rows, which
+    follow the header one a line."""
+    count, after_cr = 0, False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            count += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if after_cr and chunk.startswith(b"\n"):  # a \r\n split between two chunks
+                count -= 1
+            after_cr = chunk.endswith(b"\r")
+    return count
+
+
+def _csv_table(path: Path, fh, header: list[str]) -> np.ndarray:
+    """The data rows as floats, by np.loadtxt with no comment character ('#' is not part
+    of the format); its errors are restated in the file's terms."""
+    try:
+        with warnings.catch_warnings():
+            # a header with no rows is reported below as an InputError, not a warning
+            warnings.filterwarnings("ignore", "loadtxt: input contained no data", UserWarning)
+            data = np.loadtxt(fh, delimiter=",", dtype=float, ndmin=2, comments=None)
+    except UnicodeDecodeError:  # a ValueError too: first
+        raise InputError(f"{path}: not a UTF-8 text file.") from None
+    except ValueError as exc:
+        raise _loadtxt_error(path, header, exc) from None
     if data.size == 0:
         raise InputError(f"{path}: no data rows after the header.")
     if data.shape[1] != len(header):
-        raise InputError(f"{path}: rows have {data.shape[1]} fields; the header has {len(header)}.")
-    col = {name: data[:, i] for i, name in enumerate(header)}
+        line, _ = _csv_line(path, 0)
+        raise InputError(f"{path}: rows have {data.shape[1]} fields; the header has "
+                         f"{len(header)} (from line {line} on).")
+    return data
+
+
+# np.loadtxt's messages: a conversion error counts data rows from 0, a change in the
+# number of columns from 1; both skip empty lines (see _csv_line).
+_NOT_A_NUMBER = re.compile(r"could not convert string .* at row (\d+), column (\d+)")
+_COLUMNS_CHANGED = re.compile(r"number of columns changed from (\d+) to (\d+) at row (\d+)")
+
+
+def _loadtxt_error(path: Path, header: list[str], exc: ValueError) -> InputError:
+    """np.loadtxt's error restated with the file's line number and the offending field,
+    without its advice meant for programmers (``usecols``)."""
+    text = str(exc)
+    if m := _NOT_A_NUMBER.search(text):
+        line, content = _csv_line(path, int(m[1]))
+        column = int(m[2])
+        if "#" in content:
+            return _comment_error(path, line, content)
+        fields = content.split(",")
+        value = fields[column - 1] if column <= len(fields) else ""
+        name = repr(header[column - 1]) if column <= len(header) else "beyond the header"
+        return InputError(f"{path}: line {line}: could not convert string {_shown(value)} "
+                          f"(column {column}, {name}) to a number; every field must be a "
+                          "number such as 0.5, -3 or 1e-300.")
+    if m := _COLUMNS_CHANGED.search(text):
+        first, later, row = int(m[1]), int(m[2]), int(m[3])
+        culprit, fields = (0, first) if first != len(header) else (row - 1, later)
+        line, content = _csv_line(path, culprit)
+        if "#" in content:
+            return _comment_error(path, line, content)
+        changed = " (the number of columns changed)" if culprit else ""
+        return InputError(f"{path}: line {line} has {fields} field(s); the header has "
+                          f"{len(header)}{changed}; every row needs one field per header column.")
+    detail = re.sub(r",? at row \d+(, column \d+)?", "", text.splitlines()[0] if text else "")
+    return InputError(f"{path}: the data rows are not numbers in the header's columns "
+                      f"({detail.split('; use `usecols`')[0]}).")
+
+
+def _comment_error(path: Path, line: int, content: str) -> InputError:
+    what = "is a comment" if content.lstrip().startswith("#") else "holds a '#' comment"
+    return InputError(f"{path}: line {line} {what}; {_COMMENT_HINT}.")
+
+
+def _shown(value: str) -> str:
+    """A field quoted for a message, cut to 40 characters."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def _csv_line(path: Path, row: int) -> tuple[int, str]:
+    """The file line (header = line 1) and text of data row ``row``, counted from 0 as
+    np.loadtxt counts them: every line after the header except empty ones (line breaks
+    \\n, \\r or \\r\\n). Reads the file again, so it serves error messages only."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        fh.readline()
+        for number, line in enumerate(fh, start=2):
+            text = line.rstrip("\r\n")
+            if text:
+                if row == 0:
+                    return number, text
+                row -= 1
+    return 1, ""  # not reached for a row np.loadtxt counted
+
+
+def _check_csv_values(path: Path, col: dict[str, np.ndarray]) -> None:
+    """Every value finite (an all-NaN ``mean`` column stands for no means), replicate and
+    generation whole numbers from 0 to _MAX_INDEX."""
     for name, values in col.items():
-        bad = np.flatnonzero(~np.isfinite(values))
-        if name == "mean" and bad.size == np.isnan(values).sum() and np.all(np.isnan(values)):
+        if name == "mean" and np.all(np.isnan(values)):
             continue
-        if bad.size:
-            raise InputError(
-                f"{path}: column {name!r} has a non-finite value at data row {bad[0] + 1}; "
-                "every value must be a finite number."
-            )
+        bad = ~np.isfinite(values)
+        if bad.any():
+            line, _ = _csv_line(path, int(np.argmax(bad)))
+            raise InputError(f"{path}: line {line}: column {name!r} has a non-finite value; "
+                             "every value must be a finite number.")
     for name in _REQUIRED:
         v = col[name]
         bad = (v != np.round(v)) | (v < 0) | (v > _MAX_INDEX)
-        if np.any(bad):
-            row = np.flatnonzero(bad)[0] + 1
-            raise InputError(f"{path}: column {name!r} must hold whole numbers from 0 to "
-                             f"{_MAX_INDEX} (data row {row}).")
-    rep = col["replicate"].astype(np.int64)
-    gen = col["generation"].astype(np.int64)
+        if bad.any():
+            i = int(np.argmax(bad))
+            line, _ = _csv_line(path, i)
+            raise InputError(f"{path}: line {line}: column {name!r} must hold whole numbers "
+                             f"from 0 to {_MAX_INDEX}; got {float(v[i])!r}.")
+
+
+def _csv_log_var(path: Path, col: dict[str, np.ndarray]) -> np.ndarray:
+    """log sigma^2 of every row: the log_var column (checked against std when both are
+    given), else 2 log(std), which needs std > 0."""
+    std = col.get("std")
     if "log_var" in col:
         log_var = col["log_var"]
-    else:
-        std = col["std"]
-        if np.any(std <= 0):
-            row = np.flatnonzero(std <= 0)[0] + 1
-            raise InputError(
-                f"{path}: column 'std' must be > 0 (data row {row} has {std[row - 1]}); "
-                "add a log_var column for chains whose std underflowed."
-            )
-        log_var = 2 * np.log(std)
+        if std is not None:
+            bad = _std_contradicts(std, log_var)
+            if bad.any():
+                i = int(np.argmax(bad))
+                line, _ = _csv_line(path, i)
+                raise InputError(f"{path}: line {line}: {_contradiction(std[i], log_var[i])}; "
+                                 "fix the std column or drop it (log_var is what is used).")
+        return log_var
+    if np.any(std <= 0):
+        i = int(np.argmax(std <= 0))
+        line, _ = _csv_line(path, i)
+        raise InputError(f"{path}: line {line}: column 'std' must be > 0 (it has "
+                         f"{float(std[i])!r}); add a log_var column for chains whose std "
+                         "underflowed.")
+    return 2 * np.log(std)
+
+
+def _std_contradicts(std: np.ndarray, log_var: np.ndarray) -> np.ndarray:
+    """Where a given std contradicts log_var. With sigma = exp(log_var / 2), std agrees
+    when it is >= 0 and: within STD_RTOL of sigma, relative, where sigma is a normal
+    double; at most _TINY where sigma is below that (underflowed to 0 or subnormal, whose
+    digits no two maths libraries share); inf where sigma overflows."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        sigma = np.multiply(log_var, 0.5)
+        np.exp(sigma, out=sigma)  # in place: two grids of temporaries, not four
+        gap = np.subtract(std, sigma)
+        np.abs(gap, out=gap)
+        gap /= sigma
+    agree = np.where(sigma < _TINY, std <= _TINY,
+                     np.where(np.isinf(sigma), std == np.inf, gap <= STD_RTOL))
+    return ~agree | ~(std >= 0)
+
+
+def _contradiction(std: float, log_var: float) -> str:
+    with np.errstate(over="ignore", under="ignore"):
+        sigma = float(np.exp(0.5 * log_var))
+    return (f"std {float(std)!r} contradicts log_var {float(log_var)!r}, whose "
+            f"exp(log_var/2) is {sigma:.10g}: std must equal it within {STD_RTOL:g} relative "
+            "(or be 0 where it is below 2.2e-308)")
+
+
+def _csv_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray) -> Trajectories:
+    """Place every row at its (replicate, generation): each replicate needs generations
+    0..T exactly once."""
+    rep = col["replicate"].astype(np.int64)
+    gen = col["generation"].astype(np.int64)
     reps, rep_idx = np.unique(rep, return_inverse=True)
     G = int(gen.max()) + 1
     R = reps.size
@@ -450,11 +646,7 @@ def _load_csv(path: Path) -> Trajectories:
             f"({R} replicates x {G} generations = {R * G} rows); found {rep.size} rows."
         )
     flat = rep_idx * G + gen
-    seen = np.zeros(R * G, dtype=bool)
-    seen[flat] = True
-    if not seen.all() or np.unique(flat).size != flat.size:
-        raise InputError(f"{path}: duplicate or missing (replicate, generation) pairs; each "
-                         f"replicate needs generations 0..{G - 1} exactly once.")
+    _refuse_repeated_pairs(path, flat, rep, gen, G)
     lv = np.empty(R * G)
     lv[flat] = log_var
     mean = None
@@ -465,14 +657,31 @@ def _load_csv(path: Path) -> Trajectories:
     return Trajectories(np.arange(G), lv.reshape(R, G), mean)
 
 
+def _refuse_repeated_pairs(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray,
+                           G: int) -> None:
+    """With R x G rows, a repeated (replicate, generation) pair is also a missing one:
+    name the line of the first repeat."""
+    _, first = np.unique(flat, return_index=True)
+    if first.size == flat.size:
+        return
+    repeat = np.ones(flat.size, dtype=bool)
+    repeat[first] = False
+    i = int(np.argmax(repeat))
+    line, _ = _csv_line(path, i)
+    raise InputError(f"{path}: duplicate or missing (replicate, generation) pairs: line {line} "
+                     f"repeats replicate {rep[i]}, generation {gen[i]}; each replicate needs "
+                     f"generations 0..{G - 1} exactly once.")
+
+
 #: Largest uncompressed array a .npz member may hold (a small file must not be able to
 #: declare, or decompress to, more than memory holds).
 MAX_ARRAY_BYTES = 4 * 1024**3
 
 
-def _check_npy_header(fh, available: int, where: str) -> None:
+def _check_npy_header(fh, available: int, where: str) -> tuple[tuple[int, ...], int]:
     """Read a .npy header and refuse object dtypes and arrays larger than the bytes that
-    follow (or than MAX_ARRAY_BYTES), before numpy allocates anything."""
+    follow (or than MAX_ARRAY_BYTES), before numpy allocates anything; return the array's
+    shape and its size in bytes."""
     start = fh.tell()
     version = np.lib.format.read_magic(fh)
     if version == (1, 0):
@@ -486,10 +695,15 @@ def _check_npy_header(fh, available: int, where: str) -> None:
         raise InputError(f"{where}: an array declares {need} bytes, more than the file holds "
                          f"(or the {MAX_ARRAY_BYTES}-byte limit); the file is truncated or "
                          "malformed.")
+    return tuple(shape), need
 
 
-def _precheck_numpy_file(path: Path) -> None:
+def _precheck_numpy_file(path: Path, memory_factor: float) -> None:
+    """Check every array's header (no pickles, no more bytes than the file holds), then
+    the memory that loading them and the work after it would take, all before anything
+    is decompressed."""
     size = path.stat().st_size
+    arrays = []
     with open(path, "rb") as fh:
         if zipfile.is_zipfile(fh):
             fh.seek(0)
@@ -500,10 +714,30 @@ def _precheck_numpy_file(path: Path) -> None:
                                          f"{info.file_size} bytes, over the limit of "
                                          f"{MAX_ARRAY_BYTES}.")
                     with zf.open(info) as member:
-                        _check_npy_header(member, info.file_size, f"{path}:{info.filename}")
+                        arrays.append(_check_npy_header(member, info.file_size,
+                                                        f"{path}:{info.filename}"))
         else:
             fh.seek(0)
-            _check_npy_header(fh, size, str(path))
+            arrays.append(_check_npy_header(fh, size, str(path)))
+    _require_numpy_memory(path, arrays, memory_factor)
+
+
+def _require_numpy_memory(path: Path, arrays: list[tuple[tuple[int, ...], int]],
+                          memory_factor: float) -> None:
+    """Refuse a file whose arrays, given as (shape, bytes), would need more memory than the
+    budget: every member as stored plus the float copies loading makes, or the work after
+    loading, ``memory_factor`` x 8 bytes a value of the largest array, if that is more."""
+    shape = max((s for s, _ in arrays), key=_cells, default=())
+    cells = _cells(shape)
+    need = max(sum(nbytes for _, nbytes in arrays) + 8 * _NPZ_COPIES * cells,
+               8 * memory_factor * cells)
+    grid = (f"its {shape[0]} replicates x {shape[1] - 1} generations" if len(shape) == 2
+            else f"its array of shape {shape}")
+    require_memory(need, f"{path}: loading and analysing {grid}", _THIN)
+
+
+def _cells(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.float64))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -511,9 +745,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else "no detail"
 
 
-def _load_npz(path: Path) -> Trajectories:
+def _load_npz(path: Path, memory_factor: float) -> Trajectories:
     try:
-        _precheck_numpy_file(path)
+        _precheck_numpy_file(path, memory_factor)
         # Our own handle, so that it is closed even when numpy fails half-way (a broken zip).
         with open(path, "rb") as fh:
             loaded = np.load(fh, allow_pickle=False)
@@ -522,13 +756,13 @@ def _load_npz(path: Path) -> Trajectories:
                     arrays = {name: z[name] for name in z.files}
             else:  # a bare array (.npy)
                 arrays = {"std": loaded}
+    except InputError:  # a ValueError too: first
+        raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise InputError(f"{path}: holds pickled objects, which are never loaded; "
                              "save plain numeric arrays instead.") from None
         raise InputError(f"{path}: not a readable numpy file ({exc}).") from None
-    except InputError:
-        raise
     except Exception as exc:  # numpy's parsers raise many kinds on hostile input
         raise InputError(f"{path}: not a readable numpy file "
                          f"({type(exc).__name__}: {_first_line(exc)}).") from None
@@ -546,21 +780,35 @@ def _load_npz(path: Path) -> Trajectories:
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1:
         raise InputError(f"{path}: arrays differ in shape {sorted(shapes)}; they must match.")
-    if "log_var" in arrays:
-        log_var = arrays["log_var"].astype(float)
-        if not np.all(np.isfinite(log_var)):
-            raise InputError(f"{path}: array 'log_var' has non-finite values.")
-    elif "std" in arrays:
-        std = arrays["std"].astype(float)
-        if not np.all(np.isfinite(std)) or np.any(std <= 0):
-            raise InputError(f"{path}: array 'std' must be finite and > 0 everywhere; "
-                             "add 'log_var' for chains whose std underflowed.")
-        log_var = 2 * np.log(std)
-    else:
-        raise InputError(f"{path}: needs an array 'std' or 'log_var'.")
+    log_var = _npz_log_var(path, arrays)
     mean = arrays.get("mean")
     if mean is not None:
-        mean = mean.astype(float)
+        mean = np.asarray(mean, dtype=float)
         if not np.all(np.isfinite(mean)):
             raise InputError(f"{path}: array 'mean' has non-finite values.")
     return Trajectories(np.arange(log_var.shape[1]), log_var, mean)
+
+
+def _npz_log_var(path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """log sigma^2: the 'log_var' array (checked against 'std' when both are given, by the
+    CSV's rule, _std_contradicts), else 2 log(std), which needs std > 0."""
+    if "log_var" in arrays:
+        log_var = np.asarray(arrays["log_var"], dtype=float)
+        if not np.all(np.isfinite(log_var)):
+            raise InputError(f"{path}: array 'log_var' has non-finite values.")
+        if "std" in arrays:
+            std = np.asarray(arrays["std"], dtype=float)
+            bad = _std_contradicts(std, log_var)
+            if bad.any():
+                r, g = np.unravel_index(int(np.argmax(bad)), bad.shape)
+                why = _contradiction(std[r, g], log_var[r, g])
+                raise InputError(f"{path}: at [{r}, {g}], {why}; fix the 'std' array or drop it "
+                                 "(log_var is what is used).")
+        return log_var
+    if "std" in arrays:
+        std = np.asarray(arrays["std"], dtype=float)
+        if not np.all(np.isfinite(std)) or np.any(std <= 0):
+            raise InputError(f"{path}: array 'std' must be finite and > 0 everywhere; "
+                             "add 'log_var' for chains whose std underflowed.")
+        return 2 * np.log(std)
+    raise InputError(f"{path}: needs an array 'std' or 'log_var'.")
