@@ -206,3 +206,18 @@ def test_sigma0_near_overflow_names_the_real_reason(capsys):
     assert main(["simulate", "--sigma0", "1e308", "--n", "1000", "--generations", "3"]) == 2
     err = capsys.readouterr().err
     assert "close to the largest double" in err and "sigma grows" not in err
+
+
+def test_out_that_cannot_fit_on_disk_is_refused_up_front(tmp_path, monkeypatch, capsys):
+    import collections
+    import shutil
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**6, 0, 10**6))
+    out = tmp_path / "big.npz"
+    code = main(["simulate", "--replicates", "1000", "--generations", "1000", "--seed", "1",
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"--out {str(out)!r} needs about" in err and "free" in err
+    assert not out.exists() and os.listdir(tmp_path) == []

@@ -85,6 +85,17 @@ class TestOneThreadPerWorker:
         assert all(n == 1 for group in results for counts in group for n in counts)
         assert _blas_threads() == before
 
+    def test_dask_workers_hold_one_thread(self):
+        pytest.importorskip("dask.distributed")
+        from collapsecheck.engines._blocks import close_dask_clients
+
+        try:
+            seen = dict(iter_blocks(_pool_threads, [(i,) for i in range(6)], 2, scheduler="dask"))
+        finally:
+            close_dask_clients()
+        assert sorted(seen) == list(range(6))
+        assert all(n == 1 for counts in seen.values() for n in counts), seen
+
     def test_engines_run_under_the_limit(self, monkeypatch):
         # the real engines, through simulate, on thread workers (samples from n = 256)
         from collapsecheck.engines import samples
@@ -100,6 +111,20 @@ class TestOneThreadPerWorker:
         e = Experiment(n=300, generations=2, replicates=3 * REPLICATE_BLOCK, seed=1)
         simulate(e, engine="samples", workers=2, record="final")
         assert seen and all(n == 1 for counts in seen for n in counts)
+
+
+def test_per_thread_pools_are_told_apart():
+    # OpenMP runtimes and OpenBLAS on its OpenMP layer keep a limit per calling thread;
+    # the rest (OpenBLAS on pthreads, MKL, BLIS) one per process.
+    from types import SimpleNamespace as Lib
+
+    from collapsecheck.engines._threads import _per_thread
+
+    assert _per_thread(Lib(user_api="openmp", internal_api="openmp"))
+    assert _per_thread(Lib(user_api="blas", internal_api="openblas", threading_layer="openmp"))
+    assert not _per_thread(Lib(user_api="blas", internal_api="openblas",
+                               threading_layer="pthreads"))
+    assert not _per_thread(Lib(user_api="blas", internal_api="mkl", threading_layer="intel"))
 
 
 def _reference_fit(seed: int, rows: int, n: int):

@@ -229,13 +229,10 @@ def simulate(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     scheduler: SchedulerOpt = None,
     no_progress: NoProgress = False,
-    allow_long: Annotated[
-        bool, typer.Option("--allow-long", help="Accepted as in validate and calibrate: a "
-                           "simulate always runs when it fits in memory, and prints its "
-                           "estimate first when it is long.")
-    ] = False,
 ) -> int:
-    """Run the chain and compare its final generation with exact theory."""
+    """Run the chain and compare its final generation with exact theory (a long run prints
+    its estimated time first; only a design that cannot fit in memory or on disk is
+    refused)."""
     from collapsecheck.engines import simulate as run_simulation
     from collapsecheck.progress import progress_bar
     from collapsecheck.records import simulation_record
@@ -257,7 +254,7 @@ def simulate(
         _overflow_iv(e)
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
-    _simulate_estimate(e, engine, out is not None, nworkers)
+    _simulate_estimate(e, engine, out, nworkers)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:  # streamed block by block; the file appears only when complete
@@ -277,16 +274,24 @@ def simulate(
     return ExitCode.OK
 
 
-def _simulate_estimate(e: Experiment, engine: str, streamed: bool, workers: int | None) -> None:
+def _simulate_estimate(e: Experiment, engine: str, out: Path | None, workers: int | None
+                       ) -> None:
     """Refuse a simulate whose final state cannot be held in memory; print the estimate of
     a long one on stderr (collapsecheck.costs)."""
-    from collapsecheck.costs import require_simulate, simulate_cost, simulate_notice
+    from collapsecheck.costs import (
+        require_disk,
+        require_simulate,
+        simulate_cost,
+        simulate_notice,
+    )
     from collapsecheck.resources import available_cores
 
     cores = min(workers, available_cores()) if workers else available_cores()
-    cost = simulate_cost(e, engine, streamed=streamed, cores=cores)
+    cost = simulate_cost(e, engine, out=out, cores=cores)
     require_simulate(cost, e.replicates)
-    notice = simulate_notice(cost, engine, cores)
+    if out is not None:
+        require_disk(e, out)
+    notice = simulate_notice(cost, engine, cores, out=out, experiment=e)
     if notice:
         _say(notice)
 
@@ -690,9 +695,10 @@ def main(argv: list[str] | None = None) -> int:
         except BaseException as exc:  # pragma: no cover - _main maps everything
             code = _internal(exc)
         try:
-            from collapsecheck.engines._blocks import close_dask_clients
+            if "collapsecheck.engines._blocks" in sys.modules:  # only if a run started any
+                from collapsecheck.engines._blocks import close_dask_clients
 
-            close_dask_clients()
+                close_dask_clients()
         except KeyboardInterrupt:
             if code != ExitCode.INTERRUPTED:
                 _say("interrupted")

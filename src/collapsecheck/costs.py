@@ -33,7 +33,11 @@ and seed, the design's first-stage miss rate per confirmatory check and seed), p
 costliest escalation. The claims (:mod:`collapsecheck.checks.article`) are priced from their
 simulations (the article run, the long run, the one-step run, the ddof = 1 run, the
 recovery run with every generation recorded), their exact-law Monte Carlo draws, and a
-fixed allowance for their exact-theory computations measured at the article's n.
+fixed allowance for their exact-theory computations measured at the article's n (the
+recovery probability takes longer at much larger n or a finer ``recovery_points_per_sd``:
+that is not priced).
+A researcher's own simulator (``validate --simulator``) is priced as the built-in engine
+each check names; a scheduler's remote workers are not counted (this machine's cores are).
 
 The constants were measured with :func:`measure` (``python -m collapsecheck.costs``
 prints fresh values for the machine it runs on), then rounded up: the model aims never to
@@ -46,14 +50,20 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from collapsecheck.resources import ResourceError, available_cores, memory_budget, require_memory
+from collapsecheck.resources import (
+    ResourceError,
+    available_cores,
+    fmt_bytes,
+    memory_budget,
+    require_memory,
+)
 
 __all__ = ["LONG_S", "NOTICE_S", "Cost", "ProfileCost", "calibration_cost", "check_cost",
-           "fmt_seconds", "profile_cost", "require_calibration", "require_profile",
-           "simulate_cost", "simulate_notice", "simulation_cost"]
+           "escalation_iv", "fmt_seconds", "output_bytes", "profile_cost",
+           "recorded_generations", "require_calibration", "require_profile",
+           "require_simulate", "simulate_cost", "simulate_notice", "simulation_cost"]
 
 #: A design estimated to take longer than this is refused unless overridden (--allow-long).
 LONG_S = 3600.0
@@ -73,20 +83,22 @@ MEASURED_ON = ("2026-12-01; x86_64 (AMD EPYC), 2 cores, Python 3.11.7, numpy 2.4
 #   sufficient, n = 1000: 46 ns (1 worker), 52-75 ns (2 workers) per replicate-generation
 #     (benchmarks/RESULTS.md: 26.1 ms for 10^6 on 2 workers = 52 ns)        -> 80 ns
 #   sufficient, n = 2: 1.6-2.1 x that                                          -> 2 x
-#   samples: 9.4 ns (1 worker), 11.6-20 ns (2 workers) per value (RESULTS.md: 4.48 s for
-#     10^9 values on 2 workers = 9 ns)                                         -> 14 ns
+#   samples: 9.4 ns (1 worker), 11.6-21 ns (2 workers) per value (RESULTS.md: 4.48 s for
+#     10^9 values on 2 workers = 9 ns; the article profile's checks: 10.4 s each for
+#     10^9 values with the machine half busy = 21 ns)                          -> 16 ns
 #   samples, per replicate-generation besides the values: 170-320 ns           -> 300 ns
 #   recording one value: 60-140 ns                                             -> 150 ns
 #   one block's seeding: 54-108 us                                             -> 100 us
 #   a call: 0.1-0.2 ms on threads; 45-70 ms starting worker processes    -> 10 ms, 150 ms
-#   exact CDF of log sigma_T^2: 18-74 ns per value and quadrature node         -> 75 ns
+#   exact CDF of log sigma_T^2: 18-37 ns per value and quadrature node, 74-90 ns with
+#     the machine busy                                                         -> 50 ns
 
 #: sufficient engine: core-seconds per replicate-generation (two draws), all cores busy.
 SUFFICIENT_STEP_S = 8e-8
 #: ... times this at n = 2 (gamma shape 1/2 < 1: numpy's slower rejection sampler).
 SUFFICIENT_N2_FACTOR = 2.0
 #: samples engine: core-seconds per normal value drawn and fitted, all cores busy.
-SAMPLES_VALUE_S = 1.4e-8
+SAMPLES_VALUE_S = 1.6e-8
 #: samples engine: core-seconds per replicate-generation besides the values (the loop
 #: over generations runs once per block of 64 replicates).
 SAMPLES_STEP_S = 3e-7
@@ -117,7 +129,7 @@ ANALYSIS_S = {
     "replicate_independence": 1.2e-7,  # 50-110 ns
 }
 #: Exact CDF of log sigma_T^2 (Gil-Pelaez inversion): seconds per value and node.
-CDF_NODE_S = 7.5e-8
+CDF_NODE_S = 5e-8
 #: Unknown (user-defined) check types: priced as recording every generation, with this
 #: analysis cost per value and memory overhead.
 UNKNOWN_ANALYSIS_S = 1e-6
@@ -175,6 +187,14 @@ _STATSMODELS_CHECKS = ("drift_consistency", "drift_equivalence", "collapse")
 #: ``simulate``: bytes per replicate held for the final state and its summary (the
 #: state, its concatenation, exp, sorting for the quantiles, fourth powers).
 SIMULATE_BYTES_PER_REPLICATE = 96
+#: ``simulate --out``: seconds per row written (replicate x generation; measured 4 us for
+#: CSV, 1 us for .npz) and bytes per row on disk (measured 68 and 23).
+OUT_ROW_S = {".csv": 6e-6, ".npz": 1.5e-6}
+OUT_ROW_BYTES = {".csv": 70, ".npz": 24}
+
+#: Largest count a claims setting without a limit of its own may take (mc_repetitions,
+#: checkpoints), so that every design can be priced.
+MAX_CLAIMS_COUNT = 10**9
 
 _REPLICATE_BLOCK = 64
 
@@ -284,7 +304,6 @@ class ProfileCost:
     items: tuple[Item, ...]
     cores: int
     fixed_s: float = VALIDATE_FIXED_S
-    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def always_seconds(self) -> float:
@@ -317,17 +336,19 @@ def _check_label(i: int, check, replicates: int) -> str:
             f"generations at n = {check.n}, {check.engine} engine)")
 
 
-def _escalation_iv(profile, source: str) -> None:
-    """An escalation must be a valid experiment: replicates x factor within the limit."""
+def escalation_iv(checks, factor: int, source: str) -> None:
+    """Refuse an escalation that is no valid experiment: each check's replicates x
+    ``factor`` must stay within :data:`~collapsecheck.experiment.MAX_REPLICATES`."""
     from collapsecheck.experiment import MAX_REPLICATES
 
-    for i, c in enumerate(profile.checks):
-        R = c.replicates * profile.escalation_factor
+    for i, c in enumerate(checks):
+        R = c.replicates * factor
         if R > MAX_REPLICATES:
             most = max(1, MAX_REPLICATES // c.replicates)
+            many = f"{R:.3g}" if R < 1e300 else f"about 1e{len(str(R)) - 1}"
             raise ResourceError(
-                f"profile {source}: `escalation_factor` = {profile.escalation_factor} makes "
-                f"the re-run of checks[{i}] ({c.type}) {R:.3g} replicates, above the most an "
+                f"profile {source}: `escalation_factor` = {factor} makes "
+                f"the re-run of checks[{i}] ({c.type}) {many} replicates, above the most an "
                 f"experiment may have ({MAX_REPLICATES:.0e}); lower `escalation_factor` to "
                 f"at most {most} or checks[{i}].replicates.")
 
@@ -381,11 +402,16 @@ def _claims_experiments_iv(claims, source: str) -> None:
     from collapsecheck.experiment import Experiment
 
     c = claims
+    for key in ("mc_repetitions", "checkpoints"):
+        if getattr(c, key) > MAX_CLAIMS_COUNT:  # priced below; bounded so it can be priced
+            raise ResourceError(f"profile {source}: [claims] `{key}` must be at most "
+                                f"{MAX_CLAIMS_COUNT:.0e}; got {getattr(c, key)}.")
     for key, generations, replicates in (
         ("replicates", c.generations, c.replicates),
         ("long_generations", c.long_generations, c.replicates),
         ("one_step_replicates", 1, c.one_step_replicates),
         ("recovery_horizon", c.recovery_horizon, 1),
+        ("recovery_replicates", 1, c.recovery_replicates),
     ):
         try:
             Experiment(n=c.n, generations=generations, replicates=replicates, ddof=c.ddof,
@@ -460,7 +486,7 @@ def require_profile(profile, source: str | None = None, *, allow_long: bool = Fa
     memory than :func:`~collapsecheck.resources.memory_budget` (always), or, unless
     ``allow_long``, an estimated time over :data:`LONG_S`. Returns the price."""
     source = source or profile.source or profile.name
-    _escalation_iv(profile, source)
+    escalation_iv(profile.checks, profile.escalation_factor, source)
     if profile.claims is not None:
         _claims_experiments_iv(profile.claims, source)
     price = profile_cost(profile, cores, figures=figures)
@@ -551,14 +577,14 @@ def require_calibration(profile, seeds: int, *, allow_long: bool = False,
     """Refuse a calibration that cannot run here (memory always; time over
     :data:`LONG_S` unless ``allow_long``): the time is per seed times seeds."""
     source = profile.source or profile.name
-    _escalation_iv(profile, source)
+    escalation_iv(profile.checks, profile.escalation_factor, source)
     cores = _cores(cores)
     price, per_seed = _calibration(profile, seeds, cores)
-    require_memory(price.bytes, f"calibrating profile {source}",
+    require_memory(price.bytes, f"profile {source}: calibrating it",
                    "lower the replicates of its largest check")
     if not allow_long and price.seconds > LONG_S:
         raise ResourceError(
-            f"calibrating profile {source} over `--seeds` = {seeds} would take about "
+            f"profile {source}: calibrating it over `--seeds` = {seeds} would take about "
             f"{fmt_seconds(price.seconds)} on {_cores_text(cores)} (about "
             f"{fmt_seconds(per_seed)} per seed), over the {_limit_text()} limit; use "
             "fewer --seeds, or pass --allow-long to run it anyway.")
@@ -570,25 +596,65 @@ def require_calibration(profile, seeds: int, *, allow_long: bool = False,
 # ---------------------------------------------------------------------------------------
 
 
-def simulate_cost(experiment, engine: str, *, streamed: bool = False,
-                  cores: int | None = None) -> Cost:
+def simulate_cost(experiment, engine: str, *, out=None, cores: int | None = None) -> Cost:
     """Price ``collapsecheck simulate``: the chain, holding the final state of each
-    replicate and what its summary needs (about
-    :data:`SIMULATE_BYTES_PER_REPLICATE` bytes each); with ``streamed`` (``--out``) every
-    generation is recorded and written one block at a time, never held."""
+    replicate and what its summary needs (about :data:`SIMULATE_BYTES_PER_REPLICATE`
+    bytes each); with ``out`` (``--out FILE.csv`` or ``.npz``) every generation is also
+    recorded and written, one block at a time (never held), at :data:`OUT_ROW_S` per row."""
     e = experiment
-    rec = e.generations + 1 if streamed else 1
+    rows = float(e.replicates) * (e.generations + 1)
+    rec = e.generations + 1 if out is not None else 1
     sim = simulation_cost(engine, e.n, e.generations, e.replicates, rec, cores)
-    return Cost(sim.seconds, float(e.replicates) * SIMULATE_BYTES_PER_REPLICATE, sim.draws)
+    seconds = sim.seconds + (rows * OUT_ROW_S[_suffix(out)] if out is not None else 0.0)
+    return Cost(seconds, float(e.replicates) * SIMULATE_BYTES_PER_REPLICATE, sim.draws)
 
 
-def simulate_notice(cost: Cost, engine: str, cores: int | None = None) -> str | None:
+def _suffix(out) -> str:
+    return ".csv" if str(out).lower().endswith(".csv") else ".npz"
+
+
+def output_bytes(experiment, out) -> float:
+    """About how many bytes ``simulate --out`` writes (one row per replicate and
+    generation)."""
+    e = experiment
+    return float(e.replicates) * (e.generations + 1) * OUT_ROW_BYTES[_suffix(out)]
+
+
+def require_disk(experiment, out) -> None:
+    """Refuse a ``simulate --out`` that cannot fit on its disk: the staged arrays (8 bytes
+    per value: mean, std and log_var for .npz, mean and log_var for .csv) live beside the
+    target until the file, about :func:`output_bytes`, is written."""
+    import shutil
+    from pathlib import Path
+
+    from collapsecheck.resources import ResourceError
+
+    e = experiment
+    values = float(e.replicates) * (e.generations + 1)
+    need = values * 8 * (3 if _suffix(out) == ".npz" else 2) + output_bytes(e, out)
+    folder = Path(out).parent if str(Path(out).parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:  # the folder is checked elsewhere; nothing to measure here
+        return
+    if need > free:
+        raise ResourceError(f"--out {str(out)!r} needs about {fmt_bytes(need)} on disk (the "
+                            f"staged arrays and the file), more than the {fmt_bytes(free)} "
+                            f"free in {str(folder)!r}; free space, choose another folder, or "
+                            "record fewer --replicates or --generations.")
+
+
+def simulate_notice(cost: Cost, engine: str, cores: int | None = None, *, out=None,
+                    experiment=None) -> str | None:
     """The line ``simulate`` prints on stderr before a long run (over :data:`NOTICE_S`),
-    or None."""
+    or None; with ``out`` and ``experiment`` it also says how much will be written."""
     if cost.seconds <= NOTICE_S:
         return None
+    writes = ""
+    if out is not None and experiment is not None:
+        writes = f"; writes about {fmt_bytes(output_bytes(experiment, out))} to {out}"
     return (f"estimated {fmt_seconds(cost.seconds)} on {_cores_text(_cores(cores))} "
-            f"({cost.draws:.2g} draws on the {engine} engine); Ctrl-C stops it")
+            f"({cost.draws:.2g} draws on the {engine} engine{writes}); Ctrl-C stops it")
 
 
 def require_simulate(cost: Cost, replicates: int) -> None:

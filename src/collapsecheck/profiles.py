@@ -158,6 +158,9 @@ def parse_profile(raw: dict, source: str = "<dict>", *, allow_long: bool = False
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise InputError(f"profile {source}: duplicate check id(s) {dup}; give each an `id`.")
+    from collapsecheck.costs import escalation_iv, require_profile
+
+    escalation_iv(checks, factor, source)  # before the re-runs' miss rates are computed
     per_check = budget / max(1, len(checks))
     if not per_check / 2 < weak < 1:
         raise InputError(f"profile {source}: `weak_alpha` must lie in ({per_check / 2:.3g}, 1); "
@@ -185,8 +188,6 @@ def parse_profile(raw: dict, source: str = "<dict>", *, allow_long: bool = False
         raise InputError(f"profile {source}: no checks and no claims: nothing to run.")
     profile = Profile(name, description, seed, budget, weak, factor, engine, tuple(checks),
                       claims, source, raw)
-    from collapsecheck.costs import require_profile
-
     require_profile(profile, source, allow_long=allow_long)
     return profile
 
