@@ -541,7 +541,7 @@ def _tmp_names(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.startswith(".")]
 
 
-def test_simulate_out_on_a_full_disk(tmp_path):
+def test_simulate_out_too_big_for_the_disk_is_refused_up_front(tmp_path):
     with _tmpfs(tmp_path / "mnt") as mnt:
         for suffix in (".csv", ".npz"):
             target = mnt / f"big{suffix}"
@@ -550,22 +550,47 @@ def test_simulate_out_on_a_full_disk(tmp_path):
                         "--seed", "1", "--out", target, "--force", "--json", "--no-progress")
             assert proc.returncode == 2, proc.stderr
             assert proc.stdout == ""
-            line = _one_error_line(proc.stderr, repr(str(target)), "no space left",
-                                   "--out")
+            _one_error_line(proc.stderr, repr(str(target)), "needs about", "free")
+            assert target.read_bytes() == b"old trajectories"
+            assert _tmp_names(mnt) == []
+
+
+@pytest.fixture
+def no_disk_precheck(monkeypatch):
+    """Let a run start although the disk cannot take it (the up-front estimate would
+    refuse it), so that the failure comes from the write itself."""
+    import collapsecheck.costs
+
+    monkeypatch.setattr(collapsecheck.costs, "require_disk", lambda *a, **k: None)
+
+
+def test_simulate_out_on_a_full_disk(tmp_path, capsys, no_disk_precheck):
+    with _tmpfs(tmp_path / "mnt") as mnt:
+        for suffix in (".csv", ".npz"):
+            target = mnt / f"big{suffix}"
+            target.write_bytes(b"old trajectories")
+            code = main(["simulate", "--n", "5", "--generations", "200", "--replicates",
+                         "200", "--seed", "1", "--out", str(target), "--force", "--json",
+                         "--no-progress"])
+            out, err = capsys.readouterr()
+            assert code == 2, err
+            assert out == ""
+            line = _one_error_line(err, repr(str(target)), "no space left", "--out")
             assert ".tmp" not in line
             assert target.read_bytes() == b"old trajectories"
             assert _tmp_names(mnt) == []
 
 
-def test_simulate_out_on_a_disk_too_full_to_stage(tmp_path):
+def test_simulate_out_on_a_disk_too_full_to_stage(tmp_path, capsys, no_disk_precheck):
     with _tmpfs(tmp_path / "mnt") as mnt:
         target = mnt / "chains.npz"
         target.write_bytes(b"old trajectories")
         _fill(mnt, leave=0)
-        proc = _cli("simulate", "--n", "5", "--generations", "20", "--replicates", "20",
-                    "--seed", "1", "--out", target, "--force", "--no-progress")
-        assert proc.returncode == 2, proc.stderr
-        _one_error_line(proc.stderr, repr(str(target)), "no space left")
+        code = main(["simulate", "--n", "5", "--generations", "20", "--replicates", "20",
+                     "--seed", "1", "--out", str(target), "--force", "--no-progress"])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        _one_error_line(err, repr(str(target)), "no space left")
         assert target.read_bytes() == b"old trajectories"
         assert _tmp_names(mnt) == []
 

@@ -635,6 +635,32 @@ def calibrate(
 
 
 # ---------------------------------------------------------------------------------------
+# mutants
+# ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def mutants(json_: JsonOpt = False) -> int:
+    """List the deliberately wrong simulators, each imitating one realistic bug."""
+    from collapsecheck.mutants import MUTANTS
+
+    if json_:
+        _print_json([{"name": m.name, "summary": m.summary} for m in MUTANTS.values()])
+        return ExitCode.OK
+    table = Table(title="Mutants: deliberately wrong simulators (collapsecheck.mutants)")
+    table.add_column("name")
+    table.add_column("the bug it imitates")
+    for m in MUTANTS.values():
+        table.add_row(m.name, escape(m.summary))
+    console = Console()
+    console.print(table)
+    console.print("audit one: collapsecheck validate --profile ci --simulator "
+                  "collapsecheck.mutants:NAME (with _ for -, e.g. ddof_mismatch)",
+                  soft_wrap=True)
+    return ExitCode.OK
+
+
+# ---------------------------------------------------------------------------------------
 # Entry point: one table of known errors -> one line and an exit code
 # ---------------------------------------------------------------------------------------
 
