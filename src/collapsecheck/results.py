@@ -15,6 +15,7 @@ __all__ = [
     "CheckResult",
     "ClaimResult",
     "ClaimVerdict",
+    "ControlResult",
     "Stage",
     "ValidationReport",
     "Verdict",
@@ -166,6 +167,55 @@ class ClaimResult:
         }
 
 
+def _overall(checks: tuple[CheckResult, ...]) -> Verdict:
+    if any(c.verdict is Verdict.FAIL for c in checks):
+        return Verdict.FAIL
+    if any(c.verdict is Verdict.WEAK for c in checks):
+        return Verdict.WEAK
+    return Verdict.PASS
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """A positive control: every check of the profile run against a known-bad simulator
+    (a :data:`collapsecheck.mutants.MUTANTS` entry), which the design must FAIL.
+
+    ``verdict`` is that run's overall verdict (FAIL when any check FAILs); the control
+    is ``caught`` exactly when it is FAIL. A control that is not caught means the
+    design cannot detect that bug, so a PASS of the simulator under test says nothing
+    about it.
+    """
+
+    name: str
+    summary: str
+    checks: tuple[CheckResult, ...]
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> Verdict:
+        return _overall(self.checks)
+
+    @property
+    def caught(self) -> bool:
+        return self.verdict is Verdict.FAIL
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [c.id for c in self.checks if c.verdict is Verdict.FAIL]
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "verdict": self.verdict.value,
+            "caught": self.caught,
+            "failed_checks": self.failed_checks,
+            "checks": [{"id": c.id, "verdict": c.verdict.value, "pvalue": c.pvalue}
+                       for c in self.checks],
+            "seconds": self.seconds,
+        }
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     """Everything ``collapsecheck validate`` found."""
@@ -182,15 +232,34 @@ class ValidationReport:
     timing: dict[str, float]
     created: str
     figures: dict[str, Any] = field(default_factory=dict)
+    controls: tuple[ControlResult, ...] = ()
+
+    @property
+    def uncaught_controls(self) -> list[ControlResult]:
+        """The positive controls that no check FAILed: bugs this design cannot detect."""
+        return [c for c in self.controls if not c.caught]
 
     @property
     def failed(self) -> bool:
-        return any(c.verdict is Verdict.FAIL for c in self.checks)
+        """A check FAILed, or a positive control was not caught (the run cannot vouch
+        for the simulator under test); either exits 1."""
+        return (any(c.verdict is Verdict.FAIL for c in self.checks)
+                or bool(self.uncaught_controls))
 
     @property
     def verdict(self) -> Verdict:
         if self.failed:
             return Verdict.FAIL
-        if any(c.verdict is Verdict.WEAK for c in self.checks):
-            return Verdict.WEAK
-        return Verdict.PASS
+        return _overall(self.checks)
+
+    @property
+    def verdict_reasons(self) -> list[str]:
+        """Why the overall verdict is not PASS, one short sentence each (empty for PASS):
+        the checks that FAILed (or, short of a FAIL, were WEAK) and the positive controls
+        that were not caught."""
+        failed = [f"check {c.id} FAIL" for c in self.checks if c.verdict is Verdict.FAIL]
+        missed = [f"control {c.name} not caught: the design cannot detect it"
+                  for c in self.uncaught_controls]
+        if failed or missed:
+            return failed + missed
+        return [f"check {c.id} WEAK" for c in self.checks if c.verdict is Verdict.WEAK]

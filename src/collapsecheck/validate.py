@@ -12,7 +12,7 @@ import datetime as _dt
 import math
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -21,10 +21,38 @@ from collapsecheck.checks import Check, Simulator, engine_simulator
 from collapsecheck.experiment import Experiment
 from collapsecheck.profiles import Profile, budget_summary, thresholds
 from collapsecheck.records import environment
-from collapsecheck.results import CheckResult, Stage, ValidationReport, Verdict, grade
+from collapsecheck.results import (
+    CheckResult,
+    ControlResult,
+    Stage,
+    ValidationReport,
+    Verdict,
+    grade,
+)
 from collapsecheck.seeds import derived_seed
 
-__all__ = ["check_seed", "run_check", "run_profile"]
+__all__ = ["check_seed", "control_names", "run_check", "run_profile"]
+
+
+def control_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Positive-control names as given (``"all"`` for every mutant; each entry may be a
+    comma-separated list), checked against :data:`collapsecheck.mutants.MUTANTS`, in
+    order, without repeats. An unknown name is an
+    :class:`~collapsecheck.errors.InputError` listing the valid ones."""
+    from collapsecheck.errors import InputError
+    from collapsecheck.mutants import MUTANTS
+
+    out: list[str] = []
+    for entry in names:
+        for name in (part.strip() for part in str(entry).split(",")):
+            if not name:
+                continue
+            wanted = list(MUTANTS) if name == "all" else [name]
+            if name != "all" and name not in MUTANTS:
+                raise InputError(f"unknown control {name!r}; --controls takes 'all' or "
+                                 f"names from: {', '.join(MUTANTS)}.")
+            out += [w for w in wanted if w not in out]
+    return tuple(out)
 
 
 def check_seed(profile_seed: int, check_id: str, stage: int) -> tuple[int, tuple[int, int]]:
@@ -142,6 +170,23 @@ def guarded(simulator: Simulator) -> Simulator:
     return run
 
 
+def _require_controls_time(profile: Profile, price, controls: tuple[str, ...]) -> None:
+    """Refuse controls that would take the run over the hour: each costs about one more
+    pass over the checks' first stages (a caught control seldom escalates)."""
+    from collapsecheck.costs import LONG_S, fmt_seconds
+    from collapsecheck.resources import ResourceError
+
+    per_pass = sum(i.cost.seconds for i in price.items if i.index is not None and i.stage == 1)
+    total = price.seconds + len(controls) * per_pass
+    if total > LONG_S:
+        raise ResourceError(
+            f"profile {profile.source or profile.name}: --controls: {len(controls)} "
+            f"control(s) add about {fmt_seconds(len(controls) * per_pass)} to the run's "
+            f"{fmt_seconds(price.seconds)}, about {fmt_seconds(total)} in all, over the "
+            f"{LONG_S / 3600:g} h limit; name fewer controls, or pass --allow-long to run "
+            "it anyway.")
+
+
 def run_profile(
     profile: Profile,
     *,
@@ -154,15 +199,22 @@ def run_profile(
     figures: bool = True,
     scheduler: str | None = None,
     allow_long: bool = True,
+    controls: Iterable[str] = (),
 ) -> ValidationReport:
     """Run every check and claim of ``profile``.
 
     ``simulator`` replaces the built-in engines for every check (a researcher's own
-    simulator); ``seed`` and ``engine`` override the profile's. With ``allow_long=False``
+    simulator); ``seed`` and ``engine`` override the profile's. ``controls`` names
+    positive controls (:data:`collapsecheck.mutants.MUTANTS`, or ``"all"``; see
+    :func:`control_names`): each is run through every check as the simulator under test
+    is (same seeds, both stages; the article's claims are not judged again) and must
+    FAIL; one that does not is in ``report.uncaught_controls`` and fails the run. They
+    run on the mutants whatever ``simulator`` is. With ``allow_long=False``
     the run is priced again after those overrides, on ``workers``, and refused before
     anything runs when it would take over an hour (:func:`collapsecheck.costs.require_profile`;
     :func:`~collapsecheck.profiles.load_profile` priced the profile as written).
     """
+    control_list = control_names(controls)
     if seed is not None:
         profile = replace(profile, seed=seed)
     if simulator is not None:
@@ -176,9 +228,12 @@ def run_profile(
         from collapsecheck.costs import require_profile
         from collapsecheck.resources import available_cores
 
-        require_profile(profile, allow_long=False, figures=figures,
-                        cores=min(workers, available_cores()) if workers else None)
-    total = len(checks) + (1 if profile.claims is not None else 0) + (1 if figures else 0)
+        price = require_profile(profile, allow_long=False, figures=figures,
+                                cores=min(workers, available_cores()) if workers else None)
+        if control_list:
+            _require_controls_time(profile, price, control_list)
+    total = (len(checks) * (1 + len(control_list)) + (1 if profile.claims is not None else 0)
+             + (1 if figures else 0))
     t0 = time.perf_counter()
     results = []
     for i, check in enumerate(checks):
@@ -186,13 +241,29 @@ def run_profile(
             progress(check.id, i, total)
         results.append(run_check(check, profile, simulator, workers, scheduler))
     checks_s = time.perf_counter() - t0
+    control_results = []
+    done = len(checks)
+    if control_list:
+        from collapsecheck.mutants import MUTANTS
+    for name in control_list:
+        mutant = MUTANTS[name]
+        tc = time.perf_counter()
+        runs = []
+        for check in checks:
+            if progress:
+                progress(f"control {name}: {check.id}", done, total)
+            runs.append(run_check(check, profile, mutant, workers, scheduler))
+            done += 1
+        control_results.append(ControlResult(name, mutant.summary, tuple(runs),
+                                             time.perf_counter() - tc))
+    controls_s = time.perf_counter() - t0 - checks_s
     claims = ()
     claims_s = 0.0
     if profile.claims is not None:
         from collapsecheck.checks.article import evaluate_claims
 
         if progress:
-            progress("article claims A1..A8", len(checks), total)
+            progress("article claims A1..A8", done, total)
         t1 = time.perf_counter()
         claims = evaluate_claims(profile.claims, seed=profile.seed, workers=workers)
         claims_s = time.perf_counter() - t1
@@ -207,14 +278,16 @@ def run_profile(
         progress("done", total, total)
     spec = (profile.claims.to_dict() if profile.claims is not None and
             hasattr(profile.claims, "to_dict") else {})
+    timing = {"checks_s": checks_s, "claims_s": claims_s}
+    if control_list:
+        timing["controls_s"] = controls_s
     return ValidationReport(
         profile=profile.name, description=profile.description, seed=profile.seed,
         spec={"engine": profile.engine, "simulator": "custom" if simulator else "built-in",
-              "claims": spec},
+              "claims": spec, "controls": list(control_list)},
         budget=budget_summary(profile), checks=tuple(results), claims=tuple(claims),
         environment=environment(), command=command,
-        timing={"checks_s": checks_s, "claims_s": claims_s,
-                "total_s": time.perf_counter() - t0},
+        timing={**timing, "total_s": time.perf_counter() - t0},
         created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
-        figures=figs,
+        figures=figs, controls=tuple(control_results),
     )

@@ -111,8 +111,8 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _badge(verdict: str, big: bool = False) -> str:
-    tone = _TONE.get(verdict, "warn")
+def _badge(verdict: str, big: bool = False, tone: str | None = None) -> str:
+    tone = tone or _TONE.get(verdict, "warn")
     return f'<span class="badge {tone}{" big" if big else ""}">{_e(verdict)}</span>'
 
 
@@ -156,6 +156,11 @@ def _header(report: ValidationReport) -> str:
 
     exit_code = 1 if report.failed else 0
     desc = f"<p>{_e(report.description)}</p>" if report.description else ""
+    missed = report.uncaught_controls
+    if missed:
+        names = ", ".join(f"<code>{_e(c.name)}</code>" for c in missed)
+        desc += (f'<p>{_badge("NOT caught", tone="bad")} {names}: positive controls '
+                 "that no check FAILed (this design cannot detect them).</p>")
     return f"""<header class="top">
 <div class="headline"><h1>collapsecheck validation report</h1>
 {_badge(report.verdict.value, big=True)}</div>
@@ -255,6 +260,25 @@ def _check_details(i: int, c: CheckResult) -> str:
 </div></details>"""
 
 
+def _controls_section(report: ValidationReport) -> str:
+    if not report.controls:
+        return ""
+    rows = [
+        [
+            f"<code>{_e(c.name)}</code>",
+            _e(c.summary),
+            _badge("caught", tone="good") if c.caught else _badge("NOT caught", tone="bad"),
+            ", ".join(f"<code>{_e(i)}</code>" for i in c.failed_checks) or MISSING,
+        ]
+        for c in report.controls
+    ]
+    intro = ('<p class="muted">Known-bad simulators run through every check with the same '
+             "seeds; each must FAIL. One that does not shows a bug this design cannot "
+             "detect, so the simulator's PASS says nothing about it.</p>")
+    table = _table(["control", "what bug it imitates", "caught?", "by which checks"], rows)
+    return f'<h2 id="controls">Positive controls</h2>{intro}{table}'
+
+
 def _claim_card(c: ClaimResult) -> str:
     quote = f"<blockquote>{_e(c.claim)}</blockquote>" if c.claim else ""
     numbers = _numbers_table(c.numbers) if c.numbers else ""
@@ -282,7 +306,8 @@ def _footer(report: ValidationReport) -> str:
 
 def render_html(report: ValidationReport) -> str:
     """``report.html``: header with the overall verdict, figures present in
-    ``report.figures``, checks with their details, claims, then environment and timing.
+    ``report.figures``, checks with their details, positive controls (when any were
+    run), claims, then environment and timing.
 
     ``report.figures`` keys (each optional; absent ones are skipped): ``trajectories``,
     ``endpoint``, ``qq``, ``drift``; see :mod:`collapsecheck.report.figures` for their
@@ -294,6 +319,7 @@ def render_html(report: ValidationReport) -> str:
         _budget(report),
         _figures_section(report),
         _checks_table(report),
+        _controls_section(report),
         _claims_section(report),
         _footer(report),
     ])

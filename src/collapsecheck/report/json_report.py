@@ -19,7 +19,8 @@ SCHEMA_VERSION = "1.0"
 
 
 def exit_code(report: ValidationReport) -> int:
-    """1 when any check FAILs, else 0 (WEAK does not fail a run)."""
+    """1 when any check FAILs or a positive control is not caught, else 0 (WEAK does
+    not fail a run)."""
     return 1 if report.failed else 0
 
 
@@ -29,7 +30,9 @@ def report_dict(report: ValidationReport) -> dict[str, Any]:
 
     ``bit_generator`` and ``numpy_version`` are lifted out of ``report.environment`` to
     the top level: a seed reproduces a stream only with the same bit generator and numpy.
-    ``report.figures`` (plot data) is not part of it.
+    ``report.figures`` (plot data) is not part of it. ``verdict_reasons`` says why the
+    verdict is not PASS; ``controls`` lists the positive controls, each with its own
+    verdict, whether it was ``caught`` (FAILed, as it must) and the checks that caught it.
     """
     env = dict(report.environment)
     obj = {
@@ -44,6 +47,7 @@ def report_dict(report: ValidationReport) -> dict[str, Any]:
         "spec": report.spec,
         "budget": report.budget,
         "verdict": report.verdict.value,
+        "verdict_reasons": report.verdict_reasons,
         "exit_code": exit_code(report),
         "command": report.command,
         "created": report.created,
@@ -54,6 +58,7 @@ def report_dict(report: ValidationReport) -> dict[str, Any]:
         },
         "checks": [c.to_dict() for c in report.checks],
         "claims": [c.to_dict() for c in report.claims],
+        "controls": [c.to_dict() for c in report.controls],
     }
     return jsonable(obj)
 

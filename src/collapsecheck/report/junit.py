@@ -3,7 +3,9 @@
 One ``<testsuite name="collapsecheck.<profile>">``; a test case per check
 (``classname="collapsecheck.<family>"``) that has a ``<failure>`` only for FAIL (WEAK
 is noted in ``<system-out>``, not failed), and a test case per article claim
-(``classname="collapsecheck.claims"``) that never fails: claims are findings.
+(``classname="collapsecheck.claims"``) that never fails: claims are findings, and a
+test case per positive control (``classname="collapsecheck.controls"``, named after the
+mutant) that has a ``<failure>`` when the control was NOT caught.
 Built with :mod:`xml.etree.ElementTree`, so all text is escaped; characters XML 1.0
 cannot carry at all (control characters) are replaced by U+FFFD.
 """
@@ -15,7 +17,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from collapsecheck.report._format import fmt_num, fmt_value, sorted_claims
-from collapsecheck.results import CheckResult, ClaimResult, ValidationReport, Verdict
+from collapsecheck.results import (
+    CheckResult,
+    ClaimResult,
+    ControlResult,
+    ValidationReport,
+    Verdict,
+)
 
 __all__ = ["render_junit"]
 
@@ -76,12 +84,34 @@ def _claim_case(suite: ET.Element, c: ClaimResult) -> None:
     ET.SubElement(case, "system-out").text = _x("\n".join(lines))
 
 
+def _control_case(suite: ET.Element, c: ControlResult) -> None:
+    case = ET.SubElement(suite, "testcase", {
+        "classname": "collapsecheck.controls",
+        "name": _x(c.name),
+        "time": _seconds(c.seconds),
+    })
+    lines = [f"control {c.name}: {c.summary}",
+             f"verdict {c.verdict.value}; caught by: {', '.join(c.failed_checks) or 'none'}"]
+    lines += [f"{r.id}: {r.verdict.value} p={fmt_num(r.pvalue)}" for r in c.checks]
+    if c.caught:
+        ET.SubElement(case, "system-out").text = _x("\n".join(lines))
+    else:
+        failure = ET.SubElement(case, "failure", {
+            "message": _x(f"control {c.name} not caught: no check FAILed it, so this design "
+                          "cannot detect that bug"),
+            "type": "ControlNotCaught",
+        })
+        failure.text = _x("\n".join(lines))
+
+
 def render_junit(report: ValidationReport) -> str:
     """``junit.xml`` text (UTF-8, with an XML declaration)."""
-    n_tests = len(report.checks) + len(report.claims)
-    n_fail = sum(c.verdict is Verdict.FAIL for c in report.checks)
+    n_tests = len(report.checks) + len(report.claims) + len(report.controls)
+    n_fail = (sum(c.verdict is Verdict.FAIL for c in report.checks)
+              + len(report.uncaught_controls))
     total = sum(float(c.seconds or 0.0) for c in report.checks) + sum(
-        float(c.seconds or 0.0) for c in report.claims)
+        float(c.seconds or 0.0) for c in report.claims) + sum(
+        float(c.seconds or 0.0) for c in report.controls)
     counts = {"tests": str(n_tests), "failures": str(n_fail), "errors": "0",
               "skipped": "0", "time": _seconds(total)}
     root = ET.Element("testsuites", {"name": "collapsecheck", **counts})
@@ -104,6 +134,8 @@ def render_junit(report: ValidationReport) -> str:
             ET.SubElement(props, "property", {"name": name, "value": _x(value)})
     for c in report.checks:
         _check_case(suite, c)
+    for c in report.controls:
+        _control_case(suite, c)
     for c in sorted_claims(report.claims):
         _claim_case(suite, c)
     ET.indent(root)

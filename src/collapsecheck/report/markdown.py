@@ -101,8 +101,27 @@ def _claim_section(c: ClaimResult) -> list[str]:
     return lines
 
 
+def _controls_section(report: ValidationReport) -> list[str]:
+    if not report.controls:
+        return []
+    rows = [[
+        _cell(_code(c.name)),
+        _cell(_text(c.summary)),
+        _cell(f"{_ICON['PASS']} yes" if c.caught else f"{_ICON['FAIL']} **no**"),
+        _cell(", ".join(_code(i) for i in c.failed_checks) if c.failed_checks else MISSING),
+    ] for c in report.controls]
+    lines = ["## Positive controls", "",
+             "Known-bad simulators run through every check with the same seeds; each must "
+             "FAIL. One that does not shows a bug this design cannot detect, so the "
+             "simulator's PASS says nothing about it.", ""]
+    lines += _table(["control", "what bug it imitates", "caught?", "by which checks"], rows)
+    lines.append("")
+    return lines
+
+
 def render_markdown(report: ValidationReport) -> str:
-    """``report.md``: verdict, how to reproduce, budget, checks, then claims A1..A8."""
+    """``report.md``: verdict, how to reproduce, budget, checks, positive controls (when
+    any were run), then claims A1..A8."""
     env = report.environment
     checks = verdict_counts(report.checks, Verdict)
     claims = verdict_counts(report.claims, ClaimVerdict)
@@ -113,8 +132,13 @@ def render_markdown(report: ValidationReport) -> str:
         f"**Overall verdict:** {_verdict(report.verdict.value)} "
         f"(exit code {1 if report.failed else 0})",
         "",
+        *([f"Not caught: {', '.join(_code(c.name) for c in report.uncaught_controls)} "
+           "(positive controls that no check FAILed: this design cannot detect them).", ""]
+          if report.uncaught_controls else []),
         "Checks: " + ", ".join(f"{k} {n}" for k, n in checks.items())
-        + ". Claims: " + ", ".join(f"{k} {n}" for k, n in claims.items()) + ".",
+        + ". Claims: " + ", ".join(f"{k} {n}" for k, n in claims.items()) + "."
+        + (f" Positive controls: {len(report.controls) - len(report.uncaught_controls)} of "
+           f"{len(report.controls)} caught." if report.controls else ""),
         "",
         "## Reproduce",
         "",
@@ -138,6 +162,7 @@ def render_markdown(report: ValidationReport) -> str:
     else:
         out.append("No checks were run.")
     out.append("")
+    out += _controls_section(report)
     out += ["## Claims", ""]
     if report.claims:
         for c in sorted_claims(report.claims):
