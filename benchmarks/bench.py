@@ -10,7 +10,8 @@ samples engine >= 0.7 x raw fill x cores), the samples engine's share of the fil
 from n = 100 to n = 10^6 on 1 and 2 workers, peak resident memory of the process tree and
 of ``simulate --out`` (npz, csv), start-up time of ``theory`` and ``--help``, the ``ci``
 and ``article`` profiles' wall times (the latter beside the floor of the draws it makes),
-and the machine (cores, CPU, numpy version, BLAS).
+the cost of one ``ci`` seed on one worker beside its engines' share (``seed-cost``), and
+the machine (cores, CPU, numpy version, BLAS).
 
 Each part is a section (``--section share --section startup``; default: all of them);
 the ratios a section reports are against numbers measured in the same run (the fill rate
@@ -368,6 +369,62 @@ def section_article(run: Run) -> None:
             f"core-s / {run.cores} cores; wall = {wall / floor:.2f} x floor")
 
 
+def section_seed_cost(run: Run) -> None:
+    """One seed of the ``ci`` profile's checks as ``calibrate`` runs them (every check,
+    escalating where WEAK; no claims, no figures) on one worker, beside the engines' own
+    time inside the same runs (the raw cost of the same draws): the rest is the analysis
+    (tests and exact theory). Median over seeds after a warm-up seed, which also pays
+    for what is computed once per process (imports, the exact laws' tables). Then one
+    whole ``run_profile`` (checks, the article's claims, figures) for the same seed."""
+    from dataclasses import replace
+
+    from collapsecheck.checks import engine_simulator
+    from collapsecheck.profiles import load_profile
+    from collapsecheck.validate import run_check, run_profile
+
+    profile = load_profile("ci")
+    in_engines = [0.0]
+
+    def timed(engine: str):
+        simulator = engine_simulator(engine, 1, None)
+
+        def run_timed(e, record):
+            t0 = time.perf_counter()
+            try:
+                return simulator(e, record)
+            finally:
+                in_engines[0] += time.perf_counter() - t0
+
+        return run_timed
+
+    def one_seed(seed: int) -> tuple[float, float]:
+        in_engines[0] = 0.0
+        seeded = replace(profile, seed=seed)
+        t0 = time.perf_counter()
+        for check in profile.checks:
+            run_check(check, seeded, timed(check.engine), workers=1)
+        return time.perf_counter() - t0, in_engines[0]
+
+    first, first_engines = one_seed(1)
+    seeds = range(2, 4 if run.quick else 7)
+    costs = [one_seed(s) for s in seeds]
+    total = statistics.median(t for t, _ in costs)
+    engines = statistics.median(e for _, e in costs)
+    run.add("ci seed cost: the checks, as calibrate runs them, 1 worker",
+            f"{total:.3f} s", f"median of seeds {seeds.start}..{seeds.stop - 1}; the first "
+            f"seed in the process {first:.2f} s (engines {first_engines:.2f} s; imports, "
+            "exact-law tables built once)")
+    run.add("ci seed cost: of which the engines (raw cost of the same draws)",
+            f"{engines:.3f} s", f"analysis {total - engines:.3f} s; seed = "
+            f"{total / engines:.2f} x its engines")
+    if not run.quick:
+        report = run_profile(profile, seed=seeds.start, workers=1)
+        timing = report.timing
+        run.add("ci seed cost: run_profile (checks, claims A1..A8, figures), 1 worker",
+                f"{timing['total_s']:.2f} s", f"checks {timing['checks_s']:.2f} s, claims "
+                f"{timing['claims_s']:.2f} s (calibrate runs neither claims nor figures)")
+
+
 SECTIONS = {
     "loop": section_loop,
     "fill": section_fill,
@@ -379,6 +436,7 @@ SECTIONS = {
     "startup": section_startup,
     "ci": section_ci,
     "article": section_article,
+    "seed-cost": section_seed_cost,
 }
 
 

@@ -181,9 +181,6 @@ CLAIMS_THEORY_S = 4.0
 FIGURES_THEORY_S = 1.0
 #: A validation's fixed overhead (imports, reports: measured about 2 s), seconds.
 VALIDATE_FIXED_S = 3.0
-#: The first drift check imports statsmodels (measured 0.7-1.1 s), seconds.
-STATSMODELS_IMPORT_S = 1.5
-_STATSMODELS_CHECKS = ("drift_consistency", "drift_equivalence", "collapse")
 #: ``simulate``: bytes per replicate held for the final state and its summary (the
 #: state, its concatenation, exp, sorting for the quantiles, fourth powers).
 SIMULATE_BYTES_PER_REPLICATE = 96
@@ -437,8 +434,7 @@ def profile_cost(profile, cores: int | None = None, *, figures: bool = True,
         fig = _figures_item(profile, cores)
         if fig is not None:
             items.append(fig)
-    fixed = VALIDATE_FIXED_S + (STATSMODELS_IMPORT_S if any(
-        c.type in _STATSMODELS_CHECKS for c in profile.checks) else 0.0)
+    fixed = VALIDATE_FIXED_S
     return ProfileCost(tuple(items), cores, fixed)
 
 

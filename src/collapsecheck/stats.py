@@ -3,7 +3,8 @@ r"""Formal tests used by the checks, with frozen result objects.
 Each test takes its data positionally and its options keyword-only, and returns a
 frozen result echoing what was tested. Library implementations are used where they
 exist: Kolmogorov-Smirnov tests from :mod:`scipy.stats`, cluster-robust regression from
-:mod:`statsmodels`, multiplicity from :func:`statsmodels.stats.multitest.multipletests`.
+:mod:`statsmodels` (in closed form for the balanced panels the checks record, tested
+equal to it), multiplicity from :func:`statsmodels.stats.multitest.multipletests`.
 
 References
 ----------
@@ -289,11 +290,16 @@ def drift_regression(generations, log_var, *, null: float = 0.0,
                      alternative: str = "two-sided") -> DriftResult:
     r"""Estimate the per-generation drift of :math:`\log\sigma^2` by pooled OLS of
     ``log_var`` (replicates x recorded generations) on the generation index, with
-    standard errors clustered by replicate (statsmodels, ``cov_type='cluster'``), which
-    are valid whatever the correlation inside a chain (a random walk's is strong).
-    """
-    import statsmodels.api as sm
+    standard errors clustered by replicate (CR1, statsmodels' ``cov_type='cluster'``),
+    which are valid whatever the correlation inside a chain (a random walk's is strong).
 
+    The panel is always balanced (a 2-d array: every replicate recorded at the same
+    generations), so the estimate and its cluster-robust SE have a closed form
+    (:func:`_cluster_slope`), equal to statsmodels' fit
+    (:func:`_cluster_slope_statsmodels`, the reference) to 1e-10 relative in estimate,
+    SE, t and p (tested), and over 100 times faster (about 1 ms against 0.17 s for
+    2000 replicates x 201 generations).
+    """
     _alternative_iv(alternative)
     g = np.asarray(generations, dtype=float)
     y = np.asarray(log_var, dtype=float)
@@ -302,13 +308,14 @@ def drift_regression(generations, log_var, *, null: float = 0.0,
         warnings.warn("need at least 2 replicates and 2 recorded generations.",
                       DegenerateDataWarning, stacklevel=2)
         return DriftResult(math.nan, math.nan, math.nan, math.nan, null, alternative, 0, R, G)
-    X = sm.add_constant(np.tile(g, R))
-    groups = np.repeat(np.arange(R), G)
     if not np.all(np.isfinite(y)):
         warnings.warn("`log_var` has non-finite values.", DegenerateDataWarning, stacklevel=2)
         return DriftResult(math.nan, math.nan, math.nan, math.nan, null, alternative, R - 1, R, G)
-    fit = sm.OLS(y.ravel(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-    est, se = float(fit.params[1]), float(fit.bse[1])
+    if not np.ptp(g) > 0:
+        warnings.warn("the recorded generations do not vary: no slope can be fitted.",
+                      DegenerateDataWarning, stacklevel=2)
+        return DriftResult(math.nan, math.nan, math.nan, math.nan, null, alternative, R - 1, R, G)
+    est, se = _cluster_slope(g, y)
     scale = max(1.0, float(np.max(np.abs(y))))
     if not se > 1e-12 * scale / max(1.0, float(np.ptp(g))):
         # identical or perfectly linear chains: the SE is rounding noise, not information
@@ -317,6 +324,49 @@ def drift_regression(generations, log_var, *, null: float = 0.0,
         return DriftResult(est, math.nan, math.nan, math.nan, null, alternative, R - 1, R, G)
     z = z_test(est, se, null=null, alternative=alternative, df=R - 1)
     return DriftResult(est, se, z.statistic, z.pvalue, null, alternative, R - 1, R, G)
+
+
+def _cluster_slope(g: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    r"""Pooled OLS slope of ``y`` (R x G) on ``g`` (G, not constant) and its
+    cluster-robust SE by row, in closed form for the balanced panel.
+
+    With :math:`c_j = (g_j - \bar g)/S_{gg}`, :math:`S_{gg} = \sum_j (g_j - \bar g)^2`,
+    each row's own slope is :math:`b_r = \sum_j c_j y_{rj}` and the pooled slope is
+    their mean :math:`b`. In the sandwich :math:`(X'X)^{-1} (\sum_r s_r s_r') (X'X)^{-1}`
+    with scores :math:`s_r = \sum_j x_j u_{rj}` the slope row of :math:`(X'X)^{-1}` is
+    :math:`(-\bar g, 1)/(R S_{gg})`, and :math:`\sum_j (g_j - \bar g) u_{rj} =
+    S_{gg}(b_r - b)`, so the variance is :math:`\sum_r (b_r - b)^2 / R^2` times the CR1
+    small-sample factor of statsmodels' ``cov_type='cluster'`` (``use_correction=True``),
+    :math:`\frac{R}{R-1}\frac{N-1}{N-K}` with N = RG observations and K = 2 parameters:
+
+    .. math:: \widehat{\mathrm{Var}}(b) = \frac{\sum_r (b_r - b)^2}{R(R-1)}
+        \cdot \frac{N - 1}{N - 2}.
+
+    Rows are centred first (which changes no slope) so that a large common level costs
+    no digits.
+    """
+    R, G = y.shape
+    gc = g - g.mean()
+    c = gc / (gc @ gc)
+    slopes = (y - y.mean(axis=1, keepdims=True)) @ c
+    est = float(slopes.mean())
+    dev = slopes - est
+    N = R * G
+    var = float(dev @ dev) / (R * (R - 1)) * (N - 1) / (N - 2)
+    return est, math.sqrt(var)
+
+
+def _cluster_slope_statsmodels(g: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The same slope and SE from statsmodels (OLS, ``cov_type='cluster'`` by row, which
+    also handles unbalanced panels): the reference the closed form is tested and
+    benchmarked against."""
+    import statsmodels.api as sm
+
+    R, G = y.shape
+    X = sm.add_constant(np.tile(g, R), has_constant="add")
+    groups = np.repeat(np.arange(R), G)
+    fit = sm.OLS(y.ravel(), X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    return float(fit.params[1]), float(fit.bse[1])
 
 
 def slope_variance_factor(generations) -> float:

@@ -1,9 +1,10 @@
 r"""Checks on the rate of collapse (family ``collapse``).
 
 The drift of :math:`\log\sigma^2` is estimated by pooled OLS over generations with
-standard errors clustered by replicate (statsmodels), on a grid of at most 201 recorded
-generations (the slope stays unbiased; its exact variance on that grid is
-:func:`collapsecheck.stats.slope_variance_factor`).
+standard errors clustered by replicate (CR1, statsmodels' ``cov_type='cluster'``, in the
+closed form of a balanced panel: :func:`collapsecheck.stats.drift_regression`), on a
+grid of at most 201 recorded generations (the slope stays unbiased; its exact variance
+on that grid is :func:`collapsecheck.stats.slope_variance_factor`).
 
 * ``drift_consistency`` (consistency): two-sided t-test of slope = exact drift.
 * ``drift_equivalence`` (confirmatory): TOST that the slope lies within
@@ -84,7 +85,7 @@ class DriftConsistency(_DriftCheck):
 
     def test_name(self) -> str:
         return ("two-sided t-test on the pooled OLS slope over generations, cluster-robust "
-                "SE by replicate (statsmodels OLS, cov_type='cluster')")
+                "SE by replicate (CR1 as statsmodels OLS cov_type='cluster', closed form)")
 
     def run(self, experiment, simulator) -> Outcome:
         exact = StepLaw(self.n, self.ddof).drift
@@ -172,7 +173,7 @@ class Collapse(_DriftCheck):
 
     def test_name(self) -> str:
         return (f"one-sided t-test of H0 drift >= 0 vs H1 drift < 0 at level "
-                f"{self.collapse_alpha}, cluster-robust OLS slope (statsmodels)")
+                f"{self.collapse_alpha}, cluster-robust OLS slope (CR1 as statsmodels)")
 
     def run(self, experiment, simulator) -> Outcome:
         res, numbers = self._fit(experiment, simulator, 0.0, "less")

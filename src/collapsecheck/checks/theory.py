@@ -1,7 +1,8 @@
 """Checks of simulated chains against the exact law (family ``theory``).
 
 * ``log_var_gof``: the final log sigma_T^2 against its exact law (KS on the exact CDF
-  from characteristic-function inversion, not a normal approximation).
+  from characteristic-function inversion, not a normal approximation; tabulated once
+  per design within 1e-11, :meth:`collapsecheck.theory.LogVarianceLaw.tabulated_cdf`).
 * ``increment_gof``: every per-generation increment of log sigma^2 against the exact
   one-step law (increments are i.i.d. under H0, so all R*T of them are pooled).
 * ``mean_increment_gof``: the fitted mean's increments, standardised by the previous
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as sps
@@ -42,6 +44,15 @@ __all__ = [
 ]
 
 _POWER = 0.9
+_QUANTILES = (0.025, 0.5, 0.975)
+
+
+@lru_cache(maxsize=128)
+def _exact_quantiles(n: int, generations: int, ddof: float) -> tuple[float, ...]:
+    """Exact quantiles of S_T at ``_QUANTILES`` (the same at every seed: computed once,
+    by the law whose quadrature the tabulated CDF already holds)."""
+    law = LogVarianceLaw(n, generations, ddof).tabulated_cdf().law
+    return tuple(np.atleast_1d(law.ppf(np.array(_QUANTILES))).tolist())
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,8 @@ class LogVarGof(Check):
                 "its exact law (a sum of T log-chi-square steps)")
 
     def test_name(self) -> str:
-        return "one-sample Kolmogorov-Smirnov on the exact CDF (scipy.stats.kstest)"
+        return ("one-sample Kolmogorov-Smirnov on the exact CDF, tabulated within 1e-11 "
+                "(scipy.stats.kstest)")
 
     def validate_design(self) -> None:
         if self.generations < 1:
@@ -64,12 +76,15 @@ class LogVarGof(Check):
         traj = simulator(experiment, "final")
         law = LogVarianceLaw(self.n, self.generations, self.ddof)
         s = traj.final_log_var - 2 * math.log(self.sigma0)
-        res = stats.gof_exact(s, law.cdf)
-        q = np.array([0.025, 0.5, 0.975])
+        # the exact CDF, tabulated once per design (within 1e-11: moves the KS distance by
+        # at most that, see TabulatedCDF)
+        res = stats.gof_exact(s, law.tabulated_cdf())
+        q = np.array(_QUANTILES)
         return Outcome(res.statistic, res.pvalue, {
             "ks_distance": res.statistic,
             "sample_quantiles_log_sigma2": np.quantile(s, q).tolist(),
-            "exact_quantiles_log_sigma2": np.atleast_1d(law.ppf(q)).tolist(),
+            "exact_quantiles_log_sigma2": list(_exact_quantiles(self.n, self.generations,
+                                                                float(self.ddof))),
             "sample_mean": float(np.mean(s)), "exact_mean": law.mean,
             "sample_sd": float(np.std(s, ddof=1)), "exact_sd": law.sd,
         })
@@ -189,6 +204,13 @@ def _exact_mean_test_design(log_moment, replicates):
     return m1, sd, skew / math.sqrt(replicates), exkurt / replicates
 
 
+@lru_cache(maxsize=1024)
+def _log_sigma_moment(generations: int, n: int, ddof: float, sigma0: float, p: float) -> float:
+    """:func:`~collapsecheck.theory.log_sigma_moment`, computed once per design (its
+    asymptotic series is a few milliseconds of Python, the same at every seed)."""
+    return log_sigma_moment(generations, n, ddof, sigma0, p)
+
+
 # Normal approximation of a sample mean trusted when its skewness and excess kurtosis are
 # this small (Edgeworth: tail probabilities then off by a few tens of percent at most).
 _MAX_MEAN_SKEW = 0.05
@@ -201,8 +223,8 @@ class _RawMoment(Check):
     label = "sigma_T"
 
     def _log_moment(self, p):
-        return log_sigma_moment(self.generations, self.n, self.ddof, self.sigma0,
-                                self.power_of_sigma * p)
+        return _log_sigma_moment(self.generations, self.n, float(self.ddof),
+                                 float(self.sigma0), float(self.power_of_sigma * p))
 
     def validate_design(self) -> None:
         _, _, skew, exk = _exact_mean_test_design(self._log_moment, self.replicates)
