@@ -405,9 +405,16 @@ def validate(
     list_: Annotated[bool, typer.Option("--list", help="List profiles and check types.")] = False,
     no_progress: NoProgress = False,
     allow_long: AllowLong = False,
+    controls: Annotated[
+        list[str] | None,
+        typer.Option("--controls", help="Positive controls: also run these mutants (NAME[,NAME"
+                     "...], repeatable, or 'all'; see `collapsecheck mutants`) through every "
+                     "check; each must FAIL, and one that does not fails the run."),
+    ] = None,
 ) -> int:
     """Run a profile of checks and the article's claims; write reports; exit 1 on FAIL."""
     from collapsecheck.profiles import load_profile
+    from collapsecheck.validate import control_names
 
     if list_:
         _alone(ctx, "--list")
@@ -415,6 +422,10 @@ def validate(
         return ExitCode.OK
     if seed is not None and seed < 0:
         raise InputError(f"--seed must be a whole number >= 0; got {seed}.")
+    control_list = control_names(controls or ())
+    if controls is not None and not control_list:
+        raise InputError("--controls needs a mutant name or 'all' (see `collapsecheck "
+                         "mutants`).")
     if engine is not None:
         _engine_iv(engine)
     nworkers = _workers_iv(workers)
@@ -430,7 +441,8 @@ def validate(
 
         ensure_directory(out)
     report = _run_validation(prof, profile, out, seed, engine, nworkers, json_ or no_progress,
-                             sim, simulator, scheduler, allow_long=allow_long)
+                             sim, simulator, scheduler, allow_long=allow_long,
+                             controls=control_list)
     if out is not None:
         from collapsecheck.report.write import write_reports
 
@@ -442,10 +454,14 @@ def validate(
         _print_json(report_dict(report))
     else:
         _print_validation_summary(report)
+    for c in report.uncaught_controls:
+        _say(f"control {c.name!r} was not caught: no check of profile {report.profile} "
+             f"FAILed it, so this design cannot detect that bug ({_one_line(c.summary)})")
     return ExitCode.CHECK_FAILED if report.failed else ExitCode.OK
 
 
-def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=None) -> str:
+def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=None,
+                       controls=()) -> str:
     import shlex
 
     parts = ["collapsecheck", "validate", "--profile", profile]
@@ -455,23 +471,25 @@ def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=N
         parts += ["--engine", engine]
     if simulator is not None:
         parts += ["--simulator", simulator]
+    if controls:
+        parts += ["--controls", ",".join(controls)]
     if out is not None:
         parts += ["--out", str(out)]
     return shlex.join(parts)
 
 
 def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg,
-                    scheduler=None, allow_long=False):
+                    scheduler=None, allow_long=False, controls=()):
     from collapsecheck.progress import progress_steps
     from collapsecheck.validate import run_profile
 
-    command = _reproduce_command(profile_arg, out, seed, engine, sim_arg)
+    command = _reproduce_command(profile_arg, out, seed, engine, sim_arg, controls)
     if allow_long:
         command += " --allow-long"
     with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
                            command=command, progress=step, scheduler=scheduler,
-                           allow_long=allow_long)
+                           allow_long=allow_long, controls=controls)
 
 
 def _print_validation_summary(report) -> None:
@@ -492,6 +510,14 @@ def _print_validation_summary(report) -> None:
         for c in report.claims:
             claims.add_row(c.id, c.verdict.value, escape(c.reading))
         console.print(claims)
+    if report.controls:
+        ctl = Table(title="Positive controls (each must FAIL)")
+        for col in ("control", "caught?", "by which checks"):
+            ctl.add_column(col)
+        for c in report.controls:
+            ctl.add_row(escape(c.name), "[green]yes[/]" if c.caught else "[red]NO[/]",
+                        escape(", ".join(c.failed_checks)) or "-")
+        console.print(ctl)
     verdict = report.verdict.value
     console.print(f"overall: [{colours[verdict]}]{verdict}[/] "
                   f"({report.timing['total_s']:.1f} s); reproduce with: "
@@ -590,13 +616,33 @@ def calibrate(
     first_seed: Annotated[
         int, typer.Option("--first-seed", help="The first seed; then consecutive ones.")
     ] = 1,
+    mutant: Annotated[
+        list[str] | None,
+        typer.Option("--mutant", metavar="<name>",
+                     help="Also run every check against this deliberately wrong "
+                     "simulator, once per seed (repeatable, or NAME,NAME; 'all' for every "
+                     "one; see `collapsecheck mutants`)."),
+    ] = None,
+    mutant_seeds: Annotated[
+        int | None,
+        typer.Option("--mutant-seeds", help="Run the mutants on only the first K seeds "
+                     "(kill rates need far fewer seeds than a false-alarm rate)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", parser=_out_path,
+                     help="Folder for calibration.json (with every p-value), .md and .html."),
+    ] = None,
     workers: Workers = 0,
     json_: JsonOpt = False,
     no_progress: NoProgress = False,
     allow_long: AllowLong = False,
 ) -> int:
-    """Run a profile's checks over many seeds: measured false-alarm rate vs its budget."""
+    """Run a profile's checks over many seeds: measured false-alarm rate vs its budget,
+    and how often each --mutant is caught. Exit 1 when the calibration fails or a
+    mutant is caught in fewer than 95% of the seeds."""
     from collapsecheck.calibrate import calibrate as run_calibration
+    from collapsecheck.calibrate import mutant_names
     from collapsecheck.profiles import load_profile
     from collapsecheck.progress import progress_steps
 
@@ -604,14 +650,37 @@ def calibrate(
         raise InputError(f"--seeds must be at least 1; got {seeds}.")
     if first_seed < 0:
         raise InputError(f"--first-seed must be >= 0; got {first_seed}.")
+    if mutant_seeds is not None and not 1 <= mutant_seeds <= seeds:
+        raise InputError(f"--mutant-seeds must lie in 1..--seeds ({seeds}); got {mutant_seeds}.")
+    if mutant_seeds is not None and not mutant:
+        raise InputError("--mutant-seeds limits the runs of --mutant, and no --mutant was "
+                         "given; add --mutant NAME (or all), or drop --mutant-seeds.")
+    if out is not None:
+        from collapsecheck.io import ensure_directory
+
+        ensure_directory(out)
+    try:
+        names = mutant_names(n.strip() for item in mutant or () for n in item.split(",")
+                             if n.strip())
+    except ValueError as exc:
+        raise InputError(f"--mutant: {exc}") from None
     nworkers = _workers_iv(workers)
     prof = load_profile(profile, allow_long=True)  # priced below: seeds x its checks
     if not prof.checks:
         raise InputError(f"profile {prof.name!r} has no checks to calibrate.")
     with progress_steps(f"calibrate {prof.name}", enabled=not (json_ or no_progress)) as step:
         result = run_calibration(prof, list(range(first_seed, first_seed + seeds)),
-                                 workers=nworkers, progress=step, allow_long=allow_long)
+                                 workers=nworkers, progress=step, allow_long=allow_long,
+                                 mutants=names, mutant_seeds=mutant_seeds)
     record = result.to_dict()
+    record["command"] = _calibrate_command(profile, seeds, first_seed, names, mutant_seeds,
+                                           out, allow_long)
+    if out is not None:
+        from collapsecheck.report.calibration import write_calibration
+
+        written = write_calibration(record, result.pvalues, out)
+        _err.print(f"calibration written to {out}: "
+                   f"{', '.join(p.name for p in written.values())}")
     if json_:
         _print_json(record)
     else:
@@ -620,18 +689,51 @@ def calibrate(
             table.add_column(col)
         for cid, rec in record["checks"].items():
             table.add_row(escape(cid), str(rec["fail"]), f"{rec['weak_rate']:.3f}",
-                          _fmt(rec.get("validity_pvalue")))
+                          _fmt(rec.get("uniformity_pvalue")))
         console = Console()
         console.print(table)
-        lo, hi = record["fail_rate_ci95"]
-        console.print(f"runs with any FAIL: {result.failed_runs}/{result.runs} "
-                      f"(95% CI {lo:.3g} to {hi:.3g}; budget {result.budget:g}); "
-                      f"calibration {'passed' if result.passed else 'FAILED'}", soft_wrap=True)
+        lo, hi = record["false_alarm_ci95"]
+        console.print(f"false alarms (runs with any FAIL): {result.failed_runs}/{result.runs}"
+                      f" = {record['false_alarm_rate']:.3g} (95% CI {lo:.3g} to {hi:.3g}; "
+                      f"one-sided 95% upper bound {record['false_alarm_upper95']:.3g}) vs "
+                      f"budget {result.budget:g}; calibration "
+                      f"{'passed' if result.passed else 'FAILED'}", soft_wrap=True)
+        console.print(f"runs with a first-stage WEAK: {record['weak_rate']:.3g} (design "
+                      f"{record['weak_rate_design']:.3g}); p-value uniformity over the "
+                      f"consistency checks ({record['pvalue_uniformity_correction']}): p = "
+                      f"{_fmt(record['pvalue_uniformity_p'])}", soft_wrap=True)
+        for m in record["mutants"]:
+            caught = sorted(((k, cid) for cid, k in m["killed_by"].items() if k),
+                            key=lambda kc: -kc[0])
+            by = ", ".join(f"{escape(cid)} {k}" for k, cid in caught) or "no check"
+            verdict = "caught" if m["kill_rate"] >= record["kill_rate_required"] else "MISSED"
+            console.print(f"mutant {m['name']}: killed {m['killed']}/{m['seeds']} = "
+                          f"{m['kill_rate']:.3g} (one-sided 95% lower bound "
+                          f"{m['kill_lower95']:.3g}): {verdict}; FAILed by {by}",
+                          soft_wrap=True)
         if not result.conclusive:
             console.print(f"note: {result.runs} seeds cannot show a false-alarm rate as small "
                           f"as the budget; about {int(3 / result.budget)} are needed (the "
                           "p-value validity tests above still apply).", soft_wrap=True)
-    return ExitCode.OK if result.passed else ExitCode.CHECK_FAILED
+    return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
+
+
+def _calibrate_command(profile, seeds, first_seed, names, mutant_seeds, out,
+                       allow_long) -> str:
+    """The command line that reproduces a calibration."""
+    import shlex
+
+    parts = ["collapsecheck", "calibrate", "--profile", profile, "--seeds", str(seeds),
+             "--first-seed", str(first_seed)]
+    if names:
+        parts += ["--mutant", ",".join(names)]
+    if mutant_seeds is not None:
+        parts += ["--mutant-seeds", str(mutant_seeds)]
+    if out is not None:
+        parts += ["--out", str(out)]
+    if allow_long:
+        parts.append("--allow-long")
+    return shlex.join(parts)
 
 
 # ---------------------------------------------------------------------------------------
