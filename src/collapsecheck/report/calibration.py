@@ -24,8 +24,8 @@ import numpy as np
 from collapsecheck.io import atomic_write_many, ensure_directory
 from collapsecheck.report._format import fmt_num
 
-__all__ = ["ecdf_band", "render_calibration_html", "render_calibration_md",
-           "write_calibration"]
+__all__ = ["README_BEGIN", "README_END", "ecdf_band", "readme_table",
+           "render_calibration_html", "render_calibration_md", "write_calibration"]
 
 
 def ecdf_band(k: int, level: float = 0.95) -> float:
@@ -45,8 +45,8 @@ def _mutant_rows(record: Mapping[str, Any]) -> list[list[str]]:
     for m in record.get("mutants", []):
         killed_by = ", ".join(f"{cid} ({n})" for cid, n in sorted(
             m.get("killed_by", {}).items(), key=lambda kv: -kv[1])[:4])
-        rows.append([m["name"], f"{m['kill_rate']:.3f}", f"{m['kill_lower95']:.3f}",
-                     str(m["seeds"]), killed_by or "-"])
+        rows.append([m["name"], m.get("summary", ""), f"{m['kill_rate']:.3f}",
+                     f"{m['kill_lower95']:.3f}", str(m["seeds"]), killed_by or "-"])
     return rows
 
 
@@ -83,8 +83,8 @@ def render_calibration_md(record: Mapping[str, Any]) -> str:
         out += ["", "## Mutants (deliberately wrong simulators)", "",
                 "A mutant is killed in a seed's run when the run ends with at least one "
                 "FAIL; `kill_lower95` is the exact one-sided 95% lower bound.", "",
-                "| mutant | kill rate | lower 95% | seeds | killed by (runs) |",
-                "|---|---|---|---|---|"]
+                "| mutant | the bug it imitates | kill rate | lower 95% | seeds | "
+                "killed by (runs) |", "|---|---|---|---|---|---|"]
         out += ["| " + " | ".join(r) + " |" for r in _mutant_rows(record)]
     out += ["", f"Reproduce with: `{record.get('command', '')}`", ""]
     return "\n".join(out)
@@ -142,7 +142,8 @@ def render_calibration_html(record: Mapping[str, Any],
                          f"validity p = {e(fmt_num(v))}</figcaption></figure>")
     if record.get("mutants"):
         parts += ["<h2>Mutants (deliberately wrong simulators)</h2>",
-                  table(["mutant", "kill rate", "lower 95%", "seeds", "killed by (runs)"],
+                  table(["mutant", "the bug it imitates", "kill rate", "lower 95%", "seeds",
+                         "killed by (runs)"],
                         _mutant_rows(record))]
     parts.append(f"<p>Reproduce with: <code>{e(str(record.get('command', '')))}</code></p>")
     css = ("body{font:15px/1.5 system-ui,sans-serif;max-width:1000px;margin:0 auto;"
@@ -171,3 +172,34 @@ def write_calibration(record: Mapping[str, Any], pvalues: Mapping[str, Sequence[
     atomic_write_many(files)
     json.loads(files[folder / "calibration.json"])  # always valid JSON
     return {p.suffix[1:]: p for p in files}
+
+
+#: Markers around the README's calibration table (regenerated, never edited by hand).
+README_BEGIN = "<!-- calibration table: python -m collapsecheck.report.calibration -->"
+README_END = "<!-- end of calibration table -->"
+
+
+def readme_table(record: Mapping[str, Any]) -> str:
+    """The README's table of a committed calibration: the false-alarm rate and its
+    bound against the budget, then each mutant's kill rate and lower bound."""
+    lo, hi = record["false_alarm_ci95"]
+    rows = [
+        "| simulator | seeds | runs with a FAIL | rate | exact 95% bound |",
+        "|---|---|---|---|---|",
+        f"| correct (built-in engines) | {record['seeds']} | {record['failed_runs']} | "
+        f"{record['false_alarm_rate']:.4g} (CI {lo:.2g} to {hi:.2g}) | "
+        f"upper {record['false_alarm_upper95']:.2g} vs budget "
+        f"{record['false_alarm_budget']:g} |",
+    ]
+    for m in record.get("mutants", []):
+        rows.append(f"| mutant `{m['name']}`: {m['summary']} | {m['seeds']} | {m['killed']} | "
+                    f"{m['kill_rate']:.3g} | lower {m['kill_lower95']:.3g} |")
+    return "\n".join([README_BEGIN, *rows, README_END])
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the README table
+    import sys
+
+    path = sys.argv[1] if len(sys.argv) > 1 else "reports/calibration/calibration.json"
+    with open(path, encoding="utf-8") as fh:
+        sys.stdout.write(readme_table(json.load(fh)) + "\n")
