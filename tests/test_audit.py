@@ -87,6 +87,13 @@ class TestCommand:
         assert set(out["rate"]["n_eff"]) >= {"estimate", "ci95"}
         assert main(["audit", str(path), "--n", "12"]) == 1
 
+    def test_n_is_required(self, chains, tmp_path, capsys):
+        # a file does not record n: assuming the article's 1000 would audit the wrong chain
+        path = save(chains, tmp_path / "c.npz")
+        assert main(["audit", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "audit needs --n" in err
+
     @pytest.mark.parametrize(("args", "message"), [
         (["--n", "1"], "--n must be at least 2"),
         (["--n", "10", "--ddof", "10"], "--ddof must be smaller than --n"),

@@ -554,7 +554,11 @@ def _print_listing() -> None:
 @app.command()
 def audit(
     path: Annotated[Path, typer.Argument(help="Trajectories: .csv (long format) or .npz.")],
-    n: N = ARTICLE["n"],
+    n: Annotated[
+        int | None,
+        typer.Option("--n", help="Sample size per generation of the recorded chains (n >= 2; "
+                     "required: a file does not say it)."),
+    ] = None,
     ddof: Ddof = ARTICLE["ddof"],
     budget: Annotated[
         float, typer.Option("--budget", help="False-alarm budget over all checks.")
@@ -564,6 +568,11 @@ def audit(
     """Audit recorded chains against exact theory; WEAK stands, FAIL exits 1."""
     from collapsecheck.audit import audit as run_audit
     from collapsecheck.trajectories import load
+
+    if n is None:  # never assume the article's n for someone else's data
+        raise InputError("audit needs --n, the sample size each generation was fitted to "
+                         "(e.g. --n 1000 for the article's chains); the file does not record "
+                         "it, and a wrong n is what the audit tests.")
 
     traj = load(path)
     try:
