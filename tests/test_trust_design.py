@@ -48,7 +48,7 @@ LONG_ESCALATION = HEADER + "escalation_factor = 50000\n" + """
 [[checks]]
 type = "log_var_gof"
 n = 1000
-generations = 1000
+generations = 3000
 replicates = 1000
 """
 
@@ -228,7 +228,8 @@ def test_validate_engine_override_is_priced(tmp_path, capsys):
 def test_calibrate_prices_seeds(tmp_path, capsys):
     path = write(tmp_path, HEADER + SMALL_CHECK)
     prof = load_profile(str(path))
-    per_seed = costs.check_cost(prof.checks[0], cores=2).seconds
+    # a seed after the first reuses the exact law's CDF table built by the first
+    per_seed = costs.check_cost(prof.checks[0], cores=2, table_built=True).seconds
     seeds = int(costs.LONG_S / per_seed * 3)
     with pytest.raises(ResourceError) as info:
         costs.require_calibration(prof, seeds, cores=2)

@@ -115,21 +115,30 @@ _THREADS_MIN_N = 256
 
 #: Analysis (one core): seconds per analysed value (replicate x recorded generation), by
 #: check type, measured 0.5-2x below these; ``log_var_gof`` is priced per replicate and
-#: quadrature node of its exact CDF instead (:data:`CDF_NODE_S`).
+#: tabulated exact CDF instead (:data:`CDF_TABLE_POINTS`, :data:`CDF_TABULATED_S`).
 ANALYSIS_S = {
     "increment_gof": 3e-7,  # 170-390 ns (the chi-square CDF at every increment)
     "mean_increment_gof": 2.5e-7,  # 130-310 ns
     "sigma_mean": 5e-8,  # 20-50 ns
     "sigma2_mean": 5e-8,
     "mu_var": 5e-8,
-    "drift_consistency": 3e-7,  # 130-560 ns (statsmodels OLS, clustered SE)
-    "drift_equivalence": 3e-7,
-    "collapse": 3e-7,
+    "drift_consistency": 5e-8,  # 3-10 ns (the balanced panel's closed-form CR1 slope)
+    "drift_equivalence": 5e-8,
+    "collapse": 5e-8,
     "engines_agree": 1e-7,  # a two-sample KS (its two engine runs are priced apart)
     "replicate_independence": 1.2e-7,  # 50-110 ns
 }
 #: Exact CDF of log sigma_T^2 (Gil-Pelaez inversion): seconds per value and node.
 CDF_NODE_S = 5e-8
+#: ``log_var_gof`` evaluates the exact law's CDF through a table built once per design
+#: (theory.LogVarianceLaw.tabulated_cdf; measured 0.05-0.24 s at the shipped designs,
+#: 1.9 s at n = 2, T = 1; about 500-2600 nodes, each with the value, density and slope
+#: and a check at its midpoint): priced as this many exact evaluations, at most the direct
+#: cost, plus the interpolation per value (measured 53-78 ns). The table is cached per
+#: process, so a calibration's later seeds do not pay it again; it is still priced per
+#: seed (conservative).
+CDF_TABLE_POINTS = 6000
+CDF_TABULATED_S = 1.5e-7
 #: Unknown (user-defined) check types: priced as recording every generation, with this
 #: analysis cost per value and memory overhead.
 UNKNOWN_ANALYSIS_S = 1e-6
@@ -263,8 +272,11 @@ def _cdf_nodes(n: int, generations: int, ddof: float) -> int:
     return int(LogVarianceLaw(n, generations, ddof)._quadrature[0].size)
 
 
-def check_cost(check, replicates: int | None = None, cores: int | None = None) -> Cost:
-    """Time and memory of one stage of ``check`` at ``replicates`` (default its own)."""
+def check_cost(check, replicates: int | None = None, cores: int | None = None, *,
+               table_built: bool = False) -> Cost:
+    """Time and memory of one stage of ``check`` at ``replicates`` (default its own);
+    ``table_built``: the exact law's CDF table of a ``log_var_gof`` design already exists
+    in this process (a calibration's later seeds)."""
     R = check.replicates if replicates is None else int(replicates)
     rec = recorded_generations(check)
     sim = simulation_cost(check.engine, check.n, check.generations, R, rec, cores)
@@ -275,7 +287,8 @@ def check_cost(check, replicates: int | None = None, cores: int | None = None) -
     extra_bytes = 0.0
     if check.type == "log_var_gof":
         nodes = _cdf_nodes(check.n, check.generations, check.ddof)
-        analysis = R * nodes * CDF_NODE_S
+        build = 0.0 if table_built else min(R, CDF_TABLE_POINTS) * nodes * CDF_NODE_S
+        analysis = build + R * CDF_TABULATED_S
         extra_bytes = 256 * nodes * 16 * 3  # the CDF's blocks of 256 values x nodes
     else:
         analysis = values * ANALYSIS_S.get(check.type, UNKNOWN_ANALYSIS_S)
@@ -558,14 +571,18 @@ def _calibration(profile, seeds: int, cores: int) -> tuple[Cost, float]:
     peak = 0.0
     draws = 0.0
     costliest = 0.0
+    tables = 0.0  # each design's CDF table, built once per worker process
     for c in profile.checks:
-        first = check_cost(c, cores=cores)
-        again = check_cost(c, c.replicates * profile.escalation_factor, cores)
+        first = check_cost(c, cores=cores, table_built=True)
+        tables += check_cost(c, cores=cores).seconds - first.seconds
+        again = check_cost(c, c.replicates * profile.escalation_factor, cores,
+                           table_built=True)
         per_seed += first.seconds + _weak_probability(c, profile) * again.seconds
         peak = max(peak, first.bytes, again.bytes)
         draws += seeds * first.draws
         costliest = max(costliest, again.seconds)
-    return Cost(seeds * per_seed + costliest + VALIDATE_FIXED_S, peak, draws), per_seed
+    total = seeds * per_seed + costliest + VALIDATE_FIXED_S + tables * _cores(cores)
+    return Cost(total, peak, draws), per_seed
 
 
 def require_calibration(profile, seeds: int, *, allow_long: bool = False,
