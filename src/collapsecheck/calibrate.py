@@ -82,21 +82,12 @@ def lower_bound95(k: int, runs: int) -> float:
 
 
 def mutant_names(requested: Iterable[str]) -> list[str]:
-    """The mutants asked for, in order and once each; ``all`` stands for every name in
-    :data:`collapsecheck.mutants.MUTANTS`. An unknown name is a ValueError listing the
-    valid ones."""
-    from collapsecheck.mutants import MUTANTS
+    """The mutants asked for, in order and once each (:func:`collapsecheck.mutants.select`:
+    ``all`` for every one, comma-separated lists allowed). An unknown name is a
+    ValueError listing the valid ones."""
+    from collapsecheck.mutants import select
 
-    out: list[str] = []
-    for name in requested:
-        names = list(MUTANTS) if name == "all" else [name]
-        for m in names:
-            if m not in MUTANTS:
-                raise ValueError(f"unknown mutant {m!r}; the mutants are: all, "
-                                 f"{', '.join(MUTANTS)}.")
-            if m not in out:
-                out.append(m)
-    return out
+    return select(requested)
 
 
 @dataclass(frozen=True)

@@ -669,8 +669,7 @@ def calibrate(
 
         ensure_directory(out)
     try:
-        names = mutant_names(n.strip() for item in mutant or () for n in item.split(",")
-                             if n.strip())
+        names = mutant_names(mutant or ())
     except ValueError as exc:
         raise InputError(f"--mutant: {exc}") from None
     nworkers = _workers_iv(workers)

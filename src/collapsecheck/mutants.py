@@ -37,7 +37,7 @@ strength freely, e.g. to the smallest effect a check claims to detect.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
@@ -58,6 +58,7 @@ __all__ = [
     "DRAWS_MAX_N",
     "MUTANTS",
     "Mutant",
+    "UnknownMutant",
     "clipped_samples",
     "correct",
     "drift_offset",
@@ -512,6 +513,30 @@ MUTANTS: dict[str, Mutant] = _registry(
     ("population-fresh", "draws every generation from the original N(mu0, sigma0^2) "
      "instead of the previous fit (no feedback loop)", _population_fresh),
 )
+
+
+class UnknownMutant(ValueError):
+    """A name that is neither ``all`` nor in :data:`MUTANTS` (``.name``)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"unknown mutant {name!r}; the mutants are: all, "
+                         f"{', '.join(MUTANTS)}.")
+        self.name = name
+
+
+def select(entries: Iterable[str]) -> list[str]:
+    """The mutants named by ``entries``, in order and once each: each entry may be a
+    comma-separated list, ``all`` stands for every name in :data:`MUTANTS`, blanks are
+    skipped; an unknown name raises :class:`UnknownMutant`."""
+    out: list[str] = []
+    for entry in entries:
+        for name in (part.strip() for part in str(entry).split(",")):
+            if not name:
+                continue
+            if name != "all" and name not in MUTANTS:
+                raise UnknownMutant(name)
+            out += [m for m in (MUTANTS if name == "all" else [name]) if m not in out]
+    return out
 
 
 def __getattr__(name: str) -> Mutant:

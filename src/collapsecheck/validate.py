@@ -35,24 +35,18 @@ __all__ = ["check_seed", "control_names", "run_check", "run_profile"]
 
 
 def control_names(names: Iterable[str]) -> tuple[str, ...]:
-    """Positive-control names as given (``"all"`` for every mutant; each entry may be a
-    comma-separated list), checked against :data:`collapsecheck.mutants.MUTANTS`, in
-    order, without repeats. An unknown name is an
-    :class:`~collapsecheck.errors.InputError` listing the valid ones."""
+    """Positive-control names as given (:func:`collapsecheck.mutants.select`: ``"all"``
+    for every mutant; each entry may be a comma-separated list), in order, without
+    repeats. An unknown name is an :class:`~collapsecheck.errors.InputError` listing the
+    valid ones."""
     from collapsecheck.errors import InputError
-    from collapsecheck.mutants import MUTANTS
+    from collapsecheck.mutants import MUTANTS, UnknownMutant, select
 
-    out: list[str] = []
-    for entry in names:
-        for name in (part.strip() for part in str(entry).split(",")):
-            if not name:
-                continue
-            wanted = list(MUTANTS) if name == "all" else [name]
-            if name != "all" and name not in MUTANTS:
-                raise InputError(f"unknown control {name!r}; --controls takes 'all' or "
-                                 f"names from: {', '.join(MUTANTS)}.")
-            out += [w for w in wanted if w not in out]
-    return tuple(out)
+    try:
+        return tuple(select(names))
+    except UnknownMutant as exc:
+        raise InputError(f"unknown control {exc.name!r}; --controls takes 'all' or names "
+                         f"from: {', '.join(MUTANTS)}.") from None
 
 
 def check_seed(profile_seed: int, check_id: str, stage: int) -> tuple[int, tuple[int, int]]:
