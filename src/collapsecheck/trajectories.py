@@ -29,7 +29,6 @@ import io
 import os
 import re
 import shutil
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from collapsecheck.errors import InputError
-from collapsecheck.io import atomic_file, atomic_write
+from collapsecheck.io import atomic_file, atomic_write, staging_directory
 from collapsecheck.resources import memory_budget, require_memory
 
 __all__ = ["MAX_FILE_BYTES", "Trajectories", "TrajectoryWriter", "load", "save"]
@@ -258,8 +257,7 @@ class TrajectoryWriter:
         self._stack = contextlib.ExitStack()
         try:
             self._fh = self._stack.enter_context(atomic_file(self.path, force=self.force))
-            folder = self.path.parent if str(self.path.parent) else Path(".")
-            tmpdir = tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=folder)
+            tmpdir = staging_directory(self.path)
             self._stack.callback(shutil.rmtree, tmpdir, True)
             names = ("mean", "std", "log_var") if self.suffix == ".npz" else ("mean", "log_var")
             self._files = {name: (os.path.join(tmpdir, f"{name}.npy"),
