@@ -234,7 +234,9 @@ def test_simulate_json_has_the_design_keys(capsys, engine):
     assert err == ""
     rec = json.loads(out)
     assert rec["spec"] == {"n": 5, "generations": 10, "replicates": 200, "ddof": 0.0,
-                           "mu0": 0.0, "sigma0": 1.0, "seed": 20240601}
+                           "mu0": 0.0, "sigma0": 1.0, "seed": 20240601, "regime": "replace",
+                           "fresh_fraction": None, "n_growth": 0.0, "temperature": 1.0,
+                           "truncate": None}
     assert rec["seed"] == 20240601
     assert rec["bit_generator"] == BIT_GENERATOR
     assert rec["numpy_version"] == np.__version__

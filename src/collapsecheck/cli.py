@@ -77,6 +77,26 @@ SchedulerOpt = Annotated[
     typer.Option("--scheduler", help="processes (default), dask (a local dask cluster) or the "
                  "address of a dask scheduler, tcp://host:8786. Results do not depend on it."),
 ]
+RegimeOpt = Annotated[
+    str, typer.Option("--regime", help="What each generation fits: replace (the n new draws), "
+                      "accumulate (all draws so far), accumulate-subsample (n of them) or mix.")
+]
+FreshFraction = Annotated[
+    float | None,
+    typer.Option("--fresh-fraction", help="mix: the share L of each generation's draws taken "
+                 "from the original N(mu0, sigma0^2), in [0, 1]."),
+]
+NGrowth = Annotated[
+    float, typer.Option("--n-growth", help="Generation t >= 1 draws ceil(n t^P) values (P >= 0).")
+]
+Temperature = Annotated[
+    float, typer.Option("--temperature", help="The model samples N(mu, (tau sigma)^2) (tau > 0).")
+]
+Truncate = Annotated[
+    float | None,
+    typer.Option("--truncate", help="The model samples N(mu, (tau sigma)^2) conditioned on "
+                 "|x - mu| <= C tau sigma (C > 0; not clipped)."),
+]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Do not show a progress bar.")]
 AllowLong = Annotated[
     bool,
@@ -95,9 +115,17 @@ def _experiment(**params) -> Experiment:
 
 def _as_option(message: str) -> str:
     """Name CLI options (``--n``) where the library names parameters (```n```)."""
-    for name in ("generations", "replicates", "sigma0", "ddof", "mu0", "seed", "n"):
-        message = message.replace(f"`{name}`", f"--{name}")
+    for name in ("generations", "replicates", "sigma0", "ddof", "mu0", "seed", "n", "regime",
+                 "fresh_fraction", "n_growth", "temperature", "truncate"):
+        message = message.replace(f"`{name}`", f"--{name.replace('_', '-')}")
     return message
+
+
+def _regime(regime: str, fresh_fraction, n_growth: float, temperature: float, truncate
+            ) -> dict:
+    """The regime options as Experiment parameters."""
+    return dict(regime=regime, fresh_fraction=fresh_fraction, n_growth=n_growth,
+                temperature=temperature, truncate=truncate)
 
 
 def _engine_iv(engine: str) -> str:
@@ -167,13 +195,20 @@ def theory(
     ddof: Ddof = ARTICLE["ddof"],
     mu0: Mu0 = ARTICLE["mu0"],
     sigma0: Sigma0 = ARTICLE["sigma0"],
+    regime: RegimeOpt = "replace",
+    fresh_fraction: FreshFraction = None,
+    n_growth: NGrowth = 0.0,
+    temperature: Temperature = 1.0,
+    truncate: Truncate = None,
     json_: JsonOpt = False,
 ) -> int:
-    """Exact predictions for the chain: per-generation drift and the law at generation T."""
+    """Exact predictions for the chain: per-generation drift and the law at generation T
+    (for every regime; a number a regime's theory cannot give exactly is shown as "-")."""
     from collapsecheck.records import theory_record
 
     e = _experiment(n=n, generations=generations, replicates=1, ddof=ddof, mu0=mu0,
-                    sigma0=sigma0, seed=0)
+                    sigma0=sigma0, seed=0,
+                    **_regime(regime, fresh_fraction, n_growth, temperature, truncate))
     record = theory_record(e)
     if json_:
         _print_json(record)
@@ -181,27 +216,50 @@ def theory(
     final = record["final"]
     ln = final["log_scale"]
     table = Table(title=f"Exact theory: n={e.n}, T={e.generations}, ddof={e.ddof:g}, "
-                        f"sigma0={e.sigma0:g}")
+                        f"sigma0={e.sigma0:g}" + _regime_title(e))
     table.add_column("quantity")
     table.add_column("value", justify="right")
+    step = record["step"] or {}
     rows = [
         ("drift of log sigma^2 per generation", record["log_sigma2_drift"]),
-        ("  (large-n approximation -(2 - ddof)/n)", record["step"]["drift_large_n_approximation"]),
+        *([("  (large-n approximation -(2 - ddof)/n)", step["drift_large_n_approximation"])]
+          if "drift_large_n_approximation" in step else []),
         ("variance of log sigma^2 step", record["log_sigma2_step_var"]),
-        ("P(one refit shrinks sigma)", record["step"]["prob_sigma_shrinks"]),
+        ("P(one refit shrinks sigma)", step.get("prob_sigma_shrinks")),
+        ("temperature with zero drift", record["zero_drift_temperature"]),
         ("E[log sigma_T^2]", final["log_sigma2_mean"]),
         ("SD[log sigma_T^2]", final["log_sigma2_sd"]),
         ("E[sigma_T]", final["sigma_mean"], ln["sigma_mean"]),
         ("E[sigma_T^2]", final["sigma2_mean"], ln["sigma2_mean"]),
         ("Var[mu_T]", final["mu_var"], ln["mu_var"]),
     ] + [(f"sigma_T quantile {k}", v, ln["sigma_quantiles"][k])
-         for k, v in final["sigma_quantiles"].items()]
+         for k, v in (final["sigma_quantiles"] or {}).items()]
+    for name in ("stationary", "limit"):
+        for key, value in (record[name] or {}).items():
+            if isinstance(value, float):
+                rows.append((f"{name}: {key}", value))
     for label, value, *log_value in rows:
         table.add_row(escape(label), _fmt_raw(value, log_value[0] if log_value else None))
     Console().print(table)
+    quiet = ("stationary is null:", "limit is null:", "zero_drift_temperature is null:")
     for note in record["notes"]:
-        _err.print(f"note: {escape(note)}", soft_wrap=True)
+        if not note.startswith(quiet):  # the table shows what a regime has; JSON says why
+            _err.print(f"note: {escape(note)}", soft_wrap=True)
     return ExitCode.OK
+
+
+def _regime_title(e: Experiment) -> str:
+    """The regime part of a table title (empty for the article's chain)."""
+    parts = [] if e.regime == "replace" else [e.regime]
+    if e.regime == "mix":
+        parts.append(f"L={e.fresh_fraction:g}")
+    if e.n_growth:
+        parts.append(f"n_t=ceil(n t^{e.n_growth:g})")
+    if e.temperature != 1:
+        parts.append(f"tau={e.temperature:g}")
+    if e.truncate is not None:
+        parts.append(f"truncated at {e.truncate:g} sigma")
+    return "".join(f", {p}" for p in parts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,6 +287,11 @@ def simulate(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     scheduler: SchedulerOpt = None,
     no_progress: NoProgress = False,
+    regime: RegimeOpt = "replace",
+    fresh_fraction: FreshFraction = None,
+    n_growth: NGrowth = 0.0,
+    temperature: Temperature = 1.0,
+    truncate: Truncate = None,
 ) -> int:
     """Run the chain and compare its final generation with exact theory (a long run prints
     its estimated time first; only a design that cannot fit in memory or on disk is
@@ -242,7 +305,8 @@ def simulate(
         raise InputError("--force replaces an existing --out file, and no --out was given; "
                          "add --out FILE.csv or FILE.npz, or drop --force.")
     e = _experiment(n=n, generations=generations, replicates=replicates, ddof=ddof, mu0=mu0,
-                    sigma0=sigma0, seed=seed)
+                    sigma0=sigma0, seed=seed,
+                    **_regime(regime, fresh_fraction, n_growth, temperature, truncate))
     engine = _engine_iv(engine)
     nworkers = _workers_iv(workers)
     scheduler = _scheduler_iv(scheduler)

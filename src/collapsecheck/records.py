@@ -69,8 +69,8 @@ def underflow_notes(final: dict, raw_value) -> list[str]:
     for key in ("sigma_mean", "sigma2_mean", "mu_var"):
         if final.get(key) is not None and key in ln:
             visit(key, final[key], ln[key])
-    for level, q in final.get("sigma_quantiles", {}).items():
-        visit(f"sigma_quantiles.{level}", q, ln.get("sigma_quantiles", {}).get(level))
+    for level, q in (final.get("sigma_quantiles") or {}).items():
+        visit(f"sigma_quantiles.{level}", q, (ln.get("sigma_quantiles") or {}).get(level))
     return notes
 
 
@@ -86,25 +86,92 @@ def environment() -> dict:
     }
 
 
+#: The keys of a replace-chain ``theory`` record, every one exact.
+_REPLACE_EXACT = (
+    "log_sigma2_drift", "log_sigma2_step_var", "step.prob_sigma_shrinks",
+    "step.sigma2_mean_ratio", "zero_drift_temperature", "final.sigma_mean",
+    "final.sigma2_mean", "final.log_sigma2_mean", "final.log_sigma2_sd", "final.mu_mean",
+    "final.mu_var", "final.sigma_quantiles",
+)
+
+
 def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = None) -> dict:
-    """``collapsecheck theory --json``: exact predictions for the experiment."""
+    """``collapsecheck theory --json``: exact predictions for the experiment.
+
+    Every regime gives the same keys (DESIGN.md), a number its theory cannot give exactly
+    being null; ``exact`` lists the keys that are exact, ``methods`` says how every other
+    number was computed, ``stationary`` (mix) and ``limit`` (accumulate, n-growth with
+    P > 1) hold ``{sigma2_mean, mu_var}`` or are null."""
     p = prediction or predict(experiment)
     spec = {k: v for k, v in experiment.to_dict().items() if k not in ("replicates", "seed")}
+    e = experiment
+    if isinstance(p, TheoryPrediction):
+        step = {
+            "drift_large_n_approximation": -(2 - e.ddof) / e.n,
+            "prob_sigma_shrinks": p.prob_step_shrinks,
+            "sigma2_mean_ratio": (e.n - 1) / (e.n - e.ddof),
+        }
+        regime = {"regime": "replace", "zero_drift_temperature":
+                  math.exp(-p.log_sigma2_drift / 2), "stationary": None, "limit": None,
+                  "exact": list(_REPLACE_EXACT), "methods": {}}
+        notes: list[str] = []
+    else:
+        step = None if p.log_sigma2_drift is None else {
+            "prob_sigma_shrinks": p.prob_step_shrinks}
+        regime = {"regime": p.regime, "zero_drift_temperature": p.zero_drift_temperature,
+                  "stationary": p.stationary, "limit": p.limit, "exact": list(p.exact),
+                  "methods": dict(p.methods)}
+        notes = list(p.notes)
     record = {
         "spec": spec,
+        "regime": regime.pop("regime"),
         "log_sigma2_drift": p.log_sigma2_drift,
         "log_sigma2_step_var": p.log_sigma2_step_var,
-        "step": {
-            "drift_large_n_approximation": -(2 - experiment.ddof) / experiment.n,
-            "prob_sigma_shrinks": p.prob_step_shrinks,
-            "sigma2_mean_ratio": (experiment.n - 1) / (experiment.n - experiment.ddof),
-        },
+        "step": step,
         "final": p.final(),
+        **regime,
         "versions": {"collapsecheck": __version__},
     }
-    record["notes"] = nonfinite_notes(record) + underflow_notes(
+    record["notes"] = notes + nonfinite_notes(record) + underflow_notes(
         record["final"], lambda v: {"": v})
+    record["notes"] += null_notes(record, record["notes"])
     return record
+
+
+#: Why a regime-dependent key of a ``theory`` record can be null.
+_NULL_REASONS = {
+    "stationary": "only the mix regime at a fixed n settles into a stationary law",
+    "limit": "only accumulate, and n-growth with P > 1, converge to a limit as T grows",
+    "zero_drift_temperature": "only a chain that is a random walk in log sigma^2 has a "
+                              "temperature of zero drift",
+}
+
+
+def null_notes(record: dict, notes: list[str]) -> list[str]:
+    """One note per null outside ``spec`` that no note in ``notes`` explains yet: why the
+    regime has no value there (a null spec field is an option not set)."""
+    out = []
+    regime = record.get("regime", "replace")
+    for path in _nulls(record):
+        if path.split(".")[0] in ("spec", "versions") or any(
+                n.startswith(path + " ") for n in notes):
+            continue
+        reason = _NULL_REASONS.get(path.split(".")[0]) or (
+            f"the {regime} regime's theory gives no exact value for it (simulation only; "
+            "no number is made up)")
+        out.append(f"{path} is null: {reason}")
+    return out
+
+
+def _nulls(obj, path: str = ""):
+    if isinstance(obj, dict):
+        if obj and all(v is None for v in obj.values()) and path:
+            yield path
+            return
+        for k, v in obj.items():
+            yield from _nulls(v, f"{path}.{k}" if path else str(k))
+    elif obj is None:
+        yield path
 
 
 def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = None,
@@ -117,7 +184,8 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
     p = prediction or predict(experiment)
     mean_std = traj.standardised_mean(experiment.mu0, experiment.sigma0)
     s = summary or summarize(traj.final_log_var, None, p, final_mean_standardised=(
-        None if mean_std is None else mean_std[:, -1]))
+        None if mean_std is None else mean_std[:, -1]),
+        experiment=None if experiment.is_base else experiment)
     env = environment()
     record = {
         "spec": traj.spec,

@@ -47,28 +47,31 @@ class Estimate:
     estimate: float
     se: float
     ci95: tuple[float, float]
-    theory: float
+    theory: float | None
     clt_ok: bool = True
     z_scale_free: float | None = None
 
     @property
-    def z(self) -> float:
+    def z(self) -> float | None:
         """(estimate - theory) / se, taken in units of sigma0 where the statistic was
         computed so (``z_scale_free``: it survives where sigma0's scale underflows the raw
-        numbers); NaN when se is 0."""
+        numbers); NaN when se is 0; None where theory has no exact value."""
+        if self.theory is None:
+            return None
         if self.z_scale_free is not None:
             return self.z_scale_free
         if self.se > 0:
             return (self.estimate - self.theory) / self.se
         return math.nan
 
-    def scaled(self, log_factor: float, theory: float) -> Estimate:
+    def scaled(self, log_factor: float, theory: float | None) -> Estimate:
         """This estimate (in units of sigma0^p) times exp(log_factor), against ``theory``;
         its z-score is kept from the unscaled numbers."""
         f = math.exp(log_factor) if log_factor < 709.78 else math.inf
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             return Estimate(self.estimate * f, self.se * f,
-                            (self.ci95[0] * f, self.ci95[1] * f), theory, self.clt_ok, self.z)
+                            (self.ci95[0] * f, self.ci95[1] * f), theory, self.clt_ok,
+                            None if self.theory is None else self.z)
 
     def to_dict(self) -> dict:
         return {
@@ -154,21 +157,22 @@ def _clt_ok(log_raw_moments: dict[int, float], replicates: int, tolerance: float
 
 
 def summarize(final_log_var: np.ndarray, final_mean: np.ndarray | None,
-              theory: TheoryPrediction, *, final_mean_standardised: np.ndarray | None = None
-              ) -> FinalSummary:
+              theory: TheoryPrediction, *, final_mean_standardised: np.ndarray | None = None,
+              experiment=None) -> FinalSummary:
     """Compare final-generation values of R chains with the exact predictions.
 
     Every statistic is computed in units of sigma0 (log sigma^2 - 2 log sigma0 and
     (mu_T - mu0)/sigma0; pass the latter as ``final_mean_standardised`` when it is known
     without rounding, as the engines record it) and then scaled back, so no mu0 or sigma0
-    rounds the numbers away. ``log_scale`` holds the natural logs of the raw-scale
+    rounds the numbers away. For a regime other than the article's chain, pass its
+    ``experiment`` (``theory`` is then its RegimePrediction). ``log_scale`` holds the natural logs of the raw-scale
     estimates and their exact values, finite where the raw numbers underflow to 0 or
     overflow (then written as null, with a note)."""
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if final_mean_standardised is None and final_mean is not None:
             final_mean_standardised = ((np.asarray(final_mean, dtype=float) - theory.mu0)
                                        / theory.sigma0)
-        return _summarize(final_log_var, final_mean_standardised, theory)
+        return _summarize(final_log_var, final_mean_standardised, theory, experiment)
 
 
 def _log_mean_exp(x: np.ndarray) -> float:
@@ -177,21 +181,51 @@ def _log_mean_exp(x: np.ndarray) -> float:
     return top + math.log(float(np.mean(np.exp(x - top))))
 
 
-def _summarize(final_log_var, mean_std, theory) -> FinalSummary:
+def _empirical_clt_ok(y: np.ndarray, tolerance: float = 0.1) -> bool:
+    """The guard of :func:`_clt_ok` from the sample kurtosis of ``y``, for regimes whose
+    exact fourth moment is not known: a sample mean's standard error is trusted where
+    sqrt((kurtosis - 1)/(4R)) stays within ``tolerance``."""
+    R = y.size
+    if R < 4:
+        return False
+    c = y - y.mean()
+    var = float(np.mean(c * c))
+    if not var > 0:
+        return True
+    kurtosis = float(np.mean(c**4)) / (var * var)
+    return math.isfinite(kurtosis) and math.sqrt(max(kurtosis - 1, 0.0) / (4 * R)) <= tolerance
+
+
+def _summarize(final_log_var, mean_std, theory, experiment=None) -> FinalSummary:
+    """Final-generation statistics against ``theory``: a replace-chain prediction (every
+    number exact, the CLT guards from its exact moments) or, with ``experiment``, a regime's
+    :class:`~collapsecheck.families.gaussian.theory.prediction.RegimePrediction` (a theory
+    value it does not have exactly is None, and the guards use the sample kurtosis)."""
     lv = np.asarray(final_log_var, dtype=float)
     R = lv.size
-    T, n, d, s0 = theory.generations, theory.n, theory.ddof, theory.sigma0
+    regime = experiment is not None
+    if regime:
+        e = experiment
+        T, n, d, s0 = e.generations, e.n, e.ddof, e.sigma0
+    else:
+        T, n, d, s0 = theory.generations, theory.n, theory.ddof, theory.sigma0
     ln_s0 = math.log(s0)
     lv_std = lv - 2 * ln_s0
     sigma_std = np.exp(0.5 * lv_std)
     # Is each raw-scale mean's standard error trustworthy at R? (exact kurtosis)
-    ok_sigma = T == 0 or _clt_ok({p: log_sigma_moment(T, n, d, s0, p) for p in (1, 2, 3, 4)}, R)
-    ok_sigma2 = T == 0 or _clt_ok(
-        {p: log_sigma_moment(T, n, d, s0, 2 * p) for p in (1, 2, 3, 4)}, R)
+    if regime:
+        ok_sigma = T == 0 or _empirical_clt_ok(sigma_std)
+        ok_sigma2 = T == 0 or _empirical_clt_ok(sigma_std * sigma_std)
+    else:
+        ok_sigma = T == 0 or _clt_ok(
+            {p: log_sigma_moment(T, n, d, s0, p) for p in (1, 2, 3, 4)}, R)
+        ok_sigma2 = T == 0 or _clt_ok(
+            {p: log_sigma_moment(T, n, d, s0, 2 * p) for p in (1, 2, 3, 4)}, R)
     ln_sm, ln_s2m = theory.ln_sigma_mean, theory.ln_sigma2_mean
-    summary_sigma = _mean_estimate(sigma_std, math.exp(ln_sm - ln_s0), ok_sigma).scaled(
+    std_theory = (lambda ln, k: None if ln is None else math.exp(ln - k * ln_s0))  # noqa: E731
+    summary_sigma = _mean_estimate(sigma_std, std_theory(ln_sm, 1), ok_sigma).scaled(
         ln_s0, theory.sigma_mean)
-    summary_sigma2 = _mean_estimate(sigma_std * sigma_std, math.exp(ln_s2m - 2 * ln_s0),
+    summary_sigma2 = _mean_estimate(sigma_std * sigma_std, std_theory(ln_s2m, 2),
                                     ok_sigma2).scaled(2 * ln_s0, theory.sigma2_mean)
     summary_log = _mean_estimate(lv, theory.log_sigma2_mean)
     log_scale: dict = {
@@ -209,19 +243,26 @@ def _summarize(final_log_var, mean_std, theory) -> FinalSummary:
                           (math.nan, math.nan), theory.log_sigma2_sd)
     mu_est = None
     if mean_std is not None and R >= 4:
-        v, se_v = _var_se(np.asarray(mean_std, dtype=float))
-        # the SE of a sample variance rests on the fourth moment; trust it only where
-        # mu_T's exact kurtosis is modest against R (the guard of the mu_var check)
-        # (kurtosis is scale-free: computed at sigma0 = 1 so extreme sigma0 cannot overflow)
-        kurt = mu_fourth_moment(T, n, d, 1.0) / mu_var(T, n, d, 1.0) ** 2 if T > 0 else 3.0
-        ok_mu = T == 0 or (math.isfinite(kurt) and kurt <= 0.002 * R + 3)
-        v1 = mu_var(T, n, d, 1.0)
+        x = np.asarray(mean_std, dtype=float)
+        v, se_v = _var_se(x)
+        if regime:
+            ok_mu = T == 0 or _empirical_clt_ok(x * x)
+            v1 = std_theory(theory.ln_mu_var, 2)
+        else:
+            # the SE of a sample variance rests on the fourth moment; trust it only where
+            # mu_T's exact kurtosis is modest against R (the guard of the mu_var check)
+            # (kurtosis is scale-free: computed at sigma0 = 1 so extreme sigma0 cannot
+            # overflow)
+            kurt = mu_fourth_moment(T, n, d, 1.0) / mu_var(T, n, d, 1.0) ** 2 if T > 0 else 3.0
+            ok_mu = T == 0 or (math.isfinite(kurt) and kurt <= 0.002 * R + 3)
+            v1 = mu_var(T, n, d, 1.0)
         mu_est = Estimate(v, se_v, (v - 1.96 * se_v, v + 1.96 * se_v), v1, ok_mu).scaled(
             2 * ln_s0, theory.mu_var)
         log_scale["mu_var"] = {"estimate": math.log(v) + 2 * ln_s0 if v > 0 else -math.inf,
                                "theory": theory.ln_mu_var}
 
     quantiles, ln_q = {}, {}
+    th_q, th_ln_q = theory.sigma_quantiles, theory.ln_sigma_quantiles
     for level in QUANTILE_LEVELS:
         key = format(level, "g")
         est = float(np.quantile(sigma_std, level))
@@ -232,9 +273,10 @@ def _summarize(final_log_var, mean_std, theory) -> FinalSummary:
         else:
             ci95 = (math.nan, math.nan)
         est *= s0
-        quantiles[key] = QuantileEstimate(level, est, ci95, theory.sigma_quantiles[key])
+        quantiles[key] = QuantileEstimate(level, est, ci95,
+                                          None if th_q is None else th_q[key])
         ln_q.setdefault(key, {"estimate": 0.5 * float(np.quantile(lv, level)),
-                              "theory": theory.ln_sigma_quantiles[key]})
+                              "theory": None if th_ln_q is None else th_ln_q[key]})
     log_scale["sigma_quantiles"] = ln_q
     return FinalSummary(R, T, summary_sigma, summary_sigma2, summary_log, sd_est, mu_est,
                         quantiles, log_scale)

@@ -5,6 +5,11 @@ draws only the fitted mean and sum of squares from their exact laws. Both return
 :class:`~collapsecheck.trajectories.Trajectories` with the same law; for a given seed their
 numbers differ (they consume randomness differently), but each is reproducible bit for bit
 whatever the number of workers or the memory chunk.
+
+Experiments other than the article's chain (``not experiment.is_base``: another regime,
+temperature, n-growth or truncation) run on :mod:`collapsecheck.engines.regimes`, which
+says which engine supports which regime; the article's chain always runs on the engines
+here, unchanged.
 """
 
 from __future__ import annotations
@@ -78,6 +83,12 @@ def _overflow_iv(e: Experiment) -> None:
     (Chains that collapse are fine: log sigma^2 is tracked and never underflows.)"""
     import math
 
+    if not e.is_base:  # the regimes' own conservative envelope
+        from collapsecheck.engines.regimes import overflow_iv
+
+        overflow_iv(e)
+        return
+
     from collapsecheck.theory import LogVarianceLaw
 
     law = LogVarianceLaw(e.n, e.generations, e.ddof)
@@ -149,6 +160,11 @@ def simulate(
         raise ValueError(f"`chunk_elements` must be a whole number >= 1; got {chunk_elements!r}.")
     if workers is not None and not (isinstance(workers, int) and workers >= 0):
         raise ValueError(f"`workers` must be a whole number >= 0 (0 = automatic); got {workers!r}.")
+    regimes = None
+    if not experiment.is_base:
+        from collapsecheck.engines import regimes
+
+        regimes.engine_iv(experiment, engine)
     _overflow_iv(experiment)
     scheduler = scheduler_iv(scheduler)
     rec = _record_iv(record, experiment.generations)
@@ -156,11 +172,15 @@ def simulate(
         raise ValueError("streaming to a `sink` needs `record`='all'.")
     slices = block_slices(experiment.replicates)
     per_draw = experiment.n if engine == "samples" else 2
+    if regimes is not None:
+        per_draw = regimes.per_draw(experiment, engine)
     work = float(experiment.replicates) * experiment.generations * per_draw
     nproc = resolve_workers(workers or None, len(slices), work)
     if scheduler not in (None, "processes") and not workers:
         nproc = resolve_workers(None, len(slices), float("inf"))  # use every core
-    task = ENGINES[engine]
+    task = ENGINES[engine] if regimes is None else regimes.block_task(experiment, engine)
+    if regimes is not None:
+        regimes.require_memory(experiment, engine, nproc, chunk_elements)
     # Local workers (threads, processes, a dask cluster on this machine) write a streamed
     # block's columns to the sink's staging files themselves, a bounded piece at a time;
     # a remote cluster hands each block back whole.
@@ -178,6 +198,8 @@ def simulate(
     # Threads where each task is large array work (numpy drops the GIL there); processes
     # where a Python loop per generation would contend for it (samples at small n).
     threads = engine == "sufficient" or experiment.n >= THREADS_MIN_N
+    if regimes is not None:  # both regime engines loop over generations in Python
+        threads = engine == "samples" and experiment.n >= THREADS_MIN_N
     # closing() stops the pool at once if anything here fails (or Ctrl-C): queued blocks
     # are cancelled, running ones stop at their next check
     with contextlib.closing(iter_blocks(task, args, nproc, scheduler, threads=threads)) as blocks:
