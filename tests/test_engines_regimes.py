@@ -267,14 +267,15 @@ def test_truncated_draws_keep_precision_in_both_tails():
     # Phi(-C) + u (Phi(C) - Phi(-C)) directly could not resolve it.
     c = 8.0
     w = np.array([1e-12, 1e-6, 0.3])
+    u = np.concatenate([0.5 + w / 2, 0.5 - w / 2])
+    w_hi, w_lo = 2 * u[:3] - 1, 1 - 2 * u[3:]  # exact: the w these doubles stand for
     z = np.empty(6)
-    truncated_standard_normal(_FixedUniforms(np.concatenate([0.5 + w / 2, 0.5 - w / 2])),
-                              c, z)
+    truncated_standard_normal(_FixedUniforms(u), c, z)
     a = ndtr(-c)
     upper = (ndtr(-z[:3]) - a) / (1 - 2 * a)  # mass between z and C
     lower = (ndtr(z[3:]) - a) / (1 - 2 * a)  # mass between -C and z
-    np.testing.assert_allclose(upper, w / 2, rtol=1e-6)
-    np.testing.assert_allclose(lower, w / 2, rtol=1e-6)
+    np.testing.assert_allclose(upper, w_hi / 2, rtol=1e-9)
+    np.testing.assert_allclose(lower, w_lo / 2, rtol=1e-9)
     assert np.all(z[:3] > 0) and np.all(z[3:] < 0)
 
 

@@ -165,9 +165,9 @@ def summarize(final_log_var: np.ndarray, final_mean: np.ndarray | None,
     (mu_T - mu0)/sigma0; pass the latter as ``final_mean_standardised`` when it is known
     without rounding, as the engines record it) and then scaled back, so no mu0 or sigma0
     rounds the numbers away. For a regime other than the article's chain, pass its
-    ``experiment`` (``theory`` is then its RegimePrediction). ``log_scale`` holds the natural logs of the raw-scale
-    estimates and their exact values, finite where the raw numbers underflow to 0 or
-    overflow (then written as null, with a note)."""
+    ``experiment`` (``theory`` is then its RegimePrediction). ``log_scale`` holds the
+    natural logs of the raw-scale estimates and their exact values, finite where the raw
+    numbers underflow to 0 or overflow (then written as null, with a note)."""
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if final_mean_standardised is None and final_mean is not None:
             final_mean_standardised = ((np.asarray(final_mean, dtype=float) - theory.mu0)

@@ -52,7 +52,7 @@ def regime_module(experiment) -> str:
     return "ngrowth" if e.n_growth else "temperature"
 
 
-def predict(experiment):  # noqa: F811 - dispatches, replace.predict being one case
+def predict(experiment):
     """Exact predictions for ``experiment`` under its regime: a
     :class:`~collapsecheck.families.gaussian.theory.replace.TheoryPrediction` for the
     article's chain, a
