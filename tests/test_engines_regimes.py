@@ -153,6 +153,29 @@ def test_engines_match_naive_reference(case, engines):
         assert abs(_z_var(traj.final_mean, ref_mu)) < 5, (engine, "Var(mu)")
 
 
+@pytest.mark.parametrize("case", [c for c, engines in REFERENCE_CASES if engines == ["samples"]],
+                         ids=_ids([c for c, engines in REFERENCE_CASES if engines == ["samples"]]))
+def test_samples_only_regimes_match_naive_reference_in_law(case):
+    # where no sufficient engine exists (truncation, subsample), the whole final law
+    e = Experiment(generations=5, replicates=4000, mu0=1.5, sigma0=2.0, seed=SEED, **case)
+    ref_mu, ref_s2 = _naive(e, e.replicates, seed=SEED + 9)
+    traj = _run(e, "samples")
+    assert _ks2(traj.final_log_var, np.log(ref_s2)) > ALPHA
+    assert _ks2(traj.final_mean, ref_mu) > ALPHA
+
+
+def test_preflight_refuses_before_running(monkeypatch):
+    from collapsecheck.engines import regimes
+
+    monkeypatch.setenv(MEMORY_ENV, "1M")
+    e = Experiment(regime="accumulate-subsample", n=100, generations=30, replicates=200, seed=0)
+    with pytest.raises(ValueError, match="sufficient engine cannot run"):
+        regimes.preflight(e, "sufficient")
+    with pytest.raises(ResourceError, match="at most 10 generations fit"):
+        regimes.preflight(e, "samples", workers=1)
+    regimes.preflight(e.replace(generations=10), "samples", workers=1)
+
+
 # ---------------------------------------------------------------------------------------
 # Exact facts that need no theory module
 # ---------------------------------------------------------------------------------------

@@ -171,19 +171,30 @@ def _candidates(n: int, ddof: float, R: int, T: int, has_mean: bool) -> tuple[li
 
 
 def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3,
-          weak_alpha: float = 0.01, source: str = "") -> AuditResult:
+          weak_alpha: float = 0.01, source: str = "", regime: str = "replace",
+          fresh_fraction: float | None = None, n_growth: float = 0.0,
+          temperature: float = 1.0, truncate: float | None = None) -> AuditResult:
     """Audit recorded chains as draws of the refit chain with sample size ``n`` and
-    ``ddof``."""
+    ``ddof``, under ``regime`` and its modifiers (DESIGN.md's definitions; the default is
+    the article's chain). Regimes other than the article's are judged by the checks of
+    :func:`collapsecheck.checks.regimes.audit_checks`."""
     # validates n and ddof (and the shape) with the usual messages
     R, G = traj.log_var.shape
-    Experiment(n=n, generations=max(G - 1, 0), replicates=R, ddof=ddof, seed=0)
+    e = Experiment(n=n, generations=max(G - 1, 0), replicates=R, ddof=ddof, seed=0,
+                   regime=regime, fresh_fraction=fresh_fraction, n_growth=n_growth,
+                   temperature=temperature, truncate=truncate)
     if not 0 < budget < 0.5:
         raise ValueError(f"`--budget` must lie in (0, 0.5); got {budget}.")
     if G < 2:
         raise ValueError("the trajectories need at least generations 0 and 1 to audit.")
     data = _normalised(traj)
     T = G - 1
-    checks, skipped = _candidates(n, ddof, R, T, data.mean is not None)
+    if e.is_base:
+        checks, skipped = _candidates(n, ddof, R, T, data.mean is not None)
+    else:
+        from collapsecheck.checks.regimes import audit_checks
+
+        checks, skipped = audit_checks(e, data.mean is not None)
     if not checks:
         raise ValueError(_no_check_message(R, T, skipped))
     _refuse_degenerate(data, source)
@@ -193,9 +204,13 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
     a = budget / max(1, len(checks))
     sim = _fixed(data)
     results = [_run_check(check, sim, a, weak_alpha) for check in checks]
-    return AuditResult(source, {"n": n, "ddof": ddof, "replicates": R, "generations": T,
-                                "budget": budget, "weak_alpha": weak_alpha},
-                       tuple(results), _rate(data, n, ddof), skipped)
+    spec = {"n": n, "ddof": ddof, "replicates": R, "generations": T, "budget": budget,
+            "weak_alpha": weak_alpha}
+    if not e.is_base:
+        spec.update(regime=regime, fresh_fraction=e.fresh_fraction, n_growth=e.n_growth,
+                    temperature=e.temperature, truncate=e.truncate)
+    rate = _rate(data, n, ddof) if e.is_base else _regime_rate(data, e)
+    return AuditResult(source, spec, tuple(results), rate, skipped)
 
 
 def _no_check_message(R: int, T: int, skipped: dict[str, str]) -> str:
@@ -257,6 +272,20 @@ def _rate(data: Trajectories, n: int, ddof: float) -> dict:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         return _rate_numbers(data, n, ddof)
+
+
+def _regime_rate(data: Trajectories, e: Experiment) -> dict:
+    """The drift of log sigma^2 under a regime, against its exact value where the regime
+    keeps the chain a random walk (null otherwise); n_eff belongs to the article's chain."""
+    from collapsecheck.theory import predict
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        out = _rate_numbers(data, e.n, e.ddof)
+    out.pop("n_eff", None)
+    if "log_sigma2_drift" in out:
+        out["log_sigma2_drift"]["exact"] = predict(e).log_sigma2_drift
+    return out
 
 
 def _rate_numbers(data: Trajectories, n: int, ddof: float) -> dict:

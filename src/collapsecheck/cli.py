@@ -220,12 +220,15 @@ def theory(
     table.add_column("quantity")
     table.add_column("value", justify="right")
     step = record["step"] or {}
+    per = " at generation T" if e.n_growth else " per generation"
     rows = [
-        ("drift of log sigma^2 per generation", record["log_sigma2_drift"]),
+        ("drift of log sigma^2" + per, record["log_sigma2_drift"]),
         *([("  (large-n approximation -(2 - ddof)/n)", step["drift_large_n_approximation"])]
           if "drift_large_n_approximation" in step else []),
-        ("variance of log sigma^2 step", record["log_sigma2_step_var"]),
-        ("P(one refit shrinks sigma)", step.get("prob_sigma_shrinks")),
+        ("variance of log sigma^2 step" + (per if e.n_growth else ""),
+         record["log_sigma2_step_var"]),
+        ("P(one refit shrinks sigma)" + (per if e.n_growth else ""),
+         step.get("prob_sigma_shrinks")),
         ("temperature with zero drift", record["zero_drift_temperature"]),
         ("E[log sigma_T^2]", final["log_sigma2_mean"]),
         ("SD[log sigma_T^2]", final["log_sigma2_sd"]),
@@ -236,8 +239,8 @@ def theory(
          for k, v in (final["sigma_quantiles"] or {}).items()]
     for name in ("stationary", "limit"):
         for key, value in (record[name] or {}).items():
-            if isinstance(value, float):
-                rows.append((f"{name}: {key}", value))
+            if isinstance(value, float) and not key.startswith("ln_"):
+                rows.append((f"{name} (T -> inf): {key}", value))
     for label, value, *log_value in rows:
         table.add_row(escape(label), _fmt_raw(value, log_value[0] if log_value else None))
     Console().print(table)
@@ -628,8 +631,14 @@ def audit(
         float, typer.Option("--budget", help="False-alarm budget over all checks.")
     ] = 1e-3,
     json_: JsonOpt = False,
+    regime: RegimeOpt = "replace",
+    fresh_fraction: FreshFraction = None,
+    n_growth: NGrowth = 0.0,
+    temperature: Temperature = 1.0,
+    truncate: Truncate = None,
 ) -> int:
-    """Audit recorded chains against exact theory; WEAK stands, FAIL exits 1."""
+    """Audit recorded chains against exact theory; WEAK stands, FAIL exits 1. With
+    --regime (and its options) the chains are judged as that regime's."""
     from collapsecheck.audit import audit as run_audit
     from collapsecheck.trajectories import load
 
@@ -640,7 +649,8 @@ def audit(
 
     traj = load(path)
     try:
-        result = run_audit(traj, n=n, ddof=ddof, budget=budget, source=str(path))
+        result = run_audit(traj, n=n, ddof=ddof, budget=budget, source=str(path),
+                           **_regime(regime, fresh_fraction, n_growth, temperature, truncate))
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InputError):
             raise

@@ -118,8 +118,10 @@ def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = 
     else:
         step = None if p.log_sigma2_drift is None else {
             "prob_sigma_shrinks": p.prob_step_shrinks}
+        final_keys = p.final().keys()
+        exact = [f"final.{k}" if k in final_keys else k for k in p.exact]
         regime = {"regime": p.regime, "zero_drift_temperature": p.zero_drift_temperature,
-                  "stationary": p.stationary, "limit": p.limit, "exact": list(p.exact),
+                  "stationary": p.stationary, "limit": p.limit, "exact": exact,
                   "methods": dict(p.methods)}
         notes = list(p.notes)
     record = {

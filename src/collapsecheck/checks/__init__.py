@@ -13,6 +13,7 @@ from collapsecheck.checks.base import Check, Outcome, Simulator, engine_simulato
 from collapsecheck.checks.collapse import Collapse, DriftConsistency, DriftEquivalence
 from collapsecheck.checks.engines import EnginesAgree
 from collapsecheck.checks.independence import ReplicateIndependence
+from collapsecheck.checks.regimes import RegimeLogVarGof, RegimeMuVar, RegimeSigma2Mean
 from collapsecheck.checks.theory import (
     IncrementGof,
     LogVarGof,
@@ -28,7 +29,7 @@ CHECK_TYPES: dict[str, type[Check]] = {
     cls.type: cls
     for cls in (LogVarGof, IncrementGof, MeanIncrementGof, SigmaMean, Sigma2Mean, MuVar,
                 DriftConsistency, DriftEquivalence, Collapse, EnginesAgree,
-                ReplicateIndependence)
+                ReplicateIndependence, RegimeSigma2Mean, RegimeMuVar, RegimeLogVarGof)
 }
 
 

@@ -128,6 +128,8 @@ class Check(ABC):
 
 
 _ENGINES = ("samples", "sufficient")
+#: Regime parameters whose None means "not set" (no fresh data, no truncation).
+_OPTIONAL = ("fresh_fraction", "truncate")
 
 
 def _check_iv(check: Check) -> None:
@@ -139,7 +141,9 @@ def _check_iv(check: Check) -> None:
         raise ValueError(f"`engine` must be one of {', '.join(_ENGINES)}; got {check.engine!r}.")
     for f in fields(check):
         value = getattr(check, f.name)
-        if f.name in ("id", "engine"):
+        if f.name in ("id", "engine", "regime"):  # strings (regime: checked by Experiment)
+            continue
+        if value is None and f.name in _OPTIONAL:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"`{f.name}` must be a number; got {value!r}.")

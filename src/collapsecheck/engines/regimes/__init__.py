@@ -35,8 +35,8 @@ from scipy.special import digamma, polygamma
 from collapsecheck.engines.regimes import samples, sufficient
 from collapsecheck.engines.regimes._steps import sufficient_unavailable
 
-__all__ = ["ENGINES", "block_task", "engine_iv", "overflow_iv", "per_draw", "require_memory",
-           "total_draws"]
+__all__ = ["ENGINES", "block_task", "engine_iv", "overflow_iv", "per_draw", "preflight",
+           "require_memory", "total_draws"]
 
 ENGINES: dict[str, Callable] = {"samples": samples.run_block, "sufficient": sufficient.run_block}
 
@@ -59,6 +59,16 @@ def block_task(experiment, engine: str) -> Callable:
     return ENGINES[engine]
 
 
+def preflight(experiment, engine: str, workers: int = 1,
+              chunk_elements: int = 1 << 14) -> None:
+    """Every refusal :func:`~collapsecheck.engines.simulate` would make for a regime
+    experiment, before anything runs or is written: :func:`engine_iv`, :func:`overflow_iv`
+    and :func:`require_memory` (with ``workers`` blocks at once)."""
+    engine_iv(experiment, engine)
+    overflow_iv(experiment)
+    require_memory(experiment, engine, max(1, workers), chunk_elements)
+
+
 def _n_vec(e, t: np.ndarray) -> np.ndarray:
     """``e.n_at`` for an array of generations, as floats (for estimates and bounds only:
     the engines use ``e.n_at`` itself)."""
@@ -72,7 +82,7 @@ def _n_vec(e, t: np.ndarray) -> np.ndarray:
 
 
 #: Generations up to which sums over t are taken term by term.
-_EXACT_T = 1 << 22
+_EXACT_T = 1 << 20
 
 
 def total_draws(e) -> float:
@@ -115,7 +125,7 @@ def require_memory(experiment, engine: str, workers: int, chunk_elements: int) -
     rows = min(REPLICATE_BLOCK, e.replicates)
 
     def need(pool: float, nproc: int) -> float:
-        return nproc * 8.0 * (rows * pool + 3 * max(chunk_elements, pool))
+        return nproc * 8.0 * (rows * pool + 4 * max(chunk_elements, pool))
 
     pool = total_draws(e)
     if need(pool, workers) <= memory_budget():

@@ -33,7 +33,7 @@ from collapsecheck.families.gaussian.theory.replace import (  # noqa: F401
 from collapsecheck.families.gaussian.theory.replace import __all__ as _replace_all
 from collapsecheck.families.gaussian.theory.steps import _step_iv  # noqa: F401
 
-__all__ = [*_replace_all, "regime_module"]
+__all__ = [*_replace_all, "log_variance_law", "regime_module"]
 
 #: Regime -> module of this package (replace is split further by its modifiers).
 _REGIME_MODULES = {"accumulate": "accumulate", "accumulate-subsample": "subsample",
@@ -71,3 +71,18 @@ def predict(experiment):
     name = regime_module(experiment)
     module = importlib.import_module(f"{__name__}.{name}")
     return module.predict(experiment)
+
+
+def log_variance_law(experiment):
+    """The exact law of :math:`S_T = \log(\sigma_T^2/\sigma_0^2)` where the regime keeps
+    the chain a random walk in log sigma^2 (replace, with temperature and n-growth): an
+    object with ``cdf``, ``ppf``, ``mean`` and ``sd``; None for the other regimes, whose
+    log sigma_T^2 has no exact law here."""
+    e = experiment
+    if e.regime != "replace" or e.truncate is not None:
+        return None
+    if e.is_base:
+        return LogVarianceLaw(e.n, e.generations, e.ddof)  # noqa: F405 - from replace
+    from collapsecheck.families.gaussian.theory.ngrowth import GrowthLaw
+
+    return GrowthLaw(e.n, e.generations, e.ddof, e.n_growth, e.temperature)

@@ -69,12 +69,15 @@ from collapsecheck.families.gaussian.theory.steps import (
     _centered_log_cf,
 )
 
-__all__ = ["INVERSION_BUDGET", "GrowthLaw", "converges", "growth_limit", "predict"]
+__all__ = ["INVERSION_BUDGET", "MAX_GROUPS", "GrowthLaw", "converges", "growth_limit", "predict"]
 
 #: Most special-function evaluations (complex log-gammas and Hurwitz zetas) that the
 #: inversion of one :class:`GrowthLaw` may cost; beyond it its quantiles are not computed.
 INVERSION_BUDGET = 50_000_000
 
+#: Most distinct sample sizes :class:`GrowthLaw` sums over (its memory is linear in them).
+MAX_GROUPS = 2**24
+_CHUNK = 2**20  # generations per chunk when grouping the sample sizes
 _RATIO_SERIES_MIN_K = 30.0  # as replace._log_gamma_ratio_excess
 _RATIO_SERIES_TERMS = 24
 _SERIES_J = np.arange(2, _SERIES_TERMS + 1)
@@ -272,17 +275,36 @@ class GrowthLaw(LogVarianceLaw):
         if last > MAX_N:
             raise ValueError(f"with `n_growth` {self.n_growth:g}, generation {self.generations}"
                              f" would draw {last} > {MAX_N:.0e} values.")
+        if self.n_growth and min(self.generations, last - self.n + 1) > MAX_GROUPS:
+            raise ValueError(
+                f"with `n_growth` {self.n_growth:g} and `generations` {self.generations} the "
+                f"sample size could take up to {min(self.generations, last - self.n + 1)} "
+                f"distinct values; the n-growth theory sums over at most {MAX_GROUPS}.")
 
     # -- the steps --------------------------------------------------------------------
 
     @cached_property
     def groups(self) -> tuple[np.ndarray, np.ndarray]:
-        """(distinct sample sizes, ascending; how many generations draw each), int64."""
-        if self.generations == 0:
+        """(distinct sample sizes, ascending; how many generations draw each), int64.
+
+        Built in chunks of generations (memory bounded by the number of groups, since
+        :math:`n_t` is nondecreasing in t)."""
+        T = self.generations
+        if T == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        sizes = _sizes(self.n, self.n_growth, np.arange(1, self.generations + 1))
-        values, counts = np.unique(sizes, return_counts=True)
-        return values.astype(np.int64), counts.astype(np.int64)
+        if self.n_growth == 0:
+            return np.array([self.n], np.int64), np.array([T], np.int64)
+        values: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        for start in range(1, T + 1, _CHUNK):
+            sizes = _sizes(self.n, self.n_growth, np.arange(start, min(start + _CHUNK, T + 1)))
+            v, c = np.unique(sizes, return_counts=True)
+            if values and values[-1][-1] == v[0]:  # a run continues across the chunks
+                counts[-1][-1] += c[0]
+                v, c = v[1:], c[1:]
+            values.append(v.astype(np.int64))
+            counts.append(c.astype(np.int64))
+        return np.concatenate(values), np.concatenate(counts)
 
     @property
     def sizes(self) -> np.ndarray:
@@ -529,10 +551,17 @@ def growth_limit(n: int, ddof: float, n_growth: float, sigma0: float = 1.0,
     :math:`B = \tfrac43 + \tfrac83(1-d)^2 + 2 + 2|1-d|d + |2-d|` (drift), :math:`\tfrac{50}3`
     (variance), :math:`\tfrac83(1-d)^2 + 2|1-d|d + |1-d|` (log ratio). So the tail's error
     is at most :math:`B\,\zeta(2P, T_1+1)/n^2`, to which a rounding allowance
-    :math:`2^{-50}\sum_{t \le T_1} |f(n_t)|` is added; for the variance the bound moves to
-    the SD by :math:`|\sqrt a - \sqrt b| = |a - b|/(\sqrt a + \sqrt b)`; for
-    :math:`\mathrm{Var}\,\mu_\infty`, :math:`|R_{t-1} - R_\infty| \le R_{T_1}
-    (e^{|\log R_\infty - \log R_{T_1}|} - 1)` on the tail adds its share. :math:`T_1` is the
+    :math:`2^{-50}\sum_{t \le T_1} |f(n_t)|` is added (and for the running products
+    :math:`R_{t-1}`, :math:`(t-1)\,2^{-52}\sum_s|\log r_s|` relative); for the variance
+    the bound moves to the SD by :math:`|\sqrt a - \sqrt b| = |a - b|/(\sqrt a + \sqrt b)`; for
+    :math:`\mathrm{Var}\,\mu_\infty`, whose tail terms carry
+    :math:`R_{t-1} = R_\infty e^{-\Lambda_t}`, :math:`\Lambda_t = \sum_{s \ge t}\log r_s =
+    -(1-d)\zeta(P, t)/n + \epsilon_t`, the tail is taken to first order in
+    :math:`\Lambda`, :math:`\frac{R_\infty}{n}[\zeta(P, T_1+1) + \frac{1-d}{n}
+    \sum_{t>T_1}\zeta(P,t)t^{-P}]` with :math:`\sum_{t > T_1}\zeta(P,t)t^{-P} =
+    (\zeta(P,T_1+1)^2 + \zeta(2P,T_1+1))/2` exactly, and the bound adds the
+    :math:`\epsilon_t`, the second order of :math:`e^{-\Lambda}`, :math:`1/n_t` against
+    :math:`1/(nt^P)` and the error of :math:`R_\infty`. :math:`T_1` is the
     smallest power of two from :math:`2^{10}` to :math:`2^{20}` whose tail bound is below
     1e-15 (else :math:`2^{20}`).
     """
@@ -570,11 +599,23 @@ def growth_limit(n: int, ddof: float, n_growth: float, sigma0: float = 1.0,
     r_inf, r_cut = math.exp(log_r_inf), math.exp(log_r_cut)
     head_terms = np.exp(log_r_before) / sizes
     head = math.fsum(head_terms)
-    mu_ratio = head + r_inf * z1 / n
-    gap = abs(log_r_inf - log_r_cut) + e_ratio
-    rounding = (cutoff * _EPS * math.fsum(np.abs(ratio)) + 2.0**-50) * head
-    e_mu_ratio = (r_cut * math.expm1(gap) * z1 / n + max(r_cut, r_inf) * z2 / n**2
-                  + r_inf * math.expm1(e_ratio) * z1 / n + rounding)
+    # tail: R_{t-1} = R_inf e^{-L_t}, L_t = sum_{s >= t} log r_s = -(1-d) zeta(P, t)/n + e_t,
+    # and sum_{t > T1} zeta(P, t) t^-P = (zeta(P, T1+1)^2 + zeta(2P, T1+1))/2 exactly.
+    cross = (z1 * z1 + z2) / 2
+    tail = r_inf / n * (z1 + (1 - d) / n * cross)
+    mu_ratio = head + tail
+    big_l = abs(1 - d) / n * z1 + b_ratio * z2 / n**2 + e_ratio  # >= |L_t| for t > T1
+    # cumsum's error in log R_{t-1} is at most (t - 1) eps sum |log r_s|; exp and the
+    # division add an ulp or two to each head term
+    rounding = (_EPS * math.fsum(np.abs(ratio)) * math.fsum(np.arange(cutoff) * head_terms)
+                + 2.0**-50 * head)
+    e_mu_ratio = (
+        r_inf * b_ratio * z2 * z1 / n**3  # the O(1/x^2) part of L_t
+        + r_inf * math.exp(big_l) * big_l / 2  # e^{-L} - (1 - L), summed against 1/x_t
+        * (abs(1 - d) / n * cross + b_ratio / n**2 * z2 * z1) / n
+        + max(r_cut, r_inf) * math.exp(big_l) * z2 / n**2  # 1/n_t against 1/(n t^P)
+        + tail * math.expm1(e_ratio)  # R_inf's own error
+        + rounding)
     s2 = sigma0 * sigma0
     method = (
         f"direct sums (math.fsum) over t = 1..{cutoff} plus the tail of the leading term by "
@@ -627,6 +668,12 @@ def predict(experiment) -> RegimePrediction:
         (generation 1's at T = 0), as ``methods`` says; ``limit`` is :func:`growth_limit`.
         ``ln_sigma_quantiles`` is None when the inversion is over budget (``notes``
         says why).
+
+    Raises
+    ------
+    ValueError
+        For another regime or a truncation, or when the sample size could take more than
+        :data:`MAX_GROUPS` distinct values (e.g. P >= 1 with T above 1.6e7).
     """
     e = experiment
     if e.regime != "replace":
