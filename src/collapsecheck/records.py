@@ -150,17 +150,22 @@ _NULL_REASONS = {
 
 
 def null_notes(record: dict, notes: list[str]) -> list[str]:
-    """One note per null outside ``spec`` that no note in ``notes`` explains yet: why the
-    regime has no value there (a null spec field is an option not set)."""
+    """One note per null outside ``spec`` that no note in ``notes`` explains yet: how the
+    regime's theory stands there (its ``methods`` entry, where it has one), or why the key
+    does not apply (a null spec field is an option not set)."""
     out = []
+    methods = record.get("methods") or {}
     regime = record.get("regime", "replace")
     for path in _nulls(record):
         if path.split(".")[0] in ("spec", "versions") or any(
                 n.startswith(path + " ") for n in notes):
             continue
-        reason = _NULL_REASONS.get(path.split(".")[0]) or (
-            f"the {regime} regime's theory gives no exact value for it (simulation only; "
-            "no number is made up)")
+        key = path.replace("final.log_scale.", "final.")
+        if key == "step":
+            key = "prob_step_shrinks" if "prob_step_shrinks" in methods else "log_sigma2_drift"
+        reason = (_NULL_REASONS.get(path.split(".")[0]) or methods.get(key) or
+                  f"the {regime} regime's theory gives no exact value for it (simulation "
+                  "only; no number is made up)")
         out.append(f"{path} is null: {reason}")
     return out
 

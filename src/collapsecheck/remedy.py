@@ -157,11 +157,9 @@ def smallest_fresh_count(n: int, ddof: float = 0.0, tolerance: float = 0.05, *,
 
 def _stationary_sigma2(n: int, ddof: float, m: int) -> float | None:
     """The exact stationary E[sigma^2]/sigma0^2 of the mix chain (the regime's theory)."""
-    try:
-        from collapsecheck.families.gaussian.theory import mix
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
-    value = mix.stationary_moments(n, ddof, m)
+    from collapsecheck.families.gaussian.theory.mix import mix_stationary
+
+    value = mix_stationary(n, m / n, ddof)
     return None if value is None else float(value["sigma2_mean"])
 
 

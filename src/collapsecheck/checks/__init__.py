@@ -13,7 +13,14 @@ from collapsecheck.checks.base import Check, Outcome, Simulator, engine_simulato
 from collapsecheck.checks.collapse import Collapse, DriftConsistency, DriftEquivalence
 from collapsecheck.checks.engines import EnginesAgree
 from collapsecheck.checks.independence import ReplicateIndependence
-from collapsecheck.checks.regimes import RegimeLogVarGof, RegimeMuVar, RegimeSigma2Mean
+from collapsecheck.checks.regimes import (
+    RegimeIncrementGof,
+    RegimeLogVarGof,
+    RegimeMeanIncrementGof,
+    RegimeMuVar,
+    RegimeSigma2Mean,
+    RegimeStepRatio,
+)
 from collapsecheck.checks.theory import (
     IncrementGof,
     LogVarGof,
@@ -29,7 +36,8 @@ CHECK_TYPES: dict[str, type[Check]] = {
     cls.type: cls
     for cls in (LogVarGof, IncrementGof, MeanIncrementGof, SigmaMean, Sigma2Mean, MuVar,
                 DriftConsistency, DriftEquivalence, Collapse, EnginesAgree,
-                ReplicateIndependence, RegimeSigma2Mean, RegimeMuVar, RegimeLogVarGof)
+                ReplicateIndependence, RegimeSigma2Mean, RegimeMuVar, RegimeLogVarGof,
+                RegimeIncrementGof, RegimeMeanIncrementGof, RegimeStepRatio)
 }
 
 

@@ -74,7 +74,7 @@ def predict(experiment):
 
 
 def log_variance_law(experiment):
-    """The exact law of :math:`S_T = \log(\sigma_T^2/\sigma_0^2)` where the regime keeps
+    r"""The exact law of :math:`S_T = \log(\sigma_T^2/\sigma_0^2)` where the regime keeps
     the chain a random walk in log sigma^2 (replace, with temperature and n-growth): an
     object with ``cdf``, ``ppf``, ``mean`` and ``sd``; None for the other regimes, whose
     log sigma_T^2 has no exact law here."""

@@ -174,6 +174,9 @@ def truncated_moments(generations: int, n: int, ddof: float = 0.0, sigma0: float
     _step_iv(n, ddof)
     _horizon_iv(generations)
     f = SamplingLaw(temperature, truncate).variance
+    if f == 0.0:
+        raise ValueError(f"`truncate` {truncate} is so small that the variance factor "
+                         "underflows to 0.")
     log_f = math.log(f)
     ln_s0 = 2 * math.log(sigma0)
     if n_growth == 0:
@@ -206,7 +209,8 @@ def predict(experiment) -> RegimePrediction:
         "final.sigma2_mean": "exact product of E R_t = f (n_t - 1)/(n_t - ddof)",
         "final.mu_var": "exact martingale sum of f E[sigma_{t-1}^2]/n_t",
     }
-    notes = [f"variance factor f = tau^2 kappa(C) = {SamplingLaw(e.temperature, e.truncate).variance!r}"]
+    f = SamplingLaw(e.temperature, e.truncate).variance
+    notes = [f"variance factor f = tau^2 kappa(C) = {f!r}"]
     drift = step_var = log_mean = log_sd = None
     if e.truncate is None and e.n_growth == 0:
         drift = log_sigma2_drift(e.n, e.ddof) + 2 * math.log(e.temperature)
