@@ -826,6 +826,55 @@ def _calibrate_command(profile, seeds, first_seed, names, mutant_seeds, out,
 
 
 @app.command()
+def remedy(
+    n: Annotated[
+        list[int] | None,
+        typer.Option("--n", help="Sample sizes of the table (repeat: --n 10 --n 100)."),
+    ] = None,
+    ddof: Annotated[
+        list[float] | None, typer.Option("--ddof", help="ddof values (repeat; default 0 and 1).")
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Allowed shortfall of the stationary "
+                            "geometric mean of sigma below sigma0 (default 0.05 = 5%).")
+    ] = 0.05,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write DIR/remedy.json and DIR/remedy.md.", parser=Path),
+    ] = None,
+    json_: JsonOpt = False,
+) -> int:
+    """The article's remedy, quantified: the smallest fresh fraction (regime mix) whose
+    stationary chain keeps sigma within the tolerance of sigma0 on the log scale."""
+    from collapsecheck.remedy import remedy_record, remedy_markdown
+
+    ns = tuple(n or (10, 30, 100, 300, 1000))
+    ddofs = tuple(ddof if ddof is not None else (0.0, 1.0))
+    for v in ns:
+        if not 2 <= v <= 10**5:
+            raise InputError(f"--n must lie in 2..100000 for the remedy table; got {v}.")
+    for d in ddofs:
+        if not (0 <= d < min(ns)):
+            raise InputError(f"--ddof must satisfy 0 <= ddof < n; got {d}.")
+    if not 0 < tolerance < 1:
+        raise InputError(f"--tolerance must lie in (0, 1); got {tolerance}.")
+    record = remedy_record(ns, ddofs, tolerance)
+    if out is not None:
+        from collapsecheck.io import atomic_write_many
+        from collapsecheck.report.jsonable import dumps
+
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_many({out / "remedy.json": (dumps(record) + "\n").encode(),
+                           out / "remedy.md": remedy_markdown(record).encode()})
+        _err.print(f"remedy table written to {out}")
+    if json_:
+        _print_json(record)
+        return ExitCode.OK
+    Console().print(remedy_markdown(record), markup=False, highlight=False)
+    return ExitCode.OK
+
+
+@app.command()
 def mutants(json_: JsonOpt = False) -> int:
     """List the deliberately wrong simulators, each imitating one realistic bug."""
     from collapsecheck.mutants import MUTANTS
