@@ -846,7 +846,7 @@ def remedy(
 ) -> int:
     """The article's remedy, quantified: the smallest fresh fraction (regime mix) whose
     stationary chain keeps sigma within the tolerance of sigma0 on the log scale."""
-    from collapsecheck.remedy import remedy_record, remedy_markdown
+    from collapsecheck.remedy import remedy_markdown, remedy_record
 
     ns = tuple(n or (10, 30, 100, 300, 1000))
     ddofs = tuple(ddof if ddof is not None else (0.0, 1.0))

@@ -60,7 +60,6 @@ from collapsecheck._roots import brentq
 from collapsecheck.families.gaussian.theory.steps import (
     StepLaw,
     _centered_log_cf,
-    _digamma_minus_log,
     _horizon_iv,
     _step_iv,
     log_sigma2_drift,
