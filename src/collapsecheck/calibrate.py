@@ -247,10 +247,10 @@ def calibrate(profile: Profile, seeds: list[int], *, workers: int | None = None,
                 out["validity_pvalue"] = ks
                 out["validity_ok"] = bool(ks >= CALIBRATION_ALPHA / m)
         checks[check.id] = out
-    from collapsecheck.mutants import MUTANTS
+    from collapsecheck.mutants import ALL_MUTANTS
 
     mutant_records = [{
-        "name": name, "summary": MUTANTS[name].summary, "seeds": len(mseeds),
+        "name": name, "summary": ALL_MUTANTS[name].summary, "seeds": len(mseeds),
         "killed": rec["killed"], "kill_rate": rec["killed"] / len(mseeds),
         "kill_lower95": lower_bound95(rec["killed"], len(mseeds)),
         "killed_by": rec["killed_by"],
@@ -277,9 +277,9 @@ def _one_run(profile: Profile, seed: int, mutant: str | None,
     check, its first-stage p-value and verdict and whether it ended FAIL."""
     simulator = None
     if mutant is not None:
-        from collapsecheck.mutants import MUTANTS
+        from collapsecheck.mutants import ALL_MUTANTS
 
-        simulator = guarded(MUTANTS[mutant])
+        simulator = guarded(ALL_MUTANTS[mutant])
     run = replace(profile, seed=seed)
     out = []
     for check in profile.checks:

@@ -319,6 +319,10 @@ def simulate(
         from collapsecheck.engines import _overflow_iv
 
         _overflow_iv(e)
+        if not e.is_base:  # every refusal of a regime run, before anything is written
+            from collapsecheck.engines.regimes import preflight
+
+            preflight(e, engine, workers=nworkers or 1)
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
     _simulate_estimate(e, engine, out, nworkers)
@@ -877,16 +881,18 @@ def remedy(
 @app.command()
 def mutants(json_: JsonOpt = False) -> int:
     """List the deliberately wrong simulators, each imitating one realistic bug."""
-    from collapsecheck.mutants import MUTANTS
+    from collapsecheck.mutants import ALL_MUTANTS
 
     if json_:
-        _print_json([{"name": m.name, "summary": m.summary} for m in MUTANTS.values()])
+        _print_json([{"name": m.name, "summary": m.summary, "profile": m.profile}
+                     for m in ALL_MUTANTS.values()])
         return ExitCode.OK
     table = Table(title="Mutants: deliberately wrong simulators (collapsecheck.mutants)")
     table.add_column("name")
     table.add_column("the bug it imitates")
-    for m in MUTANTS.values():
-        table.add_row(m.name, escape(m.summary))
+    table.add_column("caught by profile")
+    for m in ALL_MUTANTS.values():
+        table.add_row(m.name, escape(m.summary), m.profile)
     console = Console()
     console.print(table)
     console.print("audit one: collapsecheck validate --profile ci --simulator "

@@ -617,7 +617,12 @@ def simulate_cost(experiment, engine: str, *, out=None, cores: int | None = None
     e = experiment
     rows = float(e.replicates) * (e.generations + 1)
     rec = e.generations + 1 if out is not None else 1
-    sim = simulation_cost(engine, e.n, e.generations, e.replicates, rec, cores)
+    n = e.n
+    if not e.is_base and engine == "samples":  # draws per generation, n-growth included
+        from collapsecheck.engines.regimes import per_draw
+
+        n = max(2, round(per_draw(e, engine)))
+    sim = simulation_cost(engine, n, e.generations, e.replicates, rec, cores)
     seconds = sim.seconds + (rows * OUT_ROW_S[_suffix(out)] if out is not None else 0.0)
     return Cost(seconds, float(e.replicates) * SIMULATE_BYTES_PER_REPLICATE, sim.draws)
 

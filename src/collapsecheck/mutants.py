@@ -55,8 +55,10 @@ from collapsecheck.experiment import Experiment
 from collapsecheck.trajectories import Trajectories
 
 __all__ = [
+    "ALL_MUTANTS",
     "DRAWS_MAX_N",
     "MUTANTS",
+    "REGIME_MUTANTS",
     "Mutant",
     "UnknownMutant",
     "clipped_samples",
@@ -455,6 +457,78 @@ def _population_fresh() -> Simulator:
 
 
 # ---------------------------------------------------------------------------------------
+# Regime bugs (each behaves correctly outside the regime it breaks)
+# ---------------------------------------------------------------------------------------
+
+
+def _fresh_from_model() -> Simulator:
+    """mix: the 'fresh' draws come from the current model instead of the original
+    N(mu0, sigma0^2), which is the replace chain claimed as mix."""
+    def run(e, record):
+        if e.regime != "mix":
+            return _engine(e, record)
+        t = _engine(e.replace(regime="replace", fresh_fraction=None), record)
+        return _claim(t, e)
+
+    return run
+
+
+def _pool_forgets_first() -> Simulator:
+    """accumulate: the pool loses generation 1's draws (the real data) from generation 2
+    on, so generation t fits to the n_2 + ... + n_t model draws only. Runs its own chains
+    from the exact law of each batch (mean and chi-square sum of squares), block by block
+    from ``SeedSequence(seed, spawn_key=(block,))``; truncation is not supported."""
+    def run(e, record):
+        if e.regime != "accumulate":
+            return _engine(e, record)
+        if e.truncate is not None:
+            raise ValueError("the pool-forgets-first mutant has no truncated version.")
+        rec = _record_iv(record, e.generations)
+        means, log_vars = [], []
+        tau2 = e.temperature ** 2
+        for b, sl in enumerate(block_slices(e.replicates)):
+            rows = sl.stop - sl.start
+            rng = generator(block_seed(e.seed, b))
+            out = Recorder(e, rows, rec)
+            mu, log_var = out.start(rows)
+            count, pool_mean, pool_q = 0, np.zeros(rows), np.zeros(rows)
+            for t in range(1, e.generations + 1):
+                nt = e.n_at(t)
+                s = tau2 * np.exp(log_var)
+                zbar, ss = _sufficient_draws(rng, rows, nt)
+                batch_mean, batch_q = mu + np.sqrt(s) * zbar, s * ss
+                if t == 1:  # the real data: fitted, then forgotten
+                    mu, log_var = batch_mean, np.log(batch_q / (nt - e.ddof))
+                else:
+                    total = count + nt
+                    delta = batch_mean - pool_mean
+                    pool_q = pool_q + batch_q + delta * delta * (count * nt / total)
+                    pool_mean = pool_mean + delta * (nt / total)
+                    count = total
+                    mu, log_var = pool_mean.copy(), np.log(pool_q / (count - e.ddof))
+                out.take(t, mu, log_var)
+            m, lv = out.result()
+            means.append(m)
+            log_vars.append(lv)
+        return Trajectories(rec, np.concatenate(log_vars), np.concatenate(means),
+                            spec=e.to_dict(), mean_origin=e.mu0, mean_scale=e.sigma0)
+
+    return run
+
+
+def _temperature_on_mean() -> Simulator:
+    """temperature: tau scales the spread of the mean's draw but the variance is refitted
+    as at tau = 1 (the temperature applied to the mean instead of the samples)."""
+    def run(e, record):
+        if e.temperature == 1 or e.regime != "replace":
+            return _engine(e, record)
+        t = _engine(e.replace(temperature=1.0), record)
+        return _claim(t, e, mean=t.mean * e.temperature)
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------
 
@@ -468,6 +542,8 @@ class Mutant:
     name: str
     summary: str
     build: Callable[[], Simulator]
+    #: The profile whose checks must catch it (regime bugs need the regime checks).
+    profile: str = "ci"
 
     @property
     def __name__(self) -> str:  # how error messages name a simulator
@@ -477,8 +553,9 @@ class Mutant:
         return self.build()(experiment, record)
 
 
-def _registry(*entries: tuple[str, str, Callable[[], Simulator]]) -> dict[str, Mutant]:
-    return {name: Mutant(name, summary, build) for name, summary, build in entries}
+def _registry(*entries: tuple[str, str, Callable[[], Simulator]], profile: str = "ci"
+              ) -> dict[str, Mutant]:
+    return {name: Mutant(name, summary, build, profile) for name, summary, build in entries}
 
 
 MUTANTS: dict[str, Mutant] = _registry(
@@ -515,27 +592,45 @@ MUTANTS: dict[str, Mutant] = _registry(
 )
 
 
+#: Bugs of the regimes' simulators, caught by the ``regimes`` profile's checks.
+REGIME_MUTANTS: dict[str, Mutant] = _registry(
+    ("mix-fresh-from-model", "mix: draws the 'fresh' share from the current model instead "
+     "of the original N(mu0, sigma0^2)", _fresh_from_model),
+    ("pool-forgets-first", "accumulate: the pool loses generation 1's draws (the real data) "
+     "from generation 2 on", _pool_forgets_first),
+    ("temperature-on-mean", "temperature: scales the mean's draw by tau but refits sigma as "
+     "at tau = 1", _temperature_on_mean),
+    profile="regimes",
+)
+
+#: Every mutant by name.
+ALL_MUTANTS: dict[str, Mutant] = {**MUTANTS, **REGIME_MUTANTS}
+
+
 class UnknownMutant(ValueError):
     """A name that is neither ``all`` nor in :data:`MUTANTS` (``.name``)."""
 
     def __init__(self, name: str):
         super().__init__(f"unknown mutant {name!r}; the mutants are: all, "
-                         f"{', '.join(MUTANTS)}.")
+                         f"{', '.join(MUTANTS)}; and for the regimes profile: regimes, "
+                         f"{', '.join(REGIME_MUTANTS)}.")
         self.name = name
 
 
 def select(entries: Iterable[str]) -> list[str]:
     """The mutants named by ``entries``, in order and once each: each entry may be a
-    comma-separated list, ``all`` stands for every name in :data:`MUTANTS`, blanks are
-    skipped; an unknown name raises :class:`UnknownMutant`."""
+    comma-separated list, ``all`` stands for every name in :data:`MUTANTS` and
+    ``regimes`` for every name in :data:`REGIME_MUTANTS`, blanks are skipped; an unknown
+    name raises :class:`UnknownMutant`."""
+    groups = {"all": MUTANTS, "regimes": REGIME_MUTANTS}
     out: list[str] = []
     for entry in entries:
         for name in (part.strip() for part in str(entry).split(",")):
             if not name:
                 continue
-            if name != "all" and name not in MUTANTS:
+            if name not in groups and name not in ALL_MUTANTS:
                 raise UnknownMutant(name)
-            out += [m for m in (MUTANTS if name == "all" else [name]) if m not in out]
+            out += [m for m in groups.get(name, [name]) if m not in out]
     return out
 
 
@@ -543,10 +638,10 @@ def __getattr__(name: str) -> Mutant:
     """``collapsecheck.mutants.ddof_mismatch`` is ``MUTANTS["ddof-mismatch"]`` (so that
     ``--simulator collapsecheck.mutants:ddof_mismatch`` names one)."""
     key = name.replace("_", "-")
-    if key in MUTANTS:
-        return MUTANTS[key]
+    if key in ALL_MUTANTS:
+        return ALL_MUTANTS[key]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *(k.replace("-", "_") for k in MUTANTS)])
+    return sorted([*globals(), *(k.replace("-", "_") for k in ALL_MUTANTS)])

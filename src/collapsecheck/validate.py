@@ -40,13 +40,14 @@ def control_names(names: Iterable[str]) -> tuple[str, ...]:
     repeats. An unknown name is an :class:`~collapsecheck.errors.InputError` listing the
     valid ones."""
     from collapsecheck.errors import InputError
-    from collapsecheck.mutants import MUTANTS, UnknownMutant, select
+    from collapsecheck.mutants import MUTANTS, REGIME_MUTANTS, UnknownMutant, select
 
     try:
         return tuple(select(names))
     except UnknownMutant as exc:
         raise InputError(f"unknown control {exc.name!r}; --controls takes 'all' or names "
-                         f"from: {', '.join(MUTANTS)}.") from None
+                         f"from: {', '.join(MUTANTS)}; or 'regimes' or names from: "
+                         f"{', '.join(REGIME_MUTANTS)}.") from None
 
 
 def check_seed(profile_seed: int, check_id: str, stage: int) -> tuple[int, tuple[int, int]]:
@@ -238,9 +239,9 @@ def run_profile(
     control_results = []
     done = len(checks)
     if control_list:
-        from collapsecheck.mutants import MUTANTS
+        from collapsecheck.mutants import ALL_MUTANTS
     for name in control_list:
-        mutant = MUTANTS[name]
+        mutant = ALL_MUTANTS[name]
         tc = time.perf_counter()
         runs = []
         for check in checks:
