@@ -94,4 +94,42 @@ def figure_data(profile, results, *, workers=None, chains: int = 30, band_points
                           "margin": None if margin is None else [rel(v) for v in margin]})
     if drift:
         out["drift"] = drift
+    if any(getattr(r, "family", "") == "regimes" for r in results):
+        out["regimes"] = regimes_figure_data(derived_seed(profile.seed, (_FIGURE_STREAM, 1)),
+                                             workers=workers)
     return out
+
+
+#: The regimes drawn side by side (n = 20, 100 generations): the article's chain, what
+#: prevents collapse, and what worsens it.
+REGIMES_FIGURE = (
+    ("replace (the article's chain)", {}),
+    ("accumulate", {"regime": "accumulate"}),
+    ("mix, 10% fresh", {"regime": "mix", "fresh_fraction": 0.1}),
+    ("n-growth, n_t = ceil(n t)", {"n_growth": 1.0}),
+    ("temperature 0.98", {"temperature": 0.98}),
+    ("truncated at 2 sigma", {"truncate": 2.0}),
+)
+
+
+def regimes_figure_data(seed: int, *, n: int = 20, generations: int = 100,
+                        chains: int = 1000, points: int = 21, workers=None) -> dict:
+    """Exact E[sigma_t^2] of each regime in :data:`REGIMES_FIGURE` at ``points``
+    generations, beside the mean of ``chains`` simulated chains (sufficient engine where
+    the regime has one, samples otherwise) with its standard error."""
+    from collapsecheck.families.gaussian.theory import predict
+
+    grid = np.unique(np.linspace(0, generations, points).round().astype(int))
+    curves = []
+    for label, params in REGIMES_FIGURE:
+        e = Experiment(n=n, generations=generations, replicates=chains, seed=seed, **params)
+        exact = [1.0 if g == 0 else float(predict(e.replace(generations=int(g))).sigma2_mean)
+                 for g in grid]
+        engine = "samples" if e.truncate is not None else "sufficient"
+        traj = simulate(e, engine=engine, record=grid.tolist(), workers=workers).trajectories
+        s2 = np.exp(traj.log_var - 2 * math.log(e.sigma0))
+        curves.append({"label": label, "exact": exact, "simulated": s2.mean(axis=0).tolist(),
+                       "se": (s2.std(axis=0, ddof=1) / math.sqrt(chains)).tolist()})
+    return {"generations": grid.tolist(), "curves": curves,
+            "title": f"E[sigma_t^2]/sigma_0^2 by regime (n={n}): exact (lines), {chains} "
+                     "simulated chains (points, 95% intervals)"}

@@ -84,6 +84,14 @@ DRAWS_MAX_N = 256
 
 
 def _engine(e: Experiment, record, engine: str = "sufficient") -> Trajectories:
+    """The correct engine's chains (``samples`` where a regime has no sufficient law)."""
+    if engine == "sufficient" and not e.is_base:
+        from collapsecheck.engines.regimes import engine_iv
+
+        try:
+            engine_iv(e, engine)
+        except ValueError:
+            engine = "samples"
     return simulate(e, engine=engine, record=record, workers=1).trajectories
 
 

@@ -63,6 +63,18 @@ class _RegimeCheck(Check):
     temperature: float = 1.0
     truncate: float | None = None
 
+    def __post_init__(self) -> None:
+        # the engine must be able to run the regime (before any design guard simulates)
+        from collapsecheck.engines.regimes import engine_iv
+
+        e = self.experiment(seed=0, replicates=1)
+        if not e.is_base and self.engine in ("samples", "sufficient"):
+            try:
+                engine_iv(e, self.engine)
+            except ValueError as exc:
+                raise ValueError(f"check {self.id or self.type!r}: {exc}") from None
+        super().__post_init__()
+
     def regime_params(self) -> dict:
         return dict(regime=self.regime, fresh_fraction=self.fresh_fraction,
                     n_growth=self.n_growth, temperature=self.temperature,

@@ -22,8 +22,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "qq_svg", "render_figure",
-           "trajectories_svg"]
+__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "qq_svg", "regimes_svg",
+           "render_figure", "trajectories_svg"]
 
 _BLUE = "#2563eb"
 _ORANGE = "#ea580c"
@@ -241,11 +241,54 @@ def drift_svg(rows: Sequence[Mapping[str, Any]]) -> str:
         return _to_svg(fig, "drift")
 
 
+def regimes_svg(data: Mapping[str, Any]) -> str:
+    """E[sigma_t^2]/sigma0^2 over generations for several regimes side by side: the exact
+    curve of each (a line) and the simulated mean of sigma_t^2 with its 95% interval
+    (points and bars).
+
+    ``data``: ``generations`` (list) and ``curves``, a list of objects with ``label``,
+    ``exact`` (one value per generation) and optionally ``simulated`` and ``se`` (the
+    same length); optional ``title``.
+    """
+    x = _vector(data, "generations", "regimes")
+    curves = data.get("curves") or []
+    if not curves:
+        raise ValueError("`regimes.curves` must list at least one regime.")
+    colours = [_BLUE, _ORANGE, _GREEN, "#9333ea", "#db2777", _GREY, "#0891b2"]
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 4.2)
+        ax = fig.add_subplot()
+        ax.set_yscale("log")
+        for i, c in enumerate(curves):
+            colour = colours[i % len(colours)]
+            exact = _array(c.get("exact"), f"regimes.curves[{i}].exact")
+            if exact.shape != x.shape:
+                raise ValueError(f"`regimes.curves[{i}].exact` must have {x.size} values; "
+                                 f"got {exact.size}.")
+            ax.plot(x, _positive(exact), color=colour, linewidth=1.6,
+                    label=_plain(c.get("label", f"regime {i + 1}")))
+            if c.get("simulated") is not None:
+                sim = _array(c["simulated"], f"regimes.curves[{i}].simulated")
+                se = _array(c.get("se", np.zeros_like(sim)), f"regimes.curves[{i}].se")
+                if sim.shape != x.shape or se.shape != x.shape:
+                    raise ValueError(f"`regimes.curves[{i}]` simulated and se must have "
+                                     f"{x.size} values each.")
+                ax.errorbar(x, _positive(sim), yerr=1.96 * se, fmt="o", markersize=2.5,
+                            color=colour, elinewidth=0.8, alpha=0.8)
+        ax.set_xlabel("generation t")
+        ax.set_ylabel("E[σ_t²] / σ_0²  (log scale)")
+        ax.set_title(_plain(data.get("title", "E[σ_t²] by regime: exact (lines), simulated "
+                                               "(points, 95% intervals)")))
+        ax.legend(loc="best", frameon=False, fontsize=8)
+        return _to_svg(fig, "regimes")
+
+
 _DRAW = {
     "trajectories": trajectories_svg,
     "endpoint": endpoint_svg,
     "qq": qq_svg,
     "drift": drift_svg,
+    "regimes": regimes_svg,
 }
 FIGURE_KINDS = tuple(_DRAW)
 

@@ -29,6 +29,7 @@ _FIGURE_TITLES = {
     "endpoint": "Final log σ² against its exact density",
     "qq": "QQ plot against the exact law",
     "drift": "Drift estimates and equivalence margins",
+    "regimes": "What prevents collapse and what worsens it: E[σ_t²] by regime",
 }
 
 _TONE = {"PASS": "good", "SUPPORTED": "good", "WEAK": "warn", "QUALIFIED": "warn",
