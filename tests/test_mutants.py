@@ -17,8 +17,9 @@ import pytest
 
 from collapsecheck import Experiment
 from collapsecheck.cli import main
+from collapsecheck.engines import simulate
 from collapsecheck.errors import InputError
-from collapsecheck.mutants import DRAWS_MAX_N, MUTANTS, Mutant
+from collapsecheck.mutants import ALL_MUTANTS, DRAWS_MAX_N, MUTANTS, REGIME_MUTANTS, Mutant
 from collapsecheck.plugin import load_simulator
 from collapsecheck.profiles import load_profile
 from collapsecheck.results import Verdict
@@ -157,5 +158,40 @@ def test_cli_lists_them(capsys):
 def test_cli_lists_them_as_json(capsys):
     assert main(["mutants", "--json"]) == 0
     out, _ = capsys.readouterr()
-    assert json.loads(out) == [{"name": m.name, "summary": m.summary}
-                               for m in MUTANTS.values()]
+    assert json.loads(out) == [{"name": m.name, "summary": m.summary, "profile": m.profile}
+                               for m in ALL_MUTANTS.values()]
+    assert {m.profile for m in MUTANTS.values()} == {"ci"}
+    assert {m.profile for m in REGIME_MUTANTS.values()} == {"regimes"}
+
+
+#: Each regime mutant on an experiment of the regime it breaks.
+REGIME_CASES = {
+    "mix-fresh-from-model": dict(regime="mix", fresh_fraction=0.3),
+    "pool-forgets-first": dict(regime="accumulate"),
+    "temperature-on-mean": dict(temperature=1.1),
+}
+
+
+def test_every_regime_mutant_has_a_case():
+    assert set(REGIME_CASES) == set(REGIME_MUTANTS)
+
+
+@pytest.mark.parametrize("name", sorted(REGIME_CASES))
+def test_regime_mutants_are_well_formed_and_wrong(name):
+    e = Experiment(n=5, **SMALL, **REGIME_CASES[name])
+    sim = guarded(REGIME_MUTANTS[name])
+    full = sim(e, "all")
+    assert full.log_var.shape == full.mean.shape == (e.replicates, e.generations + 1)
+    assert full.spec == e.to_dict()
+    part = sim(e, [0, 3, 6])
+    np.testing.assert_array_equal(part.log_var, full.log_var[:, [0, 3, 6]])
+    again = REGIME_MUTANTS[name](e, "all")
+    np.testing.assert_array_equal(again.log_var, full.log_var)
+    # not the correct chains: the correct engine with the same seed differs
+    right = simulate(e, engine="sufficient", workers=1).trajectories
+    assert not np.array_equal(right.log_var, full.log_var)
+    # and outside its regime it is the correct engine, bit for bit
+    base = Experiment(n=5, **SMALL)
+    np.testing.assert_array_equal(REGIME_MUTANTS[name](base, "all").log_var,
+                                  simulate(base, engine="sufficient", workers=1)
+                                  .trajectories.log_var)

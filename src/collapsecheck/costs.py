@@ -176,6 +176,12 @@ RECORDS = {
     "collapse": "grid",
     "engines_agree": "final",
     "replicate_independence": "all",
+    "regime_sigma2_mean": "final",
+    "regime_mu_var": "final",
+    "regime_log_var_gof": "final",
+    "regime_increment_gof": "all",
+    "regime_mean_increment_gof": "all",
+    "regime_step_ratio": "all",
 }
 
 #: Exact-law Monte Carlo of the claims: seconds per draw (measured 0.15 us) and bytes
@@ -279,7 +285,17 @@ def check_cost(check, replicates: int | None = None, cores: int | None = None, *
     in this process (a calibration's later seeds)."""
     R = check.replicates if replicates is None else int(replicates)
     rec = recorded_generations(check)
-    sim = simulation_cost(check.engine, check.n, check.generations, R, rec, cores)
+    n = check.n
+    if getattr(check, "family", "") == "regimes" and check.engine == "samples":
+        from collapsecheck.engines.regimes import per_draw
+
+        n = max(2, round(per_draw(check.experiment(seed=0, replicates=1), "samples")))
+    sim = simulation_cost(check.engine, n, check.generations, R, rec, cores)
+    if check.type in ("regime_sigma2_mean", "regime_mu_var"):  # the seeded design pilot
+        from collapsecheck.checks.regimes import PILOT_REPLICATES
+
+        sim = sim.then(simulation_cost(check.engine, n, check.generations, PILOT_REPLICATES,
+                                       1, cores))
     if check.type == "engines_agree":
         other = "sufficient" if check.engine == "samples" else "samples"
         sim = sim.then(simulation_cost(other, check.n, check.generations, R, rec, cores))

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special
 
-__all__ = ["RemedyRow", "remedy_markdown", "remedy_record", "remedy_table",
+__all__ = ["RemedyRow", "reference_record", "remedy_markdown", "remedy_record", "remedy_table",
            "smallest_fresh_count", "stationary_log_sigma2"]
 
 #: The seed of every Monte Carlo estimate here (a SeedSequence per (n, ddof, m)).
@@ -240,3 +240,23 @@ def remedy_markdown(record: dict) -> str:
               "E[sigma^2] is shown to make the point of the module docstring: it is not the "
               "yardstick (at ddof 1 a single fresh draw gives 2 sigma0^2).", ""]
     return "\n".join(lines)
+
+
+def reference_record() -> dict | None:
+    """The committed remedy table shipped with the package (``reference/remedy.json``,
+    written by ``collapsecheck remedy --out reports/remedy`` and copied there; the test
+    suite checks it against that report and recomputes a row of it), or None."""
+    import json
+    from importlib import resources
+
+    try:
+        text = resources.files("collapsecheck").joinpath("reference/remedy.json").read_text()
+    except (FileNotFoundError, OSError):
+        return None
+    return json.loads(text)
+
+
+def remedy_rows_markdown(record: dict) -> list[str]:
+    """The table rows of :func:`remedy_markdown` (header included)."""
+    doc = remedy_markdown(record).splitlines()
+    return [line for line in doc if line.startswith("|")]

@@ -392,7 +392,7 @@ def step_pit(e: Experiment, lv: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class RegimeStepRatio(_RegimeCheck):
     type = "regime_step_ratio"
-    example: ClassVar[dict] = {"truncate": 2.5}
+    example: ClassVar[dict] = {"truncate": 2.5, "engine": "samples"}
 
     def moments(self):
         from collapsecheck.families.gaussian.theory.truncate import step_ratio_moments

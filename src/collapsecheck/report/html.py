@@ -297,6 +297,38 @@ def _claims_section(report: ValidationReport) -> str:
     return f'<h2 id="claims">Article claims</h2>{intro}{cards}'
 
 
+def _remedy_section(report: ValidationReport) -> str:
+    """The article's remedy, quantified (the committed table of ``collapsecheck remedy``),
+    beside the claims."""
+    from collapsecheck.remedy import reference_record
+
+    rec = reference_record() if report.claims else None
+    if rec is None:
+        return ""
+
+    def est(e):
+        if e is None:
+            return "–"
+        return (f"{e['estimate']:.4g} (exact)" if e["se"] == 0 else
+                f"{e['estimate']:.4f} ± {e['se']:.1g} (SD {e['sd']:.2g})")
+
+    rows = [[str(r["n"]), f"{r['ddof']:g}",
+             "–" if r["fresh_count"] is None else str(r["fresh_count"]),
+             "–" if r["fresh_fraction"] is None else f"{r['fresh_fraction']:.4g}",
+             est(r["at_m"]), est(r["below_m"]), f"{r['all_fresh_log_sigma2']:.4g}",
+             "–" if r["sigma2_mean_stationary"] is None
+             else f"{r['sigma2_mean_stationary']:.4g}", _e(r["note"])]
+            for r in rec["rows"]]
+    table = _table(["n", "ddof", "smallest m", "m/n", "E[log σ²] at m", "at m − 1",
+                    "all fresh (exact)", "stationary E[σ²] at m (exact)", "note"], rows)
+    return (f'<h2 id="remedy">The article\'s remedy, quantified</h2>'
+            f"<p>{_e(rec['what'])}. {_e(rec['method'])}. Reproduce with "
+            f"<code>{_e(rec['command'])}</code>.</p>{table}"
+            '<p class="muted">E[σ²] is not the yardstick: at ddof 1 a single fresh draw per '
+            "generation gives a stationary E[σ²] of 2σ₀², because the model's mean wanders "
+            "from μ₀ and the fresh draw lands far from it.</p>")
+
+
 def _footer(report: ValidationReport) -> str:
     return f"""<footer>
 <h2 id="environment">Environment</h2>{_kv(report.environment)}
@@ -322,6 +354,7 @@ def render_html(report: ValidationReport) -> str:
         _checks_table(report),
         _controls_section(report),
         _claims_section(report),
+        _remedy_section(report),
         _footer(report),
     ])
     return f"""<!DOCTYPE html>

@@ -119,6 +119,17 @@ def _controls_section(report: ValidationReport) -> list[str]:
     return lines
 
 
+def _remedy_section(report) -> list[str]:
+    """The committed remedy table (``collapsecheck remedy``), beside the claims."""
+    from collapsecheck.remedy import reference_record, remedy_rows_markdown
+
+    rec = reference_record() if report.claims else None
+    if rec is None:
+        return []
+    return ["## The article's remedy, quantified", "", f"{rec['what']}. {rec['method']}. "
+            f"Reproduce with `{rec['command']}`.", "", *remedy_rows_markdown(rec), ""]
+
+
 def render_markdown(report: ValidationReport) -> str:
     """``report.md``: verdict, how to reproduce, budget, checks, positive controls (when
     any were run), then claims A1..A8."""
@@ -169,6 +180,7 @@ def render_markdown(report: ValidationReport) -> str:
             out += _claim_section(c)
     else:
         out += ["No claims were evaluated.", ""]
+    out += _remedy_section(report)
     if report.timing:
         out += ["## Timing", "", *_kv_list(report.timing), ""]
     return "\n".join(out).rstrip("\n") + "\n"
