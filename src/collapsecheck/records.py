@@ -86,6 +86,9 @@ def environment() -> dict:
     }
 
 
+#: Version of ``schemas/theory.schema.json``, the shape of a ``theory`` record.
+THEORY_SCHEMA_VERSION = "1.0"
+
 #: The keys of a replace-chain ``theory`` record, every one exact.
 _REPLACE_EXACT = (
     "log_sigma2_drift", "log_sigma2_step_var", "step.prob_sigma_shrinks",
@@ -119,12 +122,14 @@ def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = 
         step = None if p.log_sigma2_drift is None else {
             "prob_sigma_shrinks": p.prob_step_shrinks}
         final_keys = p.final().keys()
-        exact = [f"final.{k}" if k in final_keys else k for k in p.exact]
+        renamed = {"prob_step_shrinks": "step.prob_sigma_shrinks"}  # its record path
+        exact = [f"final.{k}" if k in final_keys else renamed.get(k, k) for k in p.exact]
         regime = {"regime": p.regime, "zero_drift_temperature": p.zero_drift_temperature,
                   "stationary": p.stationary, "limit": p.limit, "exact": exact,
                   "methods": dict(p.methods)}
         notes = list(p.notes)
     record = {
+        "schema_version": THEORY_SCHEMA_VERSION,
         "spec": spec,
         "regime": regime.pop("regime"),
         "log_sigma2_drift": p.log_sigma2_drift,
