@@ -169,6 +169,9 @@ REGIME_CASES = {
     "mix-fresh-from-model": dict(regime="mix", fresh_fraction=0.3),
     "pool-forgets-first": dict(regime="accumulate"),
     "temperature-on-mean": dict(temperature=1.1),
+    "clipped-not-truncated": dict(truncate=2.0),
+    "growth-lag": dict(n_growth=1.0),
+    "pool-stalls": dict(regime="accumulate-subsample"),
 }
 
 
@@ -188,7 +191,9 @@ def test_regime_mutants_are_well_formed_and_wrong(name):
     again = REGIME_MUTANTS[name](e, "all")
     np.testing.assert_array_equal(again.log_var, full.log_var)
     # not the correct chains: the correct engine with the same seed differs
-    right = simulate(e, engine="sufficient", workers=1).trajectories
+    engine = "samples" if e.truncate is not None or e.regime == "accumulate-subsample" \
+        else "sufficient"
+    right = simulate(e, engine=engine, workers=1).trajectories
     assert not np.array_equal(right.log_var, full.log_var)
     # and outside its regime it is the correct engine, bit for bit
     base = Experiment(n=5, **SMALL)

@@ -536,6 +536,83 @@ def _temperature_on_mean() -> Simulator:
     return run
 
 
+def _clipped_not_truncated() -> Simulator:
+    """truncation: clips the model's draws to mu +- C sigma instead of conditioning on
+    |x - mu| <= C sigma (the article's chain otherwise; temperature 1 only)."""
+    def run(e, record):
+        if e.truncate is None or e.regime != "replace" or e.temperature != 1 or e.n_growth:
+            return _engine(e, record)
+        base = e.replace(truncate=None)
+        return _claim(clipped_samples(e.truncate)(base, record), e)
+
+    return run
+
+
+def _growth_lag() -> Simulator:
+    """n-growth: generation t draws n_{t-1} values (the schedule one generation late;
+    generation 1 draws n), replace regime without truncation. Runs its own chains from the
+    exact law of each fit, block by block as the engines do."""
+    def run(e, record):
+        if not e.n_growth or e.regime != "replace" or e.truncate is not None:
+            return _engine(e, record)
+        rec = _record_iv(record, e.generations)
+        means, log_vars = [], []
+        log_tau2 = 2 * math.log(e.temperature)
+        for b, sl in enumerate(block_slices(e.replicates)):
+            rows = sl.stop - sl.start
+            rng = generator(block_seed(e.seed, b))
+            out = Recorder(e, rows, rec)
+            mu, log_var = out.start(rows)
+            for t in range(1, e.generations + 1):
+                nt = e.n_at(max(1, t - 1))
+                zbar, ss = _sufficient_draws(rng, rows, nt)
+                mu = mu + np.exp(0.5 * (log_var + log_tau2)) * zbar
+                log_var = log_var + log_tau2 + np.log(ss / (nt - e.ddof))
+                out.take(t, mu, log_var)
+            m, lv = out.result()
+            means.append(m)
+            log_vars.append(lv)
+        return Trajectories(rec, np.concatenate(log_vars), np.concatenate(means),
+                            spec=e.to_dict(), mean_origin=e.mu0, mean_scale=e.sigma0)
+
+    return run
+
+
+def _pool_stalls() -> Simulator:
+    """accumulate-subsample: the pool is the previous generation's subsample plus the new
+    batch (it stops growing) instead of every draw so far; every value is drawn (fixed n,
+    no truncation), block by block from ``SeedSequence(seed, spawn_key=(block,))``."""
+    def run(e, record):
+        if (e.regime != "accumulate-subsample" or e.n_growth or e.truncate is not None):
+            return _engine(e, record)
+        rec = _record_iv(record, e.generations)
+        means, log_vars = [], []
+        n, tau = e.n, e.temperature
+        for b, sl in enumerate(block_slices(e.replicates)):
+            rows = sl.stop - sl.start
+            rng = generator(block_seed(e.seed, b))
+            out = Recorder(e, rows, rec)
+            mu, log_var = out.start(rows)
+            kept = np.empty((rows, 0))
+            for t in range(1, e.generations + 1):
+                new = mu[:, None] + tau * np.exp(0.5 * log_var)[:, None] * \
+                    rng.standard_normal((rows, n))
+                pool = np.concatenate([kept, new], axis=1)
+                keys = rng.random(pool.shape)
+                pick = np.argpartition(keys, n - 1, axis=1)[:, :n]
+                kept = np.take_along_axis(pool, pick, axis=1)
+                mu = kept.mean(axis=1)
+                log_var = np.log(((kept - mu[:, None]) ** 2).sum(axis=1) / (n - e.ddof))
+                out.take(t, mu, log_var)
+            m, lv = out.result()
+            means.append(m)
+            log_vars.append(lv)
+        return Trajectories(rec, np.concatenate(log_vars), np.concatenate(means),
+                            spec=e.to_dict(), mean_origin=e.mu0, mean_scale=e.sigma0)
+
+    return run
+
+
 # ---------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------
@@ -608,6 +685,12 @@ REGIME_MUTANTS: dict[str, Mutant] = _registry(
      "from generation 2 on", _pool_forgets_first),
     ("temperature-on-mean", "temperature: scales the mean's draw by tau but refits sigma as "
      "at tau = 1", _temperature_on_mean),
+    ("clipped-not-truncated", "truncation: clips the model's draws to mu +- C sigma instead "
+     "of conditioning on |x - mu| <= C sigma", _clipped_not_truncated),
+    ("growth-lag", "n-growth: generation t draws n_(t-1) values (the schedule one "
+     "generation late)", _growth_lag),
+    ("pool-stalls", "accumulate-subsample: the pool is the last subsample plus the new "
+     "batch (it stops growing) instead of every draw so far", _pool_stalls),
     profile="regimes",
 )
 
