@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
+import math
 import os
 import re
 import sys
@@ -642,9 +643,20 @@ def audit(
     n_growth: NGrowth = 0.0,
     temperature: Temperature = 1.0,
     truncate: Truncate = None,
+    sigma0: Annotated[
+        float | None,
+        typer.Option("--sigma0", help="The chains' starting std (generation 0), for logs that "
+                     "start at generation 1 or later; without it each chain is judged from its "
+                     "first recorded generation on."),
+    ] = None,
+    mu0: Annotated[
+        float | None,
+        typer.Option("--mu0", help="The chains' starting mean (generation 0), with --sigma0."),
+    ] = None,
 ) -> int:
     """Audit recorded chains against exact theory; WEAK stands, FAIL exits 1. With
-    --regime (and its options) the chains are judged as that regime's."""
+    --regime (and its options) the chains are judged as that regime's. One chain, chains of
+    different lengths and logs that start late are read as they come (--regime replace)."""
     from collapsecheck.audit import audit as run_audit
     from collapsecheck.trajectories import load
 
@@ -653,9 +665,10 @@ def audit(
                          "(e.g. --n 1000 for the article's chains); the file does not record "
                          "it, and a wrong n is what the audit tests.")
 
-    traj = load(path)
+    traj = load(path, ragged=True)
     try:
         result = run_audit(traj, n=n, ddof=ddof, budget=budget, source=str(path),
+                           sigma0=sigma0, mu0=mu0,
                            **_regime(regime, fresh_fraction, n_growth, temperature, truncate))
     except (TypeError, ValueError) as exc:
         if isinstance(exc, InputError):
@@ -685,8 +698,21 @@ def audit(
             console.print(f"effective n from the step variance: {_fmt(e['estimate'])} "
                           f"(95% CI {_fmt(e['ci95'][0])} to {_fmt(e['ci95'][1])})",
                           soft_wrap=True)
+        joint = rate.get("n_ddof_joint", {})
+        if math.isfinite(joint.get("ddof", {}).get("se", math.nan)):
+            jn, jd = joint["n"], joint["ddof"]
+            console.print(f"n and ddof jointly: n = {_fmt(jn['estimate'])} (95% CI "
+                          f"{_fmt(jn['ci95'][0])} to {_fmt(jn['ci95'][1])}), ddof = "
+                          f"{_fmt(jd['estimate'])} ({_fmt(jd['ci95'][0])} to "
+                          f"{_fmt(jd['ci95'][1])})", soft_wrap=True)
         for name, why in result.skipped.items():
             _err.print(f"skipped {name}: {escape(why)}")
+        for note in result.notes:
+            _err.print(f"note: {escape(note)}")
+        smallest = result.reach.get("n_relative_error_detectable")
+        if smallest is not None:
+            _err.print(f"reach: the n_eff check detects an n off by {smallest:.3g} (relative) "
+                       "with power 0.9")
         console.print(f"verdict: {result.verdict.value}")
     return ExitCode.CHECK_FAILED if result.verdict.value == "FAIL" else ExitCode.OK
 
@@ -899,6 +925,18 @@ def mutants(json_: JsonOpt = False) -> int:
                   "collapsecheck.mutants:NAME (with _ for -, e.g. ddof_mismatch)",
                   soft_wrap=True)
     return ExitCode.OK
+
+
+def _register_planning_commands() -> None:
+    """``plan`` and ``sweep`` live in their own modules (imported lazily inside them)."""
+    from collapsecheck.cli_plan import plan_command
+    from collapsecheck.cli_sweep import sweep_command
+
+    app.command(name="plan")(plan_command)
+    app.command(name="sweep")(sweep_command)
+
+
+_register_planning_commands()
 
 
 # ---------------------------------------------------------------------------------------

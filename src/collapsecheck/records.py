@@ -168,7 +168,7 @@ def null_notes(record: dict, notes: list[str]) -> list[str]:
         key = path.replace("final.log_scale.", "final.")
         if key == "step":
             key = "prob_step_shrinks" if "prob_step_shrinks" in methods else "log_sigma2_drift"
-        reason = (_NULL_REASONS.get(path.split(".")[0]) or methods.get(key) or
+        reason = (methods.get(key) or _NULL_REASONS.get(path.split(".")[0]) or
                   f"the {regime} regime's theory gives no exact value for it (simulation "
                   "only; no number is made up)")
         out.append(f"{path} is null: {reason}")
@@ -216,4 +216,14 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
     }
     record["notes"] = nonfinite_notes(record) + underflow_notes(
         record["final"], lambda e: {k: e.get(k) for k in ("estimate", "theory")})
+    if not experiment.is_base:  # a theory value the regime lacks is null: say why
+        methods = dict(getattr(p, "methods", {}) or {})
+        for path in _nulls({"final": record["final"], "theory": record["theory"]}):
+            if any(n.startswith(path + " ") for n in record["notes"]):
+                continue
+            parts = [q for q in path.split(".") if q != "log_scale"]
+            key = f"final.{parts[1]}" if parts[0] == "final" else parts[-1]
+            reason = methods.get(key) or (f"the {experiment.regime} regime's theory gives no "
+                                          "exact value for it (simulation only)")
+            record["notes"].append(f"{path} is null: {reason}")
     return record

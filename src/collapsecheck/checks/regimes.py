@@ -536,10 +536,14 @@ def audit_checks(e: Experiment, has_mean: bool) -> tuple[list[Check], dict[str, 
                              "large to run here")
     else:
         builders += moments
+    from collapsecheck.resources import ResourceError
+
     out = []
     for name, cls in builders:
         try:
             out.append(cls(id=f"audit.{name}", **common))
+        except ResourceError:  # a refusal to run (memory), not a reason to skip quietly
+            raise
         except ValueError as exc:
             skipped[name] = str(exc)
     return out, skipped
