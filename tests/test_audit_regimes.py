@@ -239,7 +239,12 @@ def test_json_rate_drift_is_exact_only_for_random_walks(files, capsys, name):
     if name in WALKS:
         assert isinstance(drift["exact"], float)
         expected = theory_record(_experiment(name))["log_sigma2_drift"]
-        assert drift["exact"] == pytest.approx(expected, rel=1e-12)
+        if _experiment(name).n_growth:
+            # the steps' drifts differ: the exact value of the regression slope is not the
+            # last step's drift (the agreement with data is tested below)
+            assert abs(drift["exact"]) > 1.5 * abs(expected)
+        else:
+            assert drift["exact"] == pytest.approx(expected, rel=1e-12)
     else:
         assert drift["exact"] is None
     assert "n_eff" not in record["rate"]  # n_eff belongs to the article's chain
@@ -255,11 +260,6 @@ def test_rate_drift_of_true_temperature_data_agrees_with_its_exact_value(files):
     assert ok, rate
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: under n-growth audit's rate.log_sigma2_drift.exact is the drift of generation "
-    "T's step alone (-0.0100 at n=10, P=1, T=20) while the estimate is the OLS slope of "
-    "log sigma^2 over all generations (exact slope of E[log sigma_t^2]: -0.0280); true "
-    "data lie ~15 SE from 'exact'"))
 def test_rate_drift_of_true_n_growth_data_agrees_with_its_exact_value(files):
     ok, rate = _drift_agrees(files, "n-growth")
     assert ok, rate

@@ -147,11 +147,6 @@ def test_subsample_audit_whose_pilot_cannot_fit_exits_2(capsys, big_pool_file, m
     _one_error_line(capsys)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: when the memory budget refuses the accumulate-subsample audit's pilot, every "
-    "moment check is skipped for memory, but the one-line error names the first skip "
-    "reason instead ('no check can run ... (first reason: under accumulate-subsample a "
-    "generation's step depends on state ...)'): the memory budget is never mentioned"))
 def test_subsample_audit_whose_pilot_cannot_fit_names_the_memory(capsys, big_pool_file,
                                                                  monkeypatch):
     monkeypatch.setenv("COLLAPSECHECK_MEMORY_BUDGET", "1M")
@@ -308,10 +303,6 @@ def test_simulate_standard_errors_are_right_to_25_percent(seed_records, regime, 
     assert abs(ratio - 1) < 0.25, ratio
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "INCONSISTENCY: simulate --json of a regime writes null theory and z (e.g. "
-    "final.sigma_mean.theory under mix) with no note; the base chain's records, and "
-    "theory --json of every regime, explain every null by a note naming its path"))
 def test_simulate_json_explains_every_null(capsys):
     record = _sim_cli(capsys, "mix", 1)
     unexplained = [p for p in _null_paths(record) if not p.startswith("spec.")

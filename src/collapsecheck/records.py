@@ -218,7 +218,9 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
         record["final"], lambda e: {k: e.get(k) for k in ("estimate", "theory")})
     if not experiment.is_base:  # a theory value the regime lacks is null: say why
         methods = dict(getattr(p, "methods", {}) or {})
-        for path in _nulls({"final": record["final"], "theory": record["theory"]}):
+        paths = [*_nulls(record["final"], "final"),
+                 *(f"theory.{k}" for k, v in record["theory"].items() if v is None)]
+        for path in paths:
             if any(n.startswith(path + " ") for n in record["notes"]):
                 continue
             parts = [q for q in path.split(".") if q != "log_scale"]
