@@ -9,4 +9,14 @@ __version__ = "0.1.0"
 
 from collapsecheck.experiment import Experiment
 
-__all__ = ["Experiment", "__version__"]
+__all__ = ["Experiment", "__version__", "audit_chains"]
+
+
+def audit_chains(trajectories, *, n: int, ddof: float = 0.0, **options):
+    """Audit recorded chains against exact theory; see
+    :func:`collapsecheck.audit.audit_chains` (imported on first call, so that
+    ``import collapsecheck`` stays light). Returns an
+    :class:`~collapsecheck.audit.AuditResult`."""
+    from collapsecheck.audit import audit_chains as run
+
+    return run(trajectories, n=n, ddof=ddof, **options)

@@ -20,13 +20,39 @@ effective sample size :math:`n_\mathrm{eff}`: the n whose exact step variance
 :math:`\psi'((n-1)/2)` equals the measured variance of the increments (each chain's
 sample variance of its increments, averaged, with a t interval over chains, mapped
 through the monotone inverse). It does not depend on ddof.
+
+Real logs as they come (the article's chain; other regimes need complete chains):
+
+* one chain, or chains of different lengths, or chains that start at generation 1 or
+  later (a NaN-padded :class:`~collapsecheck.trajectories.Trajectories`, as
+  ``load(path, ragged=True)`` and :meth:`Trajectories.from_ragged` give). Without
+  ``sigma0`` each chain is judged from its first recorded generation on (its start);
+  with ``sigma0`` (and ``mu0``) generation 0 is that known start and the unrecorded
+  generations before the first recorded one are skipped over.
+* The per-generation increments are i.i.d. under H0, so the pooled-increment checks
+  (``increment_gof``, ``n_eff``, ``increment_drift``, ``mean_increment_gof``) use every
+  recorded one-generation step of every chain; the final-generation check uses the
+  chains that reach the last generation; the panel checks (the cluster-robust drift
+  regression, collapse, independence) the chains recorded at every generation. What
+  cannot run is named in ``skipped`` with the reason.
+* ``audit.n_eff`` is a formal check: the pooled sample variance :math:`s^2` of the N
+  increments against :math:`\psi'((n-1)/2)`, with its exact finite-N variance
+  :math:`\kappa_4/N + 2\kappa_2^2/(N-1)` and third cumulant (:math:`\kappa_j =
+  \psi^{(j-1)}((n-1)/2)`), p-value from the Pearson III law with those moments
+  (:class:`~collapsecheck.checks.theory.StepVariance`). Its detectable effect, and
+  ``reach["n_relative_error_detectable"]``, is the smallest relative error in n it
+  detects at power 0.9.
+* ``rate["n_ddof_joint"]``: n from the step variance, then ddof from the mean step
+  (:math:`E X = \psi(k) + \log 2 - \log(n - \mathrm{ddof})`), with delta-method
+  standard errors that use the exact :math:`\operatorname{Cov}(\bar X, s^2) =
+  \kappa_3/N`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,14 +63,23 @@ from collapsecheck import stats
 from collapsecheck.checks import Check
 from collapsecheck.checks.collapse import Collapse, DriftConsistency, regression_grid
 from collapsecheck.checks.independence import ReplicateIndependence
-from collapsecheck.checks.theory import IncrementGof, LogVarGof, MeanIncrementGof
+from collapsecheck.checks.theory import (
+    MIN_INCREMENTS,
+    IncrementDrift,
+    IncrementGof,
+    LogVarGof,
+    MeanIncrementGof,
+    StepVariance,
+    pooled_steps,
+    sample_variance_moments,
+)
 from collapsecheck.errors import InputError
 from collapsecheck.experiment import Experiment
 from collapsecheck.results import Verdict, grade
-from collapsecheck.theory import log_sigma2_drift, log_sigma2_step_var
+from collapsecheck.theory import StepLaw, log_sigma2_drift, log_sigma2_step_var
 from collapsecheck.trajectories import Trajectories
 
-__all__ = ["AuditResult", "audit", "n_from_step_variance"]
+__all__ = ["AuditResult", "audit", "audit_chains", "n_ddof_joint", "n_from_step_variance"]
 
 
 def n_from_step_variance(v: float) -> float:
@@ -90,6 +125,8 @@ class AuditResult:
     checks: tuple[AuditCheck, ...]
     rate: dict[str, Any]
     skipped: dict[str, str]
+    notes: tuple[str, ...] = ()
+    reach: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
@@ -102,7 +139,7 @@ class AuditResult:
     def to_dict(self) -> dict:
         return {"verdict": self.verdict.value, "source": self.source, "spec": self.spec,
                 "checks": [c.to_dict() for c in self.checks], "rate": self.rate,
-                "skipped": self.skipped}
+                "skipped": self.skipped, "notes": list(self.notes), "reach": self.reach}
 
 
 def _normalised(traj: Trajectories) -> Trajectories:
@@ -118,14 +155,14 @@ def _normalised(traj: Trajectories) -> Trajectories:
     return Trajectories(traj.generations, traj.log_var - lv0, mean, traj.spec)
 
 
-def _refuse_degenerate(data: Trajectories, source: str) -> None:
+def _refuse_degenerate(data: Trajectories, source: str, steps: np.ndarray | None = None) -> None:
     """Refuse chains that no refit chain produces and no test can read: every chain
     constant, every step the same, or steps too large for double precision. They would
     otherwise reach the tests as a zero or infinite spread: NaN p-values and numerical
     warnings instead of one clear message (naming ``source``, the file, when given)."""
     where = f"{source}: " if source else ""
     with np.errstate(over="ignore", invalid="ignore"):
-        steps = np.diff(data.log_var, axis=1)
+        steps = np.diff(data.log_var, axis=1) if steps is None else steps
         spread = float(np.std(steps))
     if not (np.all(np.isfinite(steps)) and math.isfinite(spread)):
         raise InputError(f"{where}the steps of log sigma^2 between generations are too large "
@@ -160,8 +197,8 @@ def _candidates(n: int, ddof: float, R: int, T: int, has_mean: bool) -> tuple[li
         builders.append(("mean_increment_gof", MeanIncrementGof))
     else:
         skipped["mean_increment_gof"] = "the file records no mean"
-    builders += [("drift_consistency", DriftConsistency), ("collapse", Collapse),
-                 ("replicate_independence", ReplicateIndependence)]
+    builders += [("n_eff", StepVariance), ("drift_consistency", DriftConsistency),
+                 ("collapse", Collapse), ("replicate_independence", ReplicateIndependence)]
     for name, cls in builders:
         try:
             out.append(cls(id=f"audit.{name}", **common))
@@ -173,11 +210,16 @@ def _candidates(n: int, ddof: float, R: int, T: int, has_mean: bool) -> tuple[li
 def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3,
           weak_alpha: float = 0.01, source: str = "", regime: str = "replace",
           fresh_fraction: float | None = None, n_growth: float = 0.0,
-          temperature: float = 1.0, truncate: float | None = None) -> AuditResult:
+          temperature: float = 1.0, truncate: float | None = None,
+          sigma0: float | None = None, mu0: float | None = None) -> AuditResult:
     """Audit recorded chains as draws of the refit chain with sample size ``n`` and
     ``ddof``, under ``regime`` and its modifiers (DESIGN.md's definitions; the default is
     the article's chain). Regimes other than the article's are judged by the checks of
-    :func:`collapsecheck.checks.regimes.audit_checks`."""
+    :func:`collapsecheck.checks.regimes.audit_checks`.
+
+    Under the article's chain the chains may be one, ragged (NaN-padded) or start late
+    (module docstring); ``sigma0`` and ``mu0`` give the start (generation 0) of chains
+    whose log begins later."""
     # validates n and ddof (and the shape) with the usual messages
     R, G = traj.log_var.shape
     e = Experiment(n=n, generations=max(G - 1, 0), replicates=R, ddof=ddof, seed=0,
@@ -187,6 +229,22 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
         raise ValueError(f"`--budget` must lie in (0, 0.5); got {budget}.")
     if G < 2:
         raise ValueError("the trajectories need at least generations 0 and 1 to audit.")
+    ragged = bool(np.isnan(traj.log_var).any()) or int(traj.generations[0]) != 0
+    if e.is_base and (ragged or R < 20 or sigma0 is not None):
+        aligned, notes = _aligned(traj, sigma0, mu0)
+        if not (np.isnan(aligned.log_var).any() or aligned.replicates < 20):
+            # complete chains of one length: the balanced-panel audit, from their start
+            res = audit(aligned, n=n, ddof=ddof, budget=budget, weak_alpha=weak_alpha,
+                        source=source)
+            return replace(res, notes=tuple(notes) + res.notes,
+                           spec=dict(res.spec, **_start_spec(traj, sigma0, mu0)))
+        return _audit_pooled(aligned, notes, n=n, ddof=ddof, budget=budget,
+                             weak_alpha=weak_alpha, source=source,
+                             start=_start_spec(traj, sigma0, mu0))
+    if ragged:
+        raise InputError("chains of different lengths or starting after generation 0 are "
+                         "audited only under the article's chain (--regime replace); give "
+                         "every chain's generations 0..T for this regime.")
     data = _normalised(traj)
     T = G - 1
     if e.is_base:
@@ -210,14 +268,23 @@ def audit(traj: Trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3
         spec.update(regime=regime, fresh_fraction=e.fresh_fraction, n_growth=e.n_growth,
                     temperature=e.temperature, truncate=e.truncate)
     rate = _rate(data, n, ddof) if e.is_base else _regime_rate(data, e)
-    return AuditResult(source, spec, tuple(results), rate, skipped)
+    if not e.is_base:
+        return AuditResult(source, spec, tuple(results), rate, skipped)
+    steps = pooled_steps(data)
+    rate.update(_joint_rate(steps))
+    reach = _reach(results, skipped, R, steps.size, R)
+    return AuditResult(source, spec, tuple(results), rate, skipped, (), reach)
 
 
 def _no_check_message(R: int, T: int, skipped: dict[str, str]) -> str:
     """Why nothing can be tested, in the file's terms (chains), not a check's options."""
     head = f"no check can run on {R} chain(s) x {T} generation(s)"
     if R < 20:
-        return f"{head}: every check needs at least 20 chains; record more replicates."
+        pooled = skipped.get("n_eff", "")
+        return (f"{head}: every check needs at least 20 chains, except those that pool the "
+                f"increments of one or a few chains, which need enough increments "
+                f"({pooled.rstrip('.') or f'at least {MIN_INCREMENTS}'}); record more "
+                "generations or replicates.")
     return f"{head} (first reason: {next(iter(skipped.values()), 'none')})."
 
 
@@ -275,17 +342,32 @@ def _rate(data: Trajectories, n: int, ddof: float) -> dict:
 
 
 def _regime_rate(data: Trajectories, e: Experiment) -> dict:
-    """The drift of log sigma^2 under a regime, against its exact value where the regime
-    keeps the chain a random walk (null otherwise); n_eff belongs to the article's chain."""
-    from collapsecheck.theory import predict
-
+    """The drift of log sigma^2 under a regime, against the exact value of what the
+    regression estimates where the regime keeps the chain a random walk (null otherwise):
+    the least-squares slope of the exact E[log sigma_t^2] over the same grid (under
+    n-growth the steps' drifts differ, so it is not any one step's drift); n_eff belongs
+    to the article's chain."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         out = _rate_numbers(data, e.n, e.ddof)
     out.pop("n_eff", None)
     if "log_sigma2_drift" in out:
-        out["log_sigma2_drift"]["exact"] = predict(e).log_sigma2_drift
+        out["log_sigma2_drift"]["exact"] = _exact_regression_slope(e, data.generations[-1])
     return out
+
+
+def _exact_regression_slope(e: Experiment, last: int) -> float | None:
+    """OLS slope of the exact E[log(sigma_t^2/sigma_0^2)] on t over the regression grid,
+    for random-walk regimes (replace with temperature or n-growth); None otherwise."""
+    from collapsecheck.checks.regimes import step_law_kind
+
+    if step_law_kind(e) != "walk":
+        return None
+    grid = regression_grid(last)
+    steps = np.array([StepLaw(e.n_at(t), e.ddof).drift for t in range(1, last + 1)])
+    mean = np.concatenate([[0.0], np.cumsum(steps + 2 * math.log(e.temperature))])[grid]
+    g = grid - grid.mean()
+    return float(np.dot(g, mean - mean.mean()) / np.dot(g, g))
 
 
 def _rate_numbers(data: Trajectories, n: int, ddof: float) -> dict:
@@ -312,3 +394,310 @@ def _rate_numbers(data: Trajectories, n: int, ddof: float) -> dict:
                                  if lo > 0 else math.inf],
                         "step_var": m, "step_var_exact": log_sigma2_step_var(n)}
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Real logs as they come: one chain, ragged chains, late starts
+# ---------------------------------------------------------------------------------------
+
+
+def _start_spec(traj: Trajectories, sigma0: float | None, mu0: float | None) -> dict:
+    out: dict[str, Any] = {"first_recorded_generation": int(traj.generations[0])}
+    if sigma0 is not None:
+        out["sigma0"] = sigma0
+    if mu0 is not None:
+        out["mu0"] = mu0
+    return out
+
+
+def _aligned(traj: Trajectories, sigma0: float | None,
+             mu0: float | None) -> tuple[Trajectories, list[str]]:
+    """Each chain on the scale of its start, on one grid of generations counted from it.
+
+    With ``sigma0`` the start is generation 0 at (mu0, sigma0), where a chain does not
+    record generation 0 itself; without it, each chain's first recorded generation (the
+    chain is then judged from there on). Chains that record nothing are dropped."""
+    if sigma0 is not None and not (math.isfinite(sigma0) and sigma0 > 0):
+        raise ValueError(f"`--sigma0` must be a finite number > 0; got {sigma0}.")
+    if mu0 is not None and not math.isfinite(mu0):
+        raise ValueError(f"`--mu0` must be a finite number; got {mu0}.")
+    gens = np.asarray(traj.generations, dtype=np.int64)
+    if np.any(np.diff(gens) != 1):
+        raise ValueError("the recorded generations must be consecutive (pad with NaN).")
+    lv = np.asarray(traj.log_var, dtype=float)
+    mean = None if traj.mean is None else np.asarray(traj.mean, dtype=float)
+    keep = ~np.all(np.isnan(lv), axis=1)
+    lv = lv[keep]
+    mean = None if mean is None else mean[keep]
+    R = lv.shape[0]
+    notes = []
+    if keep.size > R:
+        notes.append(f"{keep.size - R} chain(s) record no generation and are left out")
+    first = np.argmax(~np.isnan(lv), axis=1)  # index of each chain's first recorded value
+    g_first = gens[first]
+    if sigma0 is not None:
+        # generation 0 is the known start: put it in front of the grid where needed
+        lo = int(gens[0])
+        pad = np.full((R, lo), np.nan)
+        lv = np.concatenate([pad, lv], axis=1)
+        if mean is not None:
+            mean = np.concatenate([pad, mean], axis=1)
+        late = np.isnan(lv[:, 0])
+        lv[late, 0] = 2 * math.log(sigma0)
+        if mean is not None:
+            mean[late, 0] = (np.nan if mu0 is None
+                              else (mu0 - traj.mean_origin) / traj.mean_scale)
+        origin = np.zeros(R, dtype=np.int64)
+        if late.any():
+            notes.append(f"{int(late.sum())} chain(s) start after generation 0 (first recorded: "
+                         f"generation {int(g_first[late].min())}"
+                         + (f" to {int(g_first[late].max())}" if np.ptp(g_first[late]) else "")
+                         + f"); generation 0 is taken as the given start sigma0 = {sigma0:g}"
+                         + (f", mu0 = {mu0:g}" if mu0 is not None else
+                            " (no --mu0: the means' first step is not used)")
+                         + "; the law of later generations counts the unrecorded steps")
+    else:
+        origin = first
+        if np.any(g_first > 0):
+            notes.append("without --sigma0, each chain is judged from its first recorded "
+                         f"generation on (generation {int(g_first.min())}"
+                         + (f" to {int(g_first.max())}" if np.ptp(g_first) else "")
+                         + "), which is taken as its start; give --sigma0 (and --mu0) to "
+                         "judge it from the known generation 0")
+    # left-align each chain at its origin
+    cols = np.arange(lv.shape[1])
+    take = np.minimum(origin[:, None] + cols[None, :], lv.shape[1] - 1)
+    inside = origin[:, None] + cols[None, :] < lv.shape[1]
+    lv = np.where(inside, np.take_along_axis(lv, take, axis=1), np.nan)
+    if mean is not None:
+        mean = np.where(inside, np.take_along_axis(mean, take, axis=1), np.nan)
+    recorded = ~np.all(np.isnan(lv), axis=0)
+    L = int(np.nonzero(recorded)[0].max()) + 1
+    lv0 = lv[:, :1].copy()  # each chain's start, finite by construction
+    lv = lv[:, :L] - lv0
+    if mean is not None:
+        mean = mean[:, :L]
+        m0 = np.take_along_axis(mean, np.argmax(~np.isnan(mean), axis=1)[:, None], axis=1)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            mean = (mean - m0) * (traj.mean_scale * np.exp(-0.5 * lv0))
+        if np.all(np.isnan(mean)) or np.any(np.isinf(mean)):
+            mean = None
+    lengths = np.sum(~np.isnan(lv), axis=1)
+    if lengths.min() != lengths.max():
+        notes.append(f"the chains differ in length ({int(lengths.min()) - 1} to "
+                     f"{int(lengths.max()) - 1} generations after their start)")
+    return Trajectories(np.arange(L), lv, mean), notes
+
+
+def _audit_pooled(data: Trajectories, notes: list[str], *, n: int, ddof: float,
+                  budget: float, weak_alpha: float, source: str, start: dict) -> AuditResult:
+    """The audit of aligned chains that are not a balanced panel of >= 20 (one chain,
+    ragged chains, late starts): each check on the part of the data it can use."""
+    lv, mean = data.log_var, data.mean
+    R, G = lv.shape
+    L = G - 1
+    ok = ~np.isnan(lv[:, :-1]) & ~np.isnan(lv[:, 1:])
+    pairs = Trajectories(np.arange(2), np.stack([lv[:, :-1][ok], lv[:, 1:][ok]], axis=1),
+                         None if mean is None else
+                         np.stack([mean[:, :-1][ok], mean[:, 1:][ok]], axis=1))
+    steps = pairs.log_var[:, 1] - pairs.log_var[:, 0]
+    N = int(steps.size)
+    if N:
+        _refuse_degenerate(data, source, steps)
+    at_end = ~np.isnan(lv[:, L])
+    complete = ~np.isnan(lv).any(axis=1)
+    K, RT = int(complete.sum()), int(at_end.sum())
+    todo: list[tuple[str, type, dict, Trajectories]] = []
+    skipped: dict[str, str] = {}
+    if RT >= 20:
+        final = Trajectories(np.array([0, L]), lv[at_end][:, [0, L]])
+        todo.append(("log_var_gof", LogVarGof, dict(generations=L, replicates=RT), final))
+    else:
+        skipped["log_var_gof"] = (f"only {RT} chain(s) reach the last generation ({L} after "
+                                  "the start); the law of the final generation needs >= 20")
+    pooled = dict(generations=1, replicates=N)
+    few = (f"{N} one-generation increments are recorded; the checks that pool them need at "
+           f"least {MIN_INCREMENTS}")
+    means_ok = 0 if pairs.mean is None else int(np.sum(~np.isnan(pairs.mean).any(axis=1)))
+    if N >= MIN_INCREMENTS:
+        # On pooled increments a wrong n shows mainly in the step variance: the pooled checks
+        # run only where the n_eff check can (its three-moment law needs enough increments).
+        try:
+            StepVariance(id="audit.n_eff", n=n, ddof=ddof, **pooled)
+        except ValueError as exc:
+            few = (f"the pooled-increment checks run only with the n_eff check, which cannot "
+                   f"run on these {N} increments: {str(exc).split(': ', 1)[-1]}")
+            N_usable = 0
+        else:
+            N_usable = N
+    else:
+        N_usable = 0
+    for name, cls in (("increment_gof", IncrementGof), ("mean_increment_gof", MeanIncrementGof),
+                      ("n_eff", StepVariance)):
+        if N_usable == 0:
+            skipped[name] = few
+        elif name == "mean_increment_gof" and means_ok < MIN_INCREMENTS:
+            skipped[name] = ("the file records no mean" if mean is None else
+                             f"{means_ok} increments of the mean are recorded (both ends and "
+                             f"a known start); the check needs at least {MIN_INCREMENTS}")
+        else:
+            todo.append((name, cls, pooled, pairs))
+    panel = Trajectories(np.arange(G), lv[complete], None if mean is None else mean[complete])
+    why = (f"needs >= 20 chains recorded at every generation 0..{L} after the start (a "
+           f"balanced panel); {K} are")
+    for name, cls, need in (("drift_consistency", DriftConsistency, 20),
+                            ("collapse", Collapse, 20),
+                            ("replicate_independence", ReplicateIndependence, 200)):
+        if K >= need:
+            todo.append((name, cls, dict(generations=L, replicates=K), panel))
+        else:
+            skipped[name] = why.replace(">= 20", f">= {need}")
+    if "drift_consistency" in skipped:
+        if N_usable:
+            todo.append(("increment_drift", IncrementDrift, pooled, pairs))
+            skipped["drift_consistency"] += "; audit.increment_drift tests the drift instead"
+        else:
+            skipped["increment_drift"] = few
+    checks, sims = [], []
+    for name, cls, design, sim in todo:
+        try:
+            checks.append(cls(id=f"audit.{name}", n=n, ddof=ddof, **design))
+            sims.append(sim)
+        except ValueError as exc:
+            skipped[name] = str(exc)
+    if not checks:
+        raise ValueError(_no_check_message(R, L, skipped))
+    a = budget / len(checks)
+    results = [_run_check(c, _fixed(sim), a, weak_alpha) for c, sim in zip(checks, sims,
+                                                                           strict=True)]
+    spec = {"n": n, "ddof": ddof, "replicates": R, "generations": L, "budget": budget,
+            "weak_alpha": weak_alpha, **start}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        rate = _rate_numbers(panel, n, ddof) if K >= 20 else {}
+        if "log_sigma2_drift" not in rate and N >= 2:
+            d, se = float(steps.mean()), float(steps.std(ddof=1) / math.sqrt(N))
+            rate["log_sigma2_drift"] = {"estimate": d, "ci95": [d - 1.96 * se, d + 1.96 * se],
+                                        "se": se, "exact": log_sigma2_drift(n, ddof),
+                                        "from": "pooled increments"}
+        rate["n_eff"] = _pooled_n_eff(steps, n)
+        rate.update(_joint_rate(steps))
+    reach = _reach(results, skipped, R, N, RT)
+    return AuditResult(source, spec, tuple(results), rate, skipped, tuple(notes), reach)
+
+
+def _pooled_n_eff(steps: np.ndarray, n: int) -> dict:
+    """n_eff from the pooled step variance, its 95% CI from the law of s^2 at n_eff."""
+    N = steps.size
+    if N < 3:
+        return {"estimate": math.nan, "ci95": [math.nan, math.nan]}
+    s2 = float(steps.var(ddof=1))
+    est = n_from_step_variance(s2)
+    lo = hi = math.nan
+    if math.isfinite(est) and est > 1:
+        k = (est - 1) / 2
+        _, v, _ = sample_variance_moments(
+            tuple(float(special.polygamma(j - 1, k)) for j in (2, 3, 4, 5, 6)), N)
+        q = 1.959963984540054 * math.sqrt(v)
+        hi = n_from_step_variance(s2 - q) if s2 > q else math.inf
+        lo = n_from_step_variance(s2 + q)
+    return {"estimate": est, "ci95": [lo, hi], "step_var": s2,
+            "step_var_exact": log_sigma2_step_var(n), "increments": int(N),
+            "from": "pooled increments"}
+
+
+def n_ddof_joint(steps) -> dict:
+    r"""n and ddof estimated jointly from i.i.d. increments of log sigma^2.
+
+    The step variance fixes n (:math:`\psi'((\hat n-1)/2) = s^2`); the mean step then
+    fixes ddof (:math:`\bar X = \psi(\hat k) + \log 2 - \log(\hat n - \widehat{\mathrm{ddof}})`).
+    Standard errors by the delta method, with the exact moments at :math:`\hat n`:
+    :math:`\operatorname{Var}\bar X = \kappa_2/N`, :math:`\operatorname{Var}s^2 =
+    \kappa_4/N + 2\kappa_2^2/(N-1)`, :math:`\operatorname{Cov}(\bar X, s^2) = \kappa_3/N`.
+    Returns ``{"n": {estimate, se, ci95}, "ddof": {...}, "correlation", "increments"}``
+    (NaN where the step variance does not identify n)."""
+    x = np.asarray(steps, dtype=float).ravel()
+    N = x.size
+    nan = {"estimate": math.nan, "se": math.nan, "ci95": [math.nan, math.nan]}
+    out = {"n": dict(nan), "ddof": dict(nan), "correlation": math.nan, "increments": int(N)}
+    if N < 3:
+        return out
+    s2, d = float(x.var(ddof=1)), float(x.mean())
+    n_hat = n_from_step_variance(s2)
+    if not (math.isfinite(n_hat) and n_hat > 1):
+        out["n"]["estimate"] = n_hat
+        return out
+    k = (n_hat - 1) / 2
+    kap = tuple(float(special.polygamma(j - 1, k)) for j in (2, 3, 4, 5, 6))
+    _, var_s2, _ = sample_variance_moments(kap, N)
+    var_d, cov = kap[0] / N, kap[1] / N
+    dn_dv = 2 / float(special.polygamma(2, k))
+    E = math.exp(float(special.digamma(k)) + math.log(2) - d)  # n - ddof
+    ddof_hat = n_hat - E
+    # ddof = n(v) - exp(psi(k(v)) + log 2 - d): d ddof/dv = n'(v) (1 - E psi'(k)/2),
+    # d ddof/dd = E
+    gv, gd = dn_dv * (1 - E * kap[0] / 2), E
+    var_n = dn_dv**2 * var_s2
+    var_dd = gv**2 * var_s2 + gd**2 * var_d + 2 * gv * gd * cov
+    cov_nd = dn_dv * gv * var_s2 + dn_dv * gd * cov
+    z = 1.959963984540054
+    for key, est, var in (("n", n_hat, var_n), ("ddof", ddof_hat, var_dd)):
+        se = math.sqrt(max(var, 0.0))
+        out[key] = {"estimate": est, "se": se, "ci95": [est - z * se, est + z * se]}
+    out["correlation"] = cov_nd / math.sqrt(var_n * var_dd) if var_n * var_dd > 0 else math.nan
+    return out
+
+
+def _joint_rate(steps: np.ndarray) -> dict:
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return {"n_ddof_joint": n_ddof_joint(steps)}
+
+
+def _reach(results, skipped: dict[str, str], chains: int, increments: int,
+           final_chains: int) -> dict:
+    """What these data can show: how much of them each kind of check used, what could not
+    run and why, and the smallest relative error in n the n_eff check detects."""
+    out: dict[str, Any] = {"chains": chains, "increments": increments,
+                           "chains_at_last_generation": final_chains,
+                           "skipped": dict(skipped)}
+    found = [c for c in results if c.id == "audit.n_eff"]
+    if found:
+        eff = found[0].detectable_effect
+        out["n_relative_error_detectable"] = eff.get("value")
+        out["n_relative_error_detectable_at"] = {"alpha": found[0].alpha, "power": 0.9,
+                                                 "below": eff.get("below"),
+                                                 "above": eff.get("above")}
+    else:
+        out["n_relative_error_detectable"] = None
+        out["n_relative_error_note"] = skipped.get("n_eff", "the n_eff check did not run")
+    return out
+
+
+def audit_chains(trajectories, *, n: int, ddof: float = 0.0, budget: float = 1e-3,
+                 weak_alpha: float = 0.01, sigma0: float | None = None,
+                 mu0: float | None = None, source: str = "") -> AuditResult:
+    """Audit chains given as they come: a :class:`~collapsecheck.trajectories.Trajectories`
+    (NaN-padded for ragged chains), a path to a trajectory file (read with
+    ``load(path, ragged=True)``), or the std of each chain at generations 0, 1, ... as a
+    2-D array (one row a chain) or a list of 1-D arrays of any lengths. Returns the
+    :class:`AuditResult` of :func:`audit` under the article's chain."""
+    import os
+
+    from collapsecheck.trajectories import load
+
+    if isinstance(trajectories, str | os.PathLike):
+        source = source or str(trajectories)
+        traj = load(trajectories, ragged=True)
+    elif isinstance(trajectories, Trajectories):
+        traj = trajectories
+    elif isinstance(trajectories, np.ndarray | list | tuple):
+        arr = trajectories
+        if isinstance(arr, np.ndarray) and arr.ndim == 1:
+            arr = [arr]
+        traj = Trajectories.from_ragged(list(arr))
+    else:
+        raise TypeError("`trajectories` must be Trajectories, a path, or the std of each "
+                        f"chain (an array or a list of arrays); got {type(trajectories).__name__}.")
+    return audit(traj, n=n, ddof=ddof, budget=budget, weak_alpha=weak_alpha, source=source,
+                 sigma0=sigma0, mu0=mu0)

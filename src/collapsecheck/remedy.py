@@ -225,6 +225,8 @@ def remedy_markdown(record: dict) -> str:
     def cell(est):
         if est is None:
             return "-"
+        if est["estimate"] is None or est["estimate"] == -math.inf:  # -inf: null in JSON
+            return "-inf (exact: no fresh data, collapse)"
         if est["se"] == 0:
             return f"{est['estimate']:.4g} (exact)"
         return f"{est['estimate']:.4f} ({est['se']:.1g}; SD {est['sd']:.2g})"

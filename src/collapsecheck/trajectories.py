@@ -75,6 +75,43 @@ class Trajectories:
     def replicates(self) -> int:
         return self.log_var.shape[0]
 
+    @classmethod
+    def from_ragged(cls, std=None, *, log_var=None, mean=None, start=0) -> Trajectories:
+        """Chains of different lengths (and starts), padded with NaN onto one grid.
+
+        ``std`` or ``log_var`` (and optionally ``mean``) are sequences of 1-D arrays, one a
+        chain; chain i is recorded at generations ``start_i, start_i + 1, ...`` (``start``
+        one int for all chains, or one per chain). The grid runs from the earliest start to
+        the latest generation recorded; cells a chain does not record are NaN, which only
+        :func:`collapsecheck.audit.audit` reads (other consumers need complete chains)."""
+        values = log_var if log_var is not None else std
+        if values is None or (log_var is not None and std is not None):
+            raise TypeError("give exactly one of `std` and `log_var`.")
+        rows = [np.asarray(v, dtype=float).ravel() for v in values]
+        if not rows or any(r.size == 0 for r in rows):
+            raise ValueError("every chain needs at least one recorded generation.")
+        if log_var is None:
+            if any(np.any(~(r > 0)) for r in rows):
+                raise ValueError("`std` must be > 0 everywhere; give `log_var` instead.")
+            rows = [2 * np.log(r) for r in rows]
+        starts = np.broadcast_to(np.asarray(start, dtype=np.int64), (len(rows),))
+        if np.any(starts < 0):
+            raise ValueError(f"`start` must be >= 0; got {start!r}.")
+        lo = int(starts.min())
+        G = max(int(s0) + r.size for s0, r in zip(starts, rows, strict=True)) - lo
+        lv = np.full((len(rows), G), np.nan)
+        for i, (s0, r) in enumerate(zip(starts, rows, strict=True)):
+            lv[i, s0 - lo:s0 - lo + r.size] = r
+        m = None
+        if mean is not None:
+            means = [np.asarray(v, dtype=float).ravel() for v in mean]
+            if [x.size for x in means] != [r.size for r in rows]:
+                raise ValueError("`mean` needs one value per recorded generation of each chain.")
+            m = np.full_like(lv, np.nan)
+            for i, (s0, x) in enumerate(zip(starts, means, strict=True)):
+                m[i, s0 - lo:s0 - lo + x.size] = x
+        return cls(np.arange(lo, lo + G), lv, m)
+
     @property
     def std(self) -> np.ndarray:
         """sigma = exp(log_var / 2) (0.0 where it underflows; use ``log_var``)."""
@@ -368,7 +405,8 @@ _THIN = ("keep fewer replicates, or only generations 0..T' of each (the steps mu
          "generation apart)")
 
 
-def load(path: str | os.PathLike, *, memory_factor: float = AUDIT_MEMORY_FACTOR) -> Trajectories:
+def load(path: str | os.PathLike, *, memory_factor: float = AUDIT_MEMORY_FACTOR,
+         ragged: bool = False) -> Trajectories:
     """Read trajectories from a CSV or ``.npz``/``.npy`` file, strictly.
 
     Raises :class:`~collapsecheck.errors.InputError` naming the problem (and the file's
@@ -383,6 +421,12 @@ def load(path: str | os.PathLike, *, memory_factor: float = AUDIT_MEMORY_FACTOR)
     alone), is compared with :func:`collapsecheck.resources.memory_budget`; a file that
     would exceed it (a small ``.npz`` that decompresses to gigabytes) is refused with
     :class:`~collapsecheck.resources.ResourceError`.
+
+    With ``ragged=True`` (what ``audit`` reads) replicates may record different
+    generations: chains of different lengths, chains that start at generation 1 or later,
+    gaps. They are placed on one grid from the earliest generation recorded to the latest
+    (``generations`` then need not start at 0), padded with NaN; a .npz may hold NaN for
+    what it does not record. Every other rule stands (a pair at most once, finite values).
     """
     path = Path(path)
     if not path.exists():
@@ -397,9 +441,9 @@ def load(path: str | os.PathLike, *, memory_factor: float = AUDIT_MEMORY_FACTOR)
         )
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _load_csv(path, memory_factor)
+        return _load_csv(path, memory_factor, ragged)
     if suffix in (".npz", ".npy"):
-        return _load_npz(path, memory_factor)
+        return _load_npz(path, memory_factor, ragged)
     raise InputError(f"trajectory file {str(path)!r} must end in .csv, .npz or .npy.")
 
 
@@ -417,7 +461,7 @@ STD_RTOL = 1e-6
 _TINY = float(np.finfo(np.float64).tiny)
 
 
-def _load_csv(path: Path, memory_factor: float) -> Trajectories:
+def _load_csv(path: Path, memory_factor: float, ragged: bool = False) -> Trajectories:
     """Parse a long-format CSV (module docstring) strictly. A UTF-8 byte-order mark is
     skipped; every message names the file's line (the header is line 1)."""
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as fh:
@@ -426,6 +470,8 @@ def _load_csv(path: Path, memory_factor: float) -> Trajectories:
         data = _csv_table(path, fh, header)
     col = {name: data[:, i] for i, name in enumerate(header)}
     _check_csv_values(path, col)
+    if ragged:
+        return _csv_ragged_grid(path, col, _csv_log_var(path, col), memory_factor)
     return _csv_grid(path, col, _csv_log_var(path, col))
 
 
@@ -655,6 +701,37 @@ def _csv_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray) -> Tr
     return Trajectories(np.arange(G), lv.reshape(R, G), mean)
 
 
+def _csv_ragged_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray,
+                     memory_factor: float) -> Trajectories:
+    """Place every row at its (replicate, generation) on the grid from the earliest
+    generation recorded to the latest, NaN where a replicate records nothing."""
+    rep = col["replicate"].astype(np.int64)
+    gen = col["generation"].astype(np.int64)
+    reps, rep_idx = np.unique(rep, return_inverse=True)
+    lo = int(gen.min())
+    G = int(gen.max()) - lo + 1
+    R = reps.size
+    require_memory(8.0 * max(memory_factor, 2.0) * R * G,
+                   f"{path}: analysing its {R} replicates x {G} generations (padded)", _THIN)
+    flat = rep_idx * G + (gen - lo)
+    _, first = np.unique(flat, return_index=True)
+    if first.size != flat.size:
+        repeat = np.ones(flat.size, dtype=bool)
+        repeat[first] = False
+        i = int(np.argmax(repeat))
+        line, _ = _csv_line(path, i)
+        raise InputError(f"{path}: line {line} repeats replicate {rep[i]}, generation {gen[i]}; "
+                         "each (replicate, generation) pair may appear at most once.")
+    lv = np.full(R * G, np.nan)
+    lv[flat] = log_var
+    mean = None
+    if "mean" in col and not np.all(np.isnan(col["mean"])):
+        mean = np.full(R * G, np.nan)
+        mean[flat] = col["mean"]
+        mean = mean.reshape(R, G)
+    return Trajectories(np.arange(lo, lo + G), lv.reshape(R, G), mean)
+
+
 def _refuse_repeated_pairs(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray,
                            G: int) -> None:
     """With R x G rows, a repeated (replicate, generation) pair is also a missing one:
@@ -743,7 +820,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else "no detail"
 
 
-def _load_npz(path: Path, memory_factor: float) -> Trajectories:
+def _load_npz(path: Path, memory_factor: float, ragged: bool = False) -> Trajectories:
     try:
         _precheck_numpy_file(path, memory_factor)
         # Our own handle, so that it is closed even when numpy fails half-way (a broken zip).
@@ -778,13 +855,50 @@ def _load_npz(path: Path, memory_factor: float) -> Trajectories:
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1:
         raise InputError(f"{path}: arrays differ in shape {sorted(shapes)}; they must match.")
+    if ragged:
+        arrays = _npz_unpadded(path, arrays)
     log_var = _npz_log_var(path, arrays)
     mean = arrays.get("mean")
     if mean is not None:
         mean = np.asarray(mean, dtype=float)
         if not np.all(np.isfinite(mean)):
             raise InputError(f"{path}: array 'mean' has non-finite values.")
+    if ragged:
+        log_var, mean = _npz_padded(log_var, mean, arrays)
     return Trajectories(np.arange(log_var.shape[1]), log_var, mean)
+
+
+def _npz_unpadded(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """For ragged=True: the NaN cells (not recorded) must be the same in every array;
+    they are filled with a placeholder for the strict checks and put back by _npz_padded."""
+    arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+    gaps = {k: np.isnan(v) for k, v in arrays.items()}
+    spread = {k for k, g in gaps.items() if k != "mean" and g.any()}
+    base = gaps.get("log_var", gaps.get("std"))
+    if base is None:
+        return arrays
+    for k, g in gaps.items():
+        if not (k == "mean" and g.all()) and not np.array_equal(g, base):
+            raise InputError(f"{path}: arrays {sorted(gaps)} are not recorded (NaN) at the "
+                             "same cells; each chain's unrecorded generations must be NaN in "
+                             "every array.")
+    out = {}
+    for k, v in arrays.items():
+        if k == "mean" and gaps[k].all():
+            continue
+        if spread or gaps[k].any():
+            v = np.where(base, 1.0 if k == "std" else 0.0, v)
+        out[k] = v
+    out["_gaps"] = base
+    return out
+
+
+def _npz_padded(log_var: np.ndarray, mean, arrays) -> tuple[np.ndarray, np.ndarray | None]:
+    gaps = arrays.get("_gaps")
+    if gaps is None or not gaps.any():
+        return log_var, mean
+    log_var = np.where(gaps, np.nan, log_var)
+    return log_var, None if mean is None else np.where(gaps, np.nan, mean)
 
 
 def _npz_log_var(path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:

@@ -309,6 +309,8 @@ def _remedy_section(report: ValidationReport) -> str:
     def est(e):
         if e is None:
             return "–"
+        if e["estimate"] is None or e["estimate"] == float("-inf"):  # -inf: null in JSON
+            return "−∞ (exact: no fresh data, collapse)"
         return (f"{e['estimate']:.4g} (exact)" if e["se"] == 0 else
                 f"{e['estimate']:.4f} ± {e['se']:.1g} (SD {e['sd']:.2g})")
 
