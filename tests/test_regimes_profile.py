@@ -167,3 +167,33 @@ def test_mutant_is_caught_by_its_own_regime_only(mutant_run):
 
 def test_mutant_report_validates_against_the_schema(mutant_run):
     _validate_schema(mutant_run[2])
+
+
+def test_shipped_report_draws_the_regimes_figure(shipped_run):
+    # the regimes side by side: one curve per regime of figure_data.REGIMES_FIGURE, exact
+    # lines beside simulated points, in the self-contained HTML
+    from collapsecheck.figure_data import REGIMES_FIGURE
+
+    page = (shipped_run[1] / "report.html").read_text()
+    assert "E[σ_t²] by regime" in page
+    for label, _ in REGIMES_FIGURE:
+        assert label.split(",")[0].split(" (")[0] in page, label
+    assert page.count("<svg") >= 1
+
+
+def test_regimes_figure_exact_curves_follow_the_theory():
+    import math
+
+    from collapsecheck.experiment import Experiment
+    from collapsecheck.figure_data import REGIMES_FIGURE, regimes_figure_data
+    from collapsecheck.theory import predict
+
+    data = regimes_figure_data(3, n=10, generations=20, chains=400, points=5)
+    for (label, params), curve in zip(REGIMES_FIGURE, data["curves"], strict=True):
+        assert curve["label"] == label
+        g = data["generations"][-1]
+        want = predict(Experiment(n=10, generations=g, replicates=1, seed=0, **params))
+        assert math.isclose(curve["exact"][-1], want.sigma2_mean, rel_tol=1e-12)
+        # simulated means within 5 of their standard errors of the exact curve
+        for sim, se, ex in zip(curve["simulated"], curve["se"], curve["exact"], strict=True):
+            assert abs(sim - ex) <= 5 * se + 1e-12, (label, sim, ex, se)
