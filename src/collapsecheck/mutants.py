@@ -484,42 +484,35 @@ def _fresh_from_model() -> Simulator:
 def _pool_forgets_first() -> Simulator:
     """accumulate: the pool loses generation 1's draws (the real data) from generation 2
     on, so generation t fits to the n_2 + ... + n_t model draws only. Runs its own chains
-    from the exact law of each batch (mean and chi-square sum of squares), block by block
-    from ``SeedSequence(seed, spawn_key=(block,))``; truncation is not supported."""
+    (:func:`_chains`) from the exact law of each batch (mean and chi-square sum of
+    squares); truncation is not supported."""
+    def make_step(e, rows):
+        tau2 = e.temperature ** 2
+        state = {"t": 0, "count": 0, "mean": np.zeros(rows), "q": np.zeros(rows)}
+
+        def step(rng, mu, log_var):
+            state["t"] += 1
+            nt = e.n_at(state["t"])
+            s = tau2 * np.exp(log_var)
+            zbar, ss = _sufficient_draws(rng, rows, nt)
+            batch_mean, batch_q = mu + np.sqrt(s) * zbar, s * ss
+            if state["t"] == 1:  # the real data: fitted, then forgotten
+                return batch_mean, np.log(batch_q / (nt - e.ddof))
+            total = state["count"] + nt
+            delta = batch_mean - state["mean"]
+            state["q"] = state["q"] + batch_q + delta * delta * (state["count"] * nt / total)
+            state["mean"] = state["mean"] + delta * (nt / total)
+            state["count"] = total
+            return state["mean"].copy(), np.log(state["q"] / (total - e.ddof))
+
+        return step
+
     def run(e, record):
         if e.regime != "accumulate":
             return _engine(e, record)
         if e.truncate is not None:
             raise ValueError("the pool-forgets-first mutant has no truncated version.")
-        rec = _record_iv(record, e.generations)
-        means, log_vars = [], []
-        tau2 = e.temperature ** 2
-        for b, sl in enumerate(block_slices(e.replicates)):
-            rows = sl.stop - sl.start
-            rng = generator(block_seed(e.seed, b))
-            out = Recorder(e, rows, rec)
-            mu, log_var = out.start(rows)
-            count, pool_mean, pool_q = 0, np.zeros(rows), np.zeros(rows)
-            for t in range(1, e.generations + 1):
-                nt = e.n_at(t)
-                s = tau2 * np.exp(log_var)
-                zbar, ss = _sufficient_draws(rng, rows, nt)
-                batch_mean, batch_q = mu + np.sqrt(s) * zbar, s * ss
-                if t == 1:  # the real data: fitted, then forgotten
-                    mu, log_var = batch_mean, np.log(batch_q / (nt - e.ddof))
-                else:
-                    total = count + nt
-                    delta = batch_mean - pool_mean
-                    pool_q = pool_q + batch_q + delta * delta * (count * nt / total)
-                    pool_mean = pool_mean + delta * (nt / total)
-                    count = total
-                    mu, log_var = pool_mean.copy(), np.log(pool_q / (count - e.ddof))
-                out.take(t, mu, log_var)
-            m, lv = out.result()
-            means.append(m)
-            log_vars.append(lv)
-        return Trajectories(rec, np.concatenate(log_vars), np.concatenate(means),
-                            spec=e.to_dict(), mean_origin=e.mu0, mean_scale=e.sigma0)
+        return _chains(e, record, make_step)
 
     return run
 
@@ -550,30 +543,25 @@ def _clipped_not_truncated() -> Simulator:
 
 def _growth_lag() -> Simulator:
     """n-growth: generation t draws n_{t-1} values (the schedule one generation late;
-    generation 1 draws n), replace regime without truncation. Runs its own chains from the
-    exact law of each fit, block by block as the engines do."""
+    generation 1 draws n), replace regime without truncation; its own chains
+    (:func:`_chains`) from the exact law of each fit."""
+    def make_step(e, rows):
+        log_tau2 = 2 * math.log(e.temperature)
+        state = {"t": 0}
+
+        def step(rng, mu, log_var):
+            state["t"] += 1
+            nt = e.n_at(max(1, state["t"] - 1))
+            zbar, ss = _sufficient_draws(rng, rows, nt)
+            mu = mu + np.exp(0.5 * (log_var + log_tau2)) * zbar
+            return mu, log_var + log_tau2 + np.log(ss / (nt - e.ddof))
+
+        return step
+
     def run(e, record):
         if not e.n_growth or e.regime != "replace" or e.truncate is not None:
             return _engine(e, record)
-        rec = _record_iv(record, e.generations)
-        means, log_vars = [], []
-        log_tau2 = 2 * math.log(e.temperature)
-        for b, sl in enumerate(block_slices(e.replicates)):
-            rows = sl.stop - sl.start
-            rng = generator(block_seed(e.seed, b))
-            out = Recorder(e, rows, rec)
-            mu, log_var = out.start(rows)
-            for t in range(1, e.generations + 1):
-                nt = e.n_at(max(1, t - 1))
-                zbar, ss = _sufficient_draws(rng, rows, nt)
-                mu = mu + np.exp(0.5 * (log_var + log_tau2)) * zbar
-                log_var = log_var + log_tau2 + np.log(ss / (nt - e.ddof))
-                out.take(t, mu, log_var)
-            m, lv = out.result()
-            means.append(m)
-            log_vars.append(lv)
-        return Trajectories(rec, np.concatenate(log_vars), np.concatenate(means),
-                            spec=e.to_dict(), mean_origin=e.mu0, mean_scale=e.sigma0)
+        return _chains(e, record, make_step)
 
     return run
 
@@ -581,34 +569,26 @@ def _growth_lag() -> Simulator:
 def _pool_stalls() -> Simulator:
     """accumulate-subsample: the pool is the previous generation's subsample plus the new
     batch (it stops growing) instead of every draw so far; every value is drawn (fixed n,
-    no truncation), block by block from ``SeedSequence(seed, spawn_key=(block,))``."""
-    def run(e, record):
-        if (e.regime != "accumulate-subsample" or e.n_growth or e.truncate is not None):
-            return _engine(e, record)
-        rec = _record_iv(record, e.generations)
-        means, log_vars = [], []
+    no truncation), in chains of its own (:func:`_chains`)."""
+    def make_step(e, rows):
         n, tau = e.n, e.temperature
-        for b, sl in enumerate(block_slices(e.replicates)):
-            rows = sl.stop - sl.start
-            rng = generator(block_seed(e.seed, b))
-            out = Recorder(e, rows, rec)
-            mu, log_var = out.start(rows)
-            kept = np.empty((rows, 0))
-            for t in range(1, e.generations + 1):
-                new = mu[:, None] + tau * np.exp(0.5 * log_var)[:, None] * \
-                    rng.standard_normal((rows, n))
-                pool = np.concatenate([kept, new], axis=1)
-                keys = rng.random(pool.shape)
-                pick = np.argpartition(keys, n - 1, axis=1)[:, :n]
-                kept = np.take_along_axis(pool, pick, axis=1)
-                mu = kept.mean(axis=1)
-                log_var = np.log(((kept - mu[:, None]) ** 2).sum(axis=1) / (n - e.ddof))
-                out.take(t, mu, log_var)
-            m, lv = out.result()
-            means.append(m)
-            log_vars.append(lv)
-        return Trajectories(rec, np.concatenate(log_vars), np.concatenate(means),
-                            spec=e.to_dict(), mean_origin=e.mu0, mean_scale=e.sigma0)
+        state = {"kept": np.empty((rows, 0))}
+
+        def step(rng, mu, log_var):
+            new = mu[:, None] + tau * np.exp(0.5 * log_var)[:, None] * \
+                rng.standard_normal((rows, n))
+            pool = np.concatenate([state["kept"], new], axis=1)
+            pick = np.argpartition(rng.random(pool.shape), n - 1, axis=1)[:, :n]
+            kept = state["kept"] = np.take_along_axis(pool, pick, axis=1)
+            mu = kept.mean(axis=1)
+            return mu, np.log(((kept - mu[:, None]) ** 2).sum(axis=1) / (n - e.ddof))
+
+        return step
+
+    def run(e, record):
+        if e.regime != "accumulate-subsample" or e.n_growth or e.truncate is not None:
+            return _engine(e, record)
+        return _chains(e, record, make_step)
 
     return run
 
