@@ -182,6 +182,8 @@ RECORDS = {
     "regime_increment_gof": "all",
     "regime_mean_increment_gof": "all",
     "regime_step_ratio": "all",
+    "step_variance": "all",
+    "increment_drift": "all",
 }
 
 #: Exact-law Monte Carlo of the claims: seconds per draw (measured 0.15 us) and bytes

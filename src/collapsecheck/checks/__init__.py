@@ -22,12 +22,14 @@ from collapsecheck.checks.regimes import (
     RegimeStepRatio,
 )
 from collapsecheck.checks.theory import (
+    IncrementDrift,
     IncrementGof,
     LogVarGof,
     MeanIncrementGof,
     MuVar,
     Sigma2Mean,
     SigmaMean,
+    StepVariance,
 )
 
 __all__ = ["CHECK_TYPES", "Check", "Outcome", "Simulator", "build_check", "engine_simulator"]
@@ -37,7 +39,8 @@ CHECK_TYPES: dict[str, type[Check]] = {
     for cls in (LogVarGof, IncrementGof, MeanIncrementGof, SigmaMean, Sigma2Mean, MuVar,
                 DriftConsistency, DriftEquivalence, Collapse, EnginesAgree,
                 ReplicateIndependence, RegimeSigma2Mean, RegimeMuVar, RegimeLogVarGof,
-                RegimeIncrementGof, RegimeMeanIncrementGof, RegimeStepRatio)
+                RegimeIncrementGof, RegimeMeanIncrementGof, RegimeStepRatio, StepVariance,
+                IncrementDrift)
 }
 
 
