@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special
+from tests.naive import model_draws
 
 from collapsecheck.experiment import Experiment, n_at
 from collapsecheck.families.gaussian.theory.accumulate import (
@@ -26,12 +27,6 @@ REPLICATES = 200_000
 # n = 3..4 and T <= 5 the pooled variance averages N_T >= 15 draws, so its moments are far
 # lighter-tailed than the replace chain's: the CLT holds at 2e5 replicates.
 
-
-def model_draws(rng, shape, temperature, truncate):
-    if truncate is None:
-        return temperature * rng.standard_normal(shape)
-    lo = special.ndtr(-truncate)
-    return temperature * special.ndtri(lo + (1 - 2 * lo) * rng.random(shape))
 
 
 def simulate(seed, n, generations, ddof, temperature=1.0, truncate=None, n_growth=0.0):

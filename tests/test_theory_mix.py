@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import special
+from tests.naive import model_draws
 
 from collapsecheck.experiment import Experiment, n_at
 from collapsecheck.families.gaussian.theory import replace
@@ -18,12 +18,6 @@ REPLICATES = 200_000
 # Monte Carlo comparisons are within 5 standard errors (two-sided alpha ~ 6e-7 each); with
 # fresh data in every generation (and T <= 6, n = 4..6) sigma_T^2 is light-tailed.
 
-
-def model_draws(rng, shape, temperature, truncate):
-    if truncate is None:
-        return temperature * rng.standard_normal(shape)
-    lo = special.ndtr(-truncate)
-    return temperature * special.ndtri(lo + (1 - 2 * lo) * rng.random(shape))
 
 
 def simulate(seed, n, generations, lam, ddof, temperature=1.0, truncate=None, n_growth=0.0):

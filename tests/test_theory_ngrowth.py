@@ -13,7 +13,7 @@ from scipy import special
 from tests.strategies import horizons, n_and_ddof, sigmas
 
 from collapsecheck import Experiment
-from collapsecheck.experiment import n_at
+from collapsecheck.experiment import n_at, n_schedule
 from collapsecheck.families.gaussian.theory import ngrowth, replace, temperature
 from collapsecheck.families.gaussian.theory.ngrowth import (
     GrowthLaw,
@@ -52,10 +52,10 @@ class TestIdentities:
     @given(st.integers(2, 10**4), st.one_of(st.sampled_from([0.0, 1 / 3, 0.5, 1.0, 2.0, 3.0]),
                                             st.floats(0.0, 10.0)), st.integers(1, 3000))
     @example(3, 1 / 3, 27)  # 27 ** (1/3) is 3.0000000000000004: 9 draws, not 10
-    def test_sizes_are_n_at(self, n, P, T):
+    def test_schedule_is_n_at(self, n, P, T):
         assume(n * float(T) ** P <= 1e15)
         t = np.arange(1, T + 1)
-        got = ngrowth._sizes(n, P, t)
+        got = n_schedule(n, P, t)
         assert got.tolist() == [n_at(n, P, int(s)) for s in t]
 
     @settings(max_examples=30)

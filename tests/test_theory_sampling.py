@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special
 
+from collapsecheck.experiment import n_schedule
 from collapsecheck.families.gaussian.theory.sampling import (
     SamplingLaw,
-    _n_schedule,
     fourth_moment_factor,
     truncated_fourth_moment,
     truncated_variance_factor,
@@ -132,6 +132,6 @@ def test_n_schedule_matches_experiment():
 
     t = np.arange(1, 3001)
     for n, p in ((2, 0.0), (3, 1.0 / 3), (7, 0.5), (10, 1.0), (5, 2.5)):
-        got = _n_schedule(n, p, t)
+        got = n_schedule(n, p, t)
         want = np.array([n_at(n, p, int(i)) for i in t], dtype=float)
         np.testing.assert_array_equal(got, want)

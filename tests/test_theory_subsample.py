@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import special
+from tests.naive import model_draws
 
 from collapsecheck.experiment import Experiment, n_at
 from collapsecheck.families.gaussian.theory.sampling import variance_factor
@@ -17,12 +17,6 @@ REPLICATES = 200_000
 # Monte Carlo comparisons are within 5 standard errors (two-sided alpha ~ 6e-7 each); at
 # n = 3..4 and T <= 5 the moments compared are light-tailed enough for the CLT.
 
-
-def model_draws(rng, shape, temperature, truncate):
-    if truncate is None:
-        return temperature * rng.standard_normal(shape)
-    lo = special.ndtr(-truncate)
-    return temperature * special.ndtri(lo + (1 - 2 * lo) * rng.random(shape))
 
 
 def simulate(seed, n, generations, ddof, temperature=1.0, truncate=None, n_growth=0.0):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import special
+from tests.naive import model_draws
 
 from collapsecheck.experiment import Experiment, n_at
 from collapsecheck.families.gaussian.theory import replace
@@ -24,13 +24,6 @@ REPLICATES = 200_000
 # enough for it: E[sigma_T^4]/E[sigma_T^2]^2 <= (1 + 2/(n-1))^T <= 32 and the step ratio
 # has every moment (truncation only shortens the tails).
 
-
-def model_draws(rng, shape, temperature, truncate):
-    """Standardised model draws: tau Z, Z ~ N(0,1) conditioned on |Z| <= C (inverse CDF)."""
-    if truncate is None:
-        return temperature * rng.standard_normal(shape)
-    lo = special.ndtr(-truncate)
-    return temperature * special.ndtri(lo + (1 - 2 * lo) * rng.random(shape))
 
 
 def simulate(seed, n, generations, ddof, temperature, truncate, n_growth=0.0):

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["ARTICLE", "REGIMES", "Experiment", "n_at"]
+__all__ = ["ARTICLE", "REGIMES", "Experiment", "n_at", "n_schedule"]
 
 #: The data regimes (DESIGN.md fixes their definitions).
 REGIMES = ("replace", "accumulate", "accumulate-subsample", "mix")
@@ -109,6 +109,28 @@ def n_at(n: int, n_growth: float, t: int) -> int:
     if abs(x - r) <= 1e-12 * x:
         return int(r)
     return math.ceil(x)
+
+
+def n_schedule(n: int, n_growth: float, t) -> np.ndarray:
+    r""":math:`n_t` (as exact whole floats) for an array of generations ``t >= 1``: the
+    vectorised :func:`n_at`, equal to it everywhere.
+
+    The same product ``n * t**P`` and the same rule (within 1e-12 of a whole number counts
+    as it, else the ceiling). The outcome could change with an ulp of the product (numpy's
+    ``pow`` against Python's) only where its distance to the nearest whole number is within
+    1e-14 (relative) of the 1e-12 threshold; there :func:`n_at` itself decides.
+    """
+    t = np.asarray(t, dtype=float)
+    if n_growth == 0:
+        return np.full(t.shape, float(n))
+    x = n * t**n_growth
+    r = np.rint(x)
+    gap = np.abs(x - r)
+    out = np.where(gap <= 1e-12 * x, r, np.ceil(x))
+    out[t <= 1] = n
+    for i in np.flatnonzero((np.abs(gap - 1e-12 * x) <= 1e-14 * x) & (t > 1)):
+        out.flat[i] = n_at(n, n_growth, int(t.flat[i]))
+    return out
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from scipy import stats as sps
 
 from collapsecheck import stats
 from collapsecheck.checks.base import Check, Outcome
-from collapsecheck.experiment import Experiment
+from collapsecheck.experiment import Experiment, n_schedule
 
 __all__ = ["PILOT_REPLICATES", "PILOT_SEED", "RegimeIncrementGof", "RegimeLogVarGof",
            "RegimeMeanIncrementGof", "RegimeMuVar", "RegimeSigma2Mean", "RegimeStepRatio",
@@ -291,7 +291,7 @@ class RegimeLogVarGof(_RegimeCheck):
 
 def _schedule(e: Experiment) -> tuple[np.ndarray, np.ndarray]:
     """n_t and the pool size N_t = n_1 + ... + n_t for t = 1..T (floats)."""
-    n_t = np.array([e.n_at(t) for t in range(1, e.generations + 1)], dtype=float)
+    n_t = n_schedule(e.n, e.n_growth, np.arange(1, e.generations + 1))
     return n_t, np.cumsum(n_t)
 
 

@@ -34,6 +34,7 @@ from scipy.special import digamma, polygamma
 
 from collapsecheck.engines.regimes import samples, sufficient
 from collapsecheck.engines.regimes._steps import sufficient_unavailable
+from collapsecheck.experiment import n_schedule
 
 __all__ = ["ENGINES", "block_task", "engine_iv", "overflow_iv", "per_draw", "preflight",
            "require_memory", "total_draws"]
@@ -70,15 +71,8 @@ def preflight(experiment, engine: str, workers: int = 1,
 
 
 def _n_vec(e, t: np.ndarray) -> np.ndarray:
-    """``e.n_at`` for an array of generations, as floats (for estimates and bounds only:
-    the engines use ``e.n_at`` itself)."""
-    if e.n_growth == 0:
-        return np.full(t.shape, float(e.n))
-    x = e.n * t.astype(float) ** e.n_growth
-    r = np.round(x)
-    out = np.where(np.abs(x - r) <= 1e-12 * x, r, np.ceil(x))
-    out[t <= 1] = e.n
-    return out
+    """``e.n_at`` for an array of generations, as floats."""
+    return n_schedule(e.n, e.n_growth, t)
 
 
 #: Generations up to which sums over t are taken term by term.

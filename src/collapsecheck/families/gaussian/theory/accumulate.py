@@ -82,12 +82,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from collapsecheck.experiment import n_schedule
 from collapsecheck.families.gaussian.theory.prediction import RegimePrediction
 from collapsecheck.families.gaussian.theory.sampling import (
     SamplingLaw,
     _chunks,
     _LogSumExp,
-    _n_schedule,
 )
 from collapsecheck.families.gaussian.theory.steps import _horizon_iv, _step_iv
 
@@ -240,7 +240,7 @@ def increment_law(t: int, n: int, *, n_growth: float = 0.0,
         raise ValueError(f"`t` must be a whole number >= 1; got {t!r}.")
     _step_iv(n, 0.0)
     law = SamplingLaw(temperature, None)
-    ns = _n_schedule(n, n_growth, np.arange(1, t + 1))
+    ns = n_schedule(n, n_growth, np.arange(1, t + 1))
     total = float(np.sum(ns))
     nt = float(ns[-1])
     return IncrementLaw(generation=int(t), k=int(nt) - 1, a=(total - nt) / total,
@@ -270,7 +270,7 @@ def standardized_increments(log_var, n: int, ddof: float = 0.0, *,
     gens = lv.shape[1] - 1
     if gens < 1:
         raise ValueError(f"`log_var` needs at least 2 generations (0 and 1); got {gens + 1}.")
-    big_n = np.cumsum(_n_schedule(n, n_growth, np.arange(1, gens + 1)))
+    big_n = np.cumsum(n_schedule(n, n_growth, np.arange(1, gens + 1)))
     ratio = np.exp(lv[:, 1:] - lv[:, :-1])
     prev = np.concatenate(([0.0], big_n[:-1] - ddof))
     prev[0] = 0.0

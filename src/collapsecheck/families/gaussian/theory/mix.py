@@ -51,8 +51,9 @@ import math
 
 import numpy as np
 
+from collapsecheck.experiment import n_schedule
 from collapsecheck.families.gaussian.theory.prediction import RegimePrediction
-from collapsecheck.families.gaussian.theory.sampling import CHUNK, SamplingLaw, _n_schedule
+from collapsecheck.families.gaussian.theory.sampling import CHUNK, SamplingLaw
 from collapsecheck.families.gaussian.theory.steps import _horizon_iv, _step_iv
 from collapsecheck.families.gaussian.theory.truncate import truncated_moments
 
@@ -126,7 +127,7 @@ def _first_fresh(n: int, n_growth: float, lam: float, generations: int) -> int:
     """The first generation t <= generations with m_t = round(L n_t) >= 1, or
     generations + 1 (n_t, hence m_t, is nondecreasing in t: bisection)."""
     def fresh(t):
-        return round(lam * float(_n_schedule(n, n_growth, np.array([t]))[0])) >= 1
+        return round(lam * float(n_schedule(n, n_growth, np.array([t]))[0])) >= 1
     if generations == 0 or not fresh(generations):
         return generations + 1
     lo, hi = 0, generations  # fresh(hi) holds; fresh(lo) does not (t = 0: none)
@@ -165,7 +166,7 @@ def mix_moments(generations: int, n: int, fresh_fraction: float, ddof: float = 0
     else:
         for start in range(first, generations + 1, CHUNK):
             t = np.arange(start, min(start + CHUNK, generations + 1))
-            prod, e_p = _chain_product(_matrices(_n_schedule(n, n_growth, t), lam, ddof, f))
+            prod, e_p = _chain_product(_matrices(n_schedule(n, n_growth, t), lam, ddof, f))
             state, (e_top,) = _normalise((prod @ state)[None, :, None],
                                          np.array([e_s + e_p]))
             state = state[0, :, 0]

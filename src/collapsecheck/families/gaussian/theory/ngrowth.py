@@ -51,7 +51,7 @@ from functools import cached_property
 import numpy as np
 from scipy import special
 
-from collapsecheck.experiment import MAX_N, n_at
+from collapsecheck.experiment import MAX_N, n_at, n_schedule
 from collapsecheck.families.gaussian.theory.prediction import RegimePrediction
 from collapsecheck.families.gaussian.theory.replace import (
     _CF_FLOOR,
@@ -90,29 +90,6 @@ _EPS = 2.0**-52
 # ---------------------------------------------------------------------------------------
 # Sample sizes and vectorised step quantities
 # ---------------------------------------------------------------------------------------
-
-
-def _sizes(n: int, n_growth: float, t: np.ndarray) -> np.ndarray:
-    r""":math:`n_t` (as exact whole floats) for the generations ``t >= 1`` of an array.
-
-    Vectorised :func:`~collapsecheck.experiment.n_at`: the same product ``n * t**P`` and the
-    same rule (within 1e-12 of a whole number counts as it, else the ceiling). The outcome
-    could change with an ulp of the product (numpy's ``pow`` against Python's) only where its
-    distance to the nearest whole number is within 1e-14 (relative) of the 1e-12 threshold
-    (an integer between two products a few ulps apart lies within the threshold, where both
-    give that integer); there ``n_at`` itself decides.
-    """
-    t = np.asarray(t, dtype=float)
-    if n_growth == 0:
-        return np.full(t.shape, float(n))
-    x = n * t**n_growth
-    r = np.rint(x)
-    gap = np.abs(x - r)
-    out = np.where(gap <= 1e-12 * x, r, np.ceil(x))
-    out[t <= 1] = n
-    for i in np.flatnonzero((np.abs(gap - 1e-12 * x) <= 1e-14 * x) & (t > 1)):
-        out[i] = n_at(n, n_growth, int(t[i]))
-    return out
 
 
 def _digamma_minus_log(k: np.ndarray) -> np.ndarray:
@@ -162,7 +139,7 @@ def _log_ratio(sizes: np.ndarray, ddof: float) -> np.ndarray:
 
 
 def _log_geometric_sum(log_r: np.ndarray, terms: np.ndarray) -> np.ndarray:
-    """:func:`.replace._log_geometric_sum` on arrays (``terms >= 1``)."""
+    """:func:`.steps._log_geometric_sum` on arrays (``terms >= 1``)."""
     log_r, terms = np.broadcast_arrays(np.asarray(log_r, float), np.asarray(terms, float))
     out = np.log(terms)  # log_r == 0
     x = terms * log_r
@@ -297,7 +274,7 @@ class GrowthLaw(LogVarianceLaw):
         values: list[np.ndarray] = []
         counts: list[np.ndarray] = []
         for start in range(1, T + 1, _CHUNK):
-            sizes = _sizes(self.n, self.n_growth, np.arange(start, min(start + _CHUNK, T + 1)))
+            sizes = n_schedule(self.n, self.n_growth, np.arange(start, min(start + _CHUNK, T + 1)))
             v, c = np.unique(sizes, return_counts=True)
             if values and values[-1][-1] == v[0]:  # a run continues across the chunks
                 counts[-1][-1] += c[0]
@@ -579,7 +556,7 @@ def growth_limit(n: int, ddof: float, n_growth: float, sigma0: float = 1.0,
         cutoff *= 2
     z1 = float(special.zeta(P, cutoff + 1))
     z2 = float(special.zeta(2 * P, cutoff + 1))
-    sizes = _sizes(n, P, np.arange(1, cutoff + 1))
+    sizes = n_schedule(n, P, np.arange(1, cutoff + 1))
     k = (sizes - 1) / 2
 
     def series(terms, c, b):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["RegimePrediction", "exp_or_inf"]
+__all__ = ["RegimePrediction", "exp_or_inf", "final_record"]
 
 
 def exp_or_inf(x: float | None) -> float | None:
@@ -76,19 +76,26 @@ class RegimePrediction:
     def final(self) -> dict:
         """The ``final`` object of ``collapsecheck theory --json``: the same keys as the
         replace chain's, None where this regime has no exact value."""
-        q = self.ln_sigma_quantiles
-        return {
-            "sigma_mean": self.sigma_mean,
-            "sigma2_mean": self.sigma2_mean,
-            "log_sigma2_mean": self.log_sigma2_mean,
-            "log_sigma2_sd": self.log_sigma2_sd,
-            "mu_mean": self.mu_mean,
-            "mu_var": self.mu_var,
-            "sigma_quantiles": self.sigma_quantiles,
-            "log_scale": {
-                "sigma_mean": self.ln_sigma_mean,
-                "sigma2_mean": self.ln_sigma2_mean,
-                "mu_var": self.ln_mu_var,
-                "sigma_quantiles": None if q is None else dict(q),
-            },
-        }
+        return final_record(self)
+
+
+def final_record(p) -> dict:
+    """The ``final`` object of ``collapsecheck theory --json`` (DESIGN.md) of a prediction
+    ``p`` (replace's TheoryPrediction or a RegimePrediction): the raw values and, in
+    ``log_scale``, their natural logs."""
+    q = p.ln_sigma_quantiles
+    return {
+        "sigma_mean": p.sigma_mean,
+        "sigma2_mean": p.sigma2_mean,
+        "log_sigma2_mean": p.log_sigma2_mean,
+        "log_sigma2_sd": p.log_sigma2_sd,
+        "mu_mean": p.mu_mean,
+        "mu_var": p.mu_var,
+        "sigma_quantiles": p.sigma_quantiles,
+        "log_scale": {
+            "sigma_mean": p.ln_sigma_mean,
+            "sigma2_mean": p.ln_sigma2_mean,
+            "mu_var": p.ln_mu_var,
+            "sigma_quantiles": None if q is None else dict(q),
+        },
+    }

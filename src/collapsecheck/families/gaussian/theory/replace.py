@@ -57,10 +57,12 @@ import numpy as np
 from scipy import special
 
 from collapsecheck._roots import brentq
+from collapsecheck.families.gaussian.theory.prediction import exp_or_inf, final_record
 from collapsecheck.families.gaussian.theory.steps import (
     StepLaw,
     _centered_log_cf,
     _horizon_iv,
+    _log_geometric_sum,
     _step_iv,
     log_sigma2_drift,
     log_sigma2_step_var,
@@ -144,21 +146,6 @@ def log_sigma_moment(generations: int, n: int, ddof: float = 0.0, sigma0: float 
     return float(out) if out.ndim == 0 else out
 
 
-def _log_geometric_sum(log_r: float, terms: int) -> float:
-    r"""Natural log of :math:`\sum_{t=0}^{T-1} r^t` for :math:`r = e^{\log r}`, stable for
-    r near 1, r < 1 and r > 1 at any horizon."""
-    if terms == 0:
-        return -math.inf
-    if log_r == 0.0:
-        return math.log(terms)
-    x = terms * log_r
-    if log_r < 0:
-        # (1 - r^T)/(1 - r), both factors in (0, 1]
-        return math.log(-math.expm1(x)) - math.log(-math.expm1(log_r))
-    # r > 1: r^T (1 - r^-T)/(r - 1)
-    return x + math.log(-math.expm1(-x)) - math.log(math.expm1(log_r))
-
-
 def log_mu_var(generations: int, n: int, ddof: float = 0.0, sigma0: float = 1.0) -> float:
     r"""Natural log of :math:`\mathrm{Var}(\mu_T)` (see :func:`mu_var`); ``-inf`` at T = 0."""
     _step_iv(n, ddof)
@@ -179,7 +166,7 @@ def mu_var(generations: int, n: int, ddof: float = 0.0, sigma0: float = 1.0) -> 
     with conditional variance :math:`\sigma_{t-1}^2/n`, and
     :math:`E[\sigma_{t}^2] = \sigma_0^2 r^t`. :math:`E[\mu_T] = \mu_0` exactly.
     """
-    return _exp_or_inf(log_mu_var(generations, n, ddof, sigma0))
+    return exp_or_inf(log_mu_var(generations, n, ddof, sigma0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -580,19 +567,19 @@ class TheoryPrediction:
 
     @property
     def sigma_mean(self) -> float:
-        return _exp_or_inf(self.ln_sigma_mean)
+        return exp_or_inf(self.ln_sigma_mean)
 
     @property
     def sigma2_mean(self) -> float:
-        return _exp_or_inf(self.ln_sigma2_mean)
+        return exp_or_inf(self.ln_sigma2_mean)
 
     @property
     def mu_var(self) -> float:
-        return _exp_or_inf(self.ln_mu_var)
+        return exp_or_inf(self.ln_mu_var)
 
     @property
     def sigma_quantiles(self) -> dict[str, float]:
-        return {key: _exp_or_inf(v) for key, v in self.ln_sigma_quantiles.items()}
+        return {key: exp_or_inf(v) for key, v in self.ln_sigma_quantiles.items()}
 
     @property
     def mu_mean(self) -> float:
@@ -600,25 +587,7 @@ class TheoryPrediction:
 
     def final(self) -> dict:
         """The ``final`` object of ``collapsecheck theory --json`` (DESIGN.md)."""
-        return {
-            "sigma_mean": self.sigma_mean,
-            "sigma2_mean": self.sigma2_mean,
-            "log_sigma2_mean": self.log_sigma2_mean,
-            "log_sigma2_sd": self.log_sigma2_sd,
-            "mu_mean": self.mu_mean,
-            "mu_var": self.mu_var,
-            "sigma_quantiles": self.sigma_quantiles,
-            "log_scale": {
-                "sigma_mean": self.ln_sigma_mean,
-                "sigma2_mean": self.ln_sigma2_mean,
-                "mu_var": self.ln_mu_var,
-                "sigma_quantiles": dict(self.ln_sigma_quantiles),
-            },
-        }
-
-
-def _exp_or_inf(x: float) -> float:
-    return math.inf if x > 709.78 else math.exp(x)
+        return final_record(self)
 
 
 def predict(experiment) -> TheoryPrediction:

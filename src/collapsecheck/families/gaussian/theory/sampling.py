@@ -48,6 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from collapsecheck.experiment import n_schedule
+
 __all__ = [
     "SamplingLaw",
     "fourth_moment_factor",
@@ -187,37 +189,12 @@ class SamplingLaw:
 CHUNK = 1 << 20
 
 
-def _n_schedule(n: int, n_growth: float, t: np.ndarray) -> np.ndarray:
-    r"""Vectorised :func:`collapsecheck.experiment.n_at`: :math:`n_t = \lceil n t^P \rceil`
-    for ``t >= 1`` (float64, exact for every n_t the Experiment allows), with its rule that
-    a product within 1e-12 (relative) of a whole number is that number."""
-    t = np.asarray(t, dtype=np.int64)
-    if n_growth == 0:
-        return np.full(t.shape, float(n))
-    x = n * t.astype(float) ** n_growth
-    r = np.round(x)
-    out = np.where(np.abs(x - r) <= 1e-12 * x, r, np.ceil(x))
-    return np.where(t <= 1, float(n), out)
-
-
 def _chunks(n: int, n_growth: float, generations: int,
             chunk: int = CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Blocks ``(t, n_t)`` for t = 1..generations, at most ``chunk`` at a time."""
     for start in range(1, generations + 1, chunk):
         t = np.arange(start, min(start + chunk, generations + 1), dtype=np.int64)
-        yield t, _n_schedule(n, n_growth, t)
-
-
-def _log_geometric_sum(log_r: float, terms: int) -> float:
-    r"""Natural log of :math:`\sum_{t=0}^{T-1} r^t`, stable for r near 1 and at any T."""
-    if terms == 0:
-        return -math.inf
-    if log_r == 0.0:
-        return math.log(terms)
-    x = terms * log_r
-    if log_r < 0:
-        return math.log(-math.expm1(x)) - math.log(-math.expm1(log_r))
-    return x + math.log(-math.expm1(-x)) - math.log(math.expm1(log_r))
+        yield t, n_schedule(n, n_growth, t)
 
 
 class _LogSumExp:

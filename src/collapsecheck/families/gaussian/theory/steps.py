@@ -183,3 +183,18 @@ def _centered_log_cf(t: np.ndarray, k: float) -> np.ndarray:
     out = np.where(t == 0, 0.0 + 0.0j, direct)
     out[use] = series
     return out
+
+
+def _log_geometric_sum(log_r: float, terms: int) -> float:
+    r"""Natural log of :math:`\sum_{t=0}^{T-1} r^t` for :math:`r = e^{\log r}`, stable for
+    r near 1, r < 1 and r > 1 at any horizon."""
+    if terms == 0:
+        return -math.inf
+    if log_r == 0.0:
+        return math.log(terms)
+    x = terms * log_r
+    if log_r < 0:
+        # (1 - r^T)/(1 - r), both factors in (0, 1]
+        return math.log(-math.expm1(x)) - math.log(-math.expm1(log_r))
+    # r > 1: r^T (1 - r^-T)/(r - 1)
+    return x + math.log(-math.expm1(-x)) - math.log(math.expm1(log_r))

@@ -45,12 +45,12 @@ from collapsecheck.families.gaussian.theory.prediction import RegimePrediction
 from collapsecheck.families.gaussian.theory.replace import (
     LogVarianceLaw,
     StepLaw,
-    _log_geometric_sum,
     log_sigma_moment,
     sigma_quantiles,
 )
 from collapsecheck.families.gaussian.theory.steps import (
     _horizon_iv,
+    _log_geometric_sum,
     _step_iv,
     log_sigma2_drift,
 )

@@ -65,11 +65,11 @@ from collapsecheck.families.gaussian.theory.prediction import RegimePrediction
 from collapsecheck.families.gaussian.theory.sampling import (
     SamplingLaw,
     _chunks,
-    _log_geometric_sum,
     _LogSumExp,
 )
 from collapsecheck.families.gaussian.theory.steps import (
     _horizon_iv,
+    _log_geometric_sum,
     _step_iv,
     log_sigma2_drift,
     log_sigma2_step_var,
