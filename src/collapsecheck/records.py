@@ -168,11 +168,17 @@ def null_notes(record: dict, notes: list[str]) -> list[str]:
         key = path.replace("final.log_scale.", "final.")
         if key == "step":
             key = "prob_step_shrinks" if "prob_step_shrinks" in methods else "log_sigma2_drift"
-        reason = (methods.get(key) or _NULL_REASONS.get(path.split(".")[0]) or
-                  f"the {regime} regime's theory gives no exact value for it (simulation "
-                  "only; no number is made up)")
-        out.append(f"{path} is null: {reason}")
+        reason = methods.get(key) or _NULL_REASONS.get(path.split(".")[0])
+        out.append(_null_note(path, reason, regime))
     return out
+
+
+def _null_note(path: str, reason: str | None, regime: str) -> str:
+    """The note for a null at ``path``: the regime theory's own ``reason`` (its
+    ``methods`` entry), or that it has no exact value there."""
+    reason = reason or (f"the {regime} regime's theory gives no exact value for it "
+                        "(simulation only; no number is made up)")
+    return f"{path} is null: {reason}"
 
 
 def _nulls(obj, path: str = ""):
@@ -225,7 +231,5 @@ def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = 
                 continue
             parts = [q for q in path.split(".") if q != "log_scale"]
             key = f"final.{parts[1]}" if parts[0] == "final" else parts[-1]
-            reason = methods.get(key) or (f"the {experiment.regime} regime's theory gives no "
-                                          "exact value for it (simulation only)")
-            record["notes"].append(f"{path} is null: {reason}")
+            record["notes"].append(_null_note(path, methods.get(key), experiment.regime))
     return record
