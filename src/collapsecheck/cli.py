@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from collapsecheck import __version__
+from collapsecheck.cli_families import family_command
 from collapsecheck.errors import InputError
 from collapsecheck.experiment import ARTICLE, Experiment
 
@@ -190,6 +191,7 @@ def _fmt_raw(x, ln) -> str:
 
 
 @app.command()
+@family_command("theory")
 def theory(
     n: N = ARTICLE["n"],
     generations: Generations = ARTICLE["generations"],
@@ -271,7 +273,15 @@ def _regime_title(e: Experiment) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def _out_path(value: str) -> Path:
+    """Parse --out: an empty value is refused (``Path('')`` would be the current folder)."""
+    if not str(value).strip():
+        raise typer.BadParameter("it is empty; give a file or folder name")
+    return Path(value)
+
+
 @app.command()
+@family_command("simulate")
 def simulate(
     n: N = ARTICLE["n"],
     generations: Generations = ARTICLE["generations"],
@@ -375,13 +385,6 @@ def _out_iv(out: Path, force: bool) -> None:
         raise InputError(f"--out {str(out)!r} exists; pass --force to replace it.")
     if not out.parent.is_dir() if str(out.parent) else False:
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist.")
-
-
-def _out_path(value: str) -> Path:
-    """Parse --out: an empty value is refused (``Path('')`` would be the current folder)."""
-    if not str(value).strip():
-        raise typer.BadParameter("it is empty; give a file or folder name")
-    return Path(value)
 
 
 def _alone(ctx: typer.Context, option: str) -> None:

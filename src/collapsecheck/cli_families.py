@@ -1,0 +1,112 @@
+"""``--family`` for the commands: options built from the registry, dispatch to a family.
+
+:func:`family_command` wraps a command whose body implements the native family (the
+Gaussian chain): it adds ``--family`` and every registered family's own options to the
+command's signature (so ``--help`` lists them and typer parses them), checks that each
+option given on the command line belongs to the chosen family, and hands the parsed
+options to the family's command (:class:`~collapsecheck.families.protocol.FamilySpec`),
+or to the body for the native family. Adding a family changes nothing here.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from typing import Annotated
+
+import typer
+
+from collapsecheck.errors import InputError
+from collapsecheck.families import FAMILIES, specs
+
+__all__ = ["family_command"]
+
+
+def _option_parameter(option, family: str) -> inspect.Parameter:
+    kind = bool if option.type is bool else option.type | None
+    default = False if option.type is bool else option.default
+    help_ = f"[{family}] {option.help}"
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[kind, typer.Option(option.flag, help=help_)])
+
+
+def _family_parameter() -> inspect.Parameter:
+    names = " | ".join(FAMILIES)
+    annotation = Annotated[str, typer.Option(
+        "--family", help=f"Model family: {names}. Options marked [family] belong to it.")]
+    return inspect.Parameter("family", inspect.Parameter.KEYWORD_ONLY, default="gaussian",
+                             annotation=annotation)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether option ``name`` came from the command line (or the environment), not its
+    default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.rstrip("_").replace("_", "-")
+
+
+def family_command(command: str):
+    """Decorate the body of ``collapsecheck <command>`` (see the module docstring)."""
+
+    def decorate(body):
+        base = inspect.signature(body, eval_str=True)
+        declared = frozenset(base.parameters)
+        all_specs = specs()
+        extra: dict[str, tuple[inspect.Parameter, str]] = {}
+        for s in all_specs:
+            for option in s.options:
+                if command not in option.commands or option.name in declared:
+                    continue
+                if option.name in extra:  # two families share an option: declare it once
+                    continue
+                extra[option.name] = (_option_parameter(option, s.name), s.name)
+        owners = {name: [s.name for s in all_specs if any(o.name == name for o in s.options)]
+                  for name in extra}
+        parameters = [*base.parameters.values(), _family_parameter(),
+                      *(p for p, _ in extra.values()),
+                      inspect.Parameter("family_ctx_", inspect.Parameter.KEYWORD_ONLY,
+                                        annotation=typer.Context)]
+        signature = base.replace(parameters=parameters)
+
+        @functools.wraps(body)
+        def wrapper(**kwargs):
+            ctx = kwargs.pop("family_ctx_")
+            name = kwargs.pop("family")
+            if name not in FAMILIES:
+                raise InputError(f"--family must be one of {', '.join(FAMILIES)}; "
+                                 f"got {name!r}.")
+            spec = next(s for s in all_specs if s.name == name)
+            for option, value in kwargs.items():
+                if _given(ctx, option) and not spec.takes(option, declared):
+                    owner = owners.get(option) or [
+                        s.name for s in all_specs if s.takes(option, declared)]
+                    raise InputError(
+                        f"{_flag(option)} is an option of the {' and '.join(owner)} "
+                        f"{'family' if len(owner) == 1 else 'families'}, not of the {name} "
+                        f"family; drop it, or add --family {owner[0]}.")
+            if spec.native:
+                return body(**{k: v for k, v in kwargs.items() if k in declared})
+            if command not in spec.commands:
+                native = [s.name for s in all_specs if s.native or command in s.commands]
+                raise InputError(f"`collapsecheck {command}` does not take --family {name} "
+                                 f"yet; it takes {', '.join(native)}.")
+            if "engine" in kwargs and kwargs["engine"] not in spec.engines:
+                raise InputError(f"--engine must be one of {', '.join(spec.engines)} for the "
+                                 f"{name} family; got {kwargs['engine']!r}.")
+            module, function = spec.commands[command].split(":")
+            run = getattr(importlib.import_module(module), function)
+            params = {k: v for k, v in kwargs.items() if spec.takes(k, declared)}
+            json_ = params.pop("json_", False)
+            return run(params, json_=json_)
+
+        wrapper.__signature__ = signature
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        del wrapper.__wrapped__  # typer must see the new signature, not the body's
+        return wrapper
+
+    return decorate

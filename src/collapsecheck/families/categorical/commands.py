@@ -1,0 +1,200 @@
+"""What ``collapsecheck theory|simulate --family categorical`` run: build the parameters,
+call the family's theory and engines, print one table or one JSON object.
+
+The records follow the Gaussian commands' layout (DESIGN.md): ``theory --json`` gives
+``spec``, ``final`` (``survivors_mean``, ``survivors_sd``, ``entropy_mean``,
+``gini_simpson_mean``, ``p_monomorphic``, ``tail``), ``exact``, ``methods`` and ``notes``;
+``simulate --json`` gives ``spec``, ``seed``, ``engine`` and ``final.<quantity>`` as
+``{estimate, se, ci95, theory}`` under the same names.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+__all__ = ["simulate", "simulation_record", "theory", "theory_record"]
+
+#: The schema version of the categorical ``theory`` and ``simulate`` records.
+SCHEMA_VERSION = "1.0"
+
+#: Readable labels of the final quantities, in the order the tables show them.
+LABELS = {
+    "survivors_mean": "E[surviving categories]",
+    "survivors_sd": "SD[surviving categories]",
+    "entropy_mean": "E[entropy] (nats)",
+    "gini_simpson_mean": "E[Gini-Simpson]",
+    "p_monomorphic": "P(one category holds everything)",
+}
+TAIL_LABELS = {
+    "mass_mean": "E[mass of the initial tail]",
+    "survivors_mean": "E[survivors of the initial tail]",
+    "p_all_lost": "P(the whole tail is lost)",
+}
+
+_err = Console(stderr=True, highlight=False)
+
+
+def _experiment(params: dict):
+    """The family's parameters from the parsed options (``ValueError`` names the option)."""
+    from collapsecheck.families.categorical.parameters import CategoricalExperiment
+
+    p = dict(params)
+    for unused in ("family", "engine", "workers", "no_progress", "per_generation"):
+        p.pop(unused, None)
+    if p.get("seed") is None:
+        p.pop("seed", None)
+    try:
+        return CategoricalExperiment(**p)
+    except (TypeError, ValueError) as exc:
+        from collapsecheck.errors import InputError
+
+        raise InputError(_as_option(str(exc))) from None
+
+
+def _as_option(message: str) -> str:
+    """Name CLI options (``--tail-rank``) where the library names parameters."""
+    from collapsecheck.families.categorical import SPEC
+
+    names = [o.name for o in SPEC.options] + ["generations", "replicates", "seed", "n",
+                                               "regime", "fresh_fraction", "temperature"]
+    for name in sorted(names, key=len, reverse=True):
+        message = message.replace(f"`{name}`", "--" + name.replace("_", "-"))
+    return message
+
+
+def _prediction(e, per_generation: bool = False):
+    from collapsecheck.families.categorical.theory import predict
+
+    return predict(e.p0, e.n, e.generations, tail_rank=e.tail_rank, regime=e.regime,
+                   alpha=e.alpha, fresh_fraction=e.fresh_fraction or 0.0,
+                   temperature=e.temperature, top_k=e.top_k, per_generation=per_generation)
+
+
+def theory_record(e, *, per_generation: bool = False) -> dict:
+    """``collapsecheck theory --family categorical --json``."""
+    from collapsecheck import __version__
+    from collapsecheck.records import nonfinite_notes
+
+    spec = {k: v for k, v in e.to_dict().items() if k not in ("replicates", "seed")}
+    record = {"schema_version": SCHEMA_VERSION, "family": "categorical", "spec": spec,
+              **_prediction(e, per_generation).to_dict(),
+              "versions": {"collapsecheck": __version__}}
+    record["notes"] = list(getattr(e, "notes", ()) or ()) + list(record.get("notes", [])) \
+        + nonfinite_notes(record.get("final"), "final")
+    return record
+
+
+def theory(params: dict, *, json_: bool = False) -> int:
+    """Exact predictions for the categorical chain."""
+    e = _experiment(params)
+    record = theory_record(e, per_generation=bool(params.get("per_generation")))
+    if json_:
+        _print_json(record)
+        return 0
+    table = Table(title=f"Exact theory, categorical: K={len(e.p0)}, n={e.n}, "
+                        f"T={e.generations}" + _regime_title(e))
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    final = record["final"]
+    for key, label in LABELS.items():
+        table.add_row(escape(label), _fmt(final.get(key)))
+    for key, label in TAIL_LABELS.items():
+        tail = final.get("tail") or {}
+        if tail.get("rank") is not None:
+            table.add_row(escape(f"{label} (ranks > {tail['rank']})"), _fmt(tail.get(key)))
+    Console().print(table)
+    for note in record["notes"]:
+        _err.print(f"note: {escape(note)}", soft_wrap=True)
+    return 0
+
+
+def simulation_record(run, e, prediction=None) -> dict:
+    """``collapsecheck simulate --family categorical --json``: final statistics with SEs
+    beside exact theory."""
+    from collapsecheck.families.categorical.records import final_summary
+    from collapsecheck.records import environment, nonfinite_notes
+
+    p = prediction or _prediction(e)
+    theory_final = p.to_dict()["final"]
+    env = environment()
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "family": "categorical",
+        "spec": e.to_dict(),
+        "seed": e.seed,
+        "engine": run.engine,
+        "workers": run.workers,
+        "bit_generator": env["bit_generator"],
+        "numpy_version": env["numpy"],
+        "versions": env,
+        "final": final_summary(run.records, theory_final),
+        "timing": {"simulate_s": run.simulate_s},
+    }
+    record["notes"] = list(getattr(e, "notes", ()) or ()) + nonfinite_notes(record["final"],
+                                                                            "final")
+    return record
+
+
+def simulate(params: dict, *, json_: bool = False) -> int:
+    """Run the categorical chain and compare its final generation with exact theory."""
+    from collapsecheck.families.categorical.engines import simulate as run_simulation
+
+    e = _experiment(params)
+    workers = params.get("workers") or None
+    try:
+        run = run_simulation(e, engine=params.get("engine", "sufficient"), workers=workers)
+    except ValueError as exc:
+        from collapsecheck.errors import InputError
+
+        raise InputError(_as_option(str(exc))) from None
+    record = simulation_record(run, e)
+    if json_:
+        _print_json(record)
+        return 0
+    table = Table(title=f"{run.engine} engine vs exact theory, categorical: K={len(e.p0)}, "
+                        f"n={e.n}, T={e.generations}, replicates={e.replicates}, "
+                        f"seed={e.seed}" + _regime_title(e))
+    for col, just in (("statistic", "left"), ("simulation", "right"), ("95% CI", "right"),
+                      ("theory", "right")):
+        table.add_column(col, justify=just)
+    final = record["final"]
+    rows = [(LABELS[k], final[k]) for k in LABELS if isinstance(final.get(k), dict)]
+    rows += [(TAIL_LABELS[k], v) for k, v in (final.get("tail") or {}).items()
+             if k in TAIL_LABELS and isinstance(v, dict)]
+    for label, est in rows:
+        table.add_row(escape(label), f"{_fmt(est['estimate'])} ± {_fmt(est['se'])}",
+                      escape(f"[{_fmt(est['ci95'][0])}, {_fmt(est['ci95'][1])}]"),
+                      _fmt(est.get("theory")))
+    Console().print(table)
+    for note in record["notes"]:
+        _err.print(f"note: {escape(note)}", soft_wrap=True)
+    _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
+               f"with {record['workers']} worker(s)")
+    return 0
+
+
+def _regime_title(e) -> str:
+    parts = [] if e.regime == "replace" else [e.regime]
+    if e.regime == "mix":
+        parts.append(f"L={e.fresh_fraction:g}")
+    if e.alpha:
+        parts.append(f"add-{e.alpha:g} smoothing")
+    if e.temperature != 1:
+        parts.append(f"tau={e.temperature:g}")
+    if e.top_k is not None:
+        parts.append(f"top-{e.top_k}")
+    return "".join(f", {p}" for p in parts)
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.6g}"
+
+
+def _print_json(record: dict) -> None:
+    import sys
+
+    from collapsecheck.report.jsonable import dumps
+
+    sys.stdout.write(dumps(record) + "\n")

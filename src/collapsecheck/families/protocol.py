@@ -1,0 +1,91 @@
+"""What a model family declares, and what the shared layers may ask of it.
+
+A family is a package under :mod:`collapsecheck.families` whose ``__init__`` defines one
+:class:`FamilySpec` named ``SPEC``. The spec is plain data (importing it loads no numpy),
+so the command line can build its options from every registered family at start-up and
+stay quick; the heavy parts (theory, engines, records, printing) live in the modules the
+spec names and are imported only when a command runs for that family.
+
+The protocol, in the spirit of scipy.stats' distribution infrastructure (a family declares
+a few primitives; the shared layers derive the rest):
+
+``options``
+    The family's own command-line options (:class:`FamilyOption`), e.g. ``--categories``.
+    The command line adds each to the commands it names; a family's option given with
+    another family is a usage error (exit 2) naming the family that owns it.
+``accepts``
+    Which of the options the commands already declare (the Gaussian family's, such as
+    ``--regime`` or ``--temperature``) this family also takes; any other, given on the
+    command line with this family, is a usage error.
+``engines``
+    The engine names ``--engine`` accepts for this family.
+``native``
+    True for the one family the commands' own bodies implement (the Gaussian chain, whose
+    options they declare); every other family is reached through ``commands``.
+``commands``
+    ``command name -> "module:function"``. The function is called as
+    ``function(params, *, json_=...)`` with ``params`` a dict of every option the family
+    takes (the universal ones, ``accepts`` and ``options``) as parsed, and returns an exit
+    code; it raises :class:`TypeError`/:class:`ValueError` (or
+    :class:`~collapsecheck.errors.InputError`) for bad input, which the command line turns
+    into one line and exit 2.
+
+A test of the design: adding a family is a new subpackage plus one line in
+:data:`collapsecheck.families.FAMILIES`; no shared module changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["UNIVERSAL_OPTIONS", "FamilyOption", "FamilySpec"]
+
+#: Options every family takes (DESIGN.md's shared names and the output switches).
+UNIVERSAL_OPTIONS = frozenset({
+    "family", "n", "generations", "replicates", "seed", "engine", "workers", "json_",
+    "no_progress",
+})
+
+
+@dataclass(frozen=True)
+class FamilyOption:
+    """One family-specific command-line option.
+
+    Parameters
+    ----------
+    name : the Python parameter name (``tail_rank``); the flag is ``--tail-rank``.
+    type : ``int``, ``float``, ``str`` or ``bool`` (a flag).
+    help : one sentence for ``--help``, stating the rule the value must satisfy.
+    default : the value when the option is not given (``None``: not set).
+    commands : the commands that take it.
+    """
+
+    name: str
+    type: type
+    help: str
+    default: object = None
+    commands: tuple[str, ...] = ("theory", "simulate")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """A family's declaration (see the module docstring for each field's contract)."""
+
+    name: str
+    summary: str
+    options: tuple[FamilyOption, ...] = ()
+    accepts: frozenset[str] | None = None  # None: every option the commands declare
+    engines: tuple[str, ...] = ("samples", "sufficient")
+    commands: dict[str, str] = field(default_factory=dict)
+    native: bool = False  # the commands' own bodies implement it (the Gaussian family)
+
+    def takes(self, option: str, declared: frozenset[str]) -> bool:
+        """Whether this family takes ``option``; ``declared`` are the options the command
+        itself declares (as opposed to those added from families' ``options``)."""
+        if option in UNIVERSAL_OPTIONS or any(o.name == option for o in self.options):
+            return True
+        return option in declared and (self.accepts is None or option in self.accepts)

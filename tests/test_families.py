@@ -1,0 +1,109 @@
+"""The family registry and ``--family`` on the command line: options come from each
+family's declaration, an option of another family is a usage error naming its owner, and a
+family is reached through its declared commands only."""
+
+from __future__ import annotations
+
+import pytest
+
+from collapsecheck.cli import ExitCode, main
+from collapsecheck.families import FAMILIES, family, spec, specs
+from collapsecheck.families.protocol import UNIVERSAL_OPTIONS, FamilySpec
+
+
+def test_registry_names_every_family_and_refuses_unknown_ones():
+    assert [s.name for s in specs()] == list(FAMILIES)
+    with pytest.raises(ValueError, match=r"`family` must be one of gaussian, categorical; "
+                                         r"got 'poisson'\."):
+        family("poisson")
+
+
+def test_exactly_one_native_family_and_every_other_declares_its_commands():
+    natives = [s.name for s in specs() if s.native]
+    assert natives == ["gaussian"]
+    for s in specs():
+        if not s.native:
+            assert s.commands, s.name
+            for target in s.commands.values():
+                module, function = target.split(":")
+                assert module.startswith(f"collapsecheck.families.{s.name}."), target
+
+
+def test_reading_the_declarations_imports_nothing_but_them():
+    """The command line reads every family's declaration at start-up: that must load no
+    theory, engine or library beyond the declarations themselves."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json; import collapsecheck; before = set(sys.modules); "
+            "import collapsecheck.families as f; f.specs(); "
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    new = json.loads(out)
+    assert new and all(m.startswith("collapsecheck.families") for m in new), new
+    assert not any(m.endswith((".theory", ".engines", ".commands")) for m in new), new
+
+
+def test_takes_distinguishes_declared_accepted_and_own_options():
+    declared = frozenset({"n", "ddof", "regime", "temperature"})
+    cat = spec("categorical")
+    assert cat.takes("n", declared) and cat.takes("regime", declared)
+    assert cat.takes("tail_rank", declared)  # its own
+    assert not cat.takes("ddof", declared)
+    assert spec("gaussian").takes("ddof", declared)
+    assert not spec("gaussian").takes("tail_rank", declared)
+    assert {"n", "generations", "json_"} <= UNIVERSAL_OPTIONS
+    bare = FamilySpec(name="x", summary="x", accepts=frozenset())
+    assert bare.takes("seed", declared) and not bare.takes("regime", declared)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["theory", "--n", "10", "--categories", "5"],
+     "--categories is an option of the categorical family, not of the gaussian family; "
+     "drop it, or add --family categorical."),
+    (["simulate", "--tail-rank", "3"],
+     "--tail-rank is an option of the categorical family, not of the gaussian family"),
+    (["theory", "--family", "categorical", "--ddof", "1"],
+     "--ddof is an option of the gaussian family, not of the categorical family; drop it, "
+     "or add --family gaussian."),
+    (["theory", "--family", "categorical", "--truncate", "2"],
+     "--truncate is an option of the gaussian family"),
+    (["simulate", "--family", "categorical", "--out", "x.csv"],
+     "--out is an option of the gaussian family"),
+    (["theory", "--family", "poisson"],
+     "--family must be one of gaussian, categorical; got 'poisson'."),
+])
+def test_an_option_of_another_family_is_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_default_value_typed_out_is_still_refused_for_the_other_family(capsys):
+    """Given on the command line is what counts, not whether it differs from the default:
+    --ddof 0 means the user thinks the chain has a ddof."""
+    assert main(["theory", "--family", "categorical", "--ddof", "0"]) == ExitCode.USAGE
+    assert "--ddof is an option of the gaussian family" in capsys.readouterr().err
+
+
+def test_help_lists_every_family_option_with_its_owner(capsys):
+    assert main(["theory", "--help"]) == ExitCode.OK
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--family" in out and "gaussian | categorical" in out
+    for option in spec("categorical").options:
+        if "theory" in option.commands:
+            assert option.flag in out
+    assert "[categorical] Number of categories K" in out
+
+
+def test_the_gaussian_commands_are_unchanged_by_the_family_layer(capsys):
+    assert main(["theory", "--n", "10", "--generations", "5", "--json"]) == ExitCode.OK
+    import json
+
+    record = json.loads(capsys.readouterr().out)
+    assert record["spec"]["n"] == 10 and "family" not in record["spec"]
+    assert main(["theory", "--family", "gaussian", "--n", "10", "--generations", "5",
+                 "--json"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["final"] == record["final"]
