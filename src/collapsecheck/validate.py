@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from collapsecheck.checks import Check, Simulator, engine_simulator
+from collapsecheck.checks import Check, Simulator
 from collapsecheck.experiment import Experiment
 from collapsecheck.profiles import Profile, budget_summary, thresholds
 from collapsecheck.records import environment
@@ -72,7 +72,7 @@ def run_check(check: Check, profile: Profile, simulator: Simulator | None = None
               workers: int | None = None, scheduler: str | None = None) -> CheckResult:
     """Run one check, escalating a WEAK first stage once."""
     t = thresholds(profile)
-    sim = simulator or engine_simulator(check.engine, workers, scheduler)
+    sim = simulator or check.simulator(workers, scheduler)
     stages: list[Stage] = []
     start = time.perf_counter()
     replicates = check.replicates

@@ -44,6 +44,23 @@ CHECK_TYPES: dict[str, type[Check]] = {
 }
 
 
+def _family_check_types() -> dict[str, type[Check]]:
+    """Check types that model families declare (``FamilySpec.checks``)."""
+    import importlib
+
+    from collapsecheck.families import specs
+
+    found: dict[str, type[Check]] = {}
+    for s in specs():
+        if s.checks:
+            module, name = s.checks.split(":")
+            found.update(getattr(importlib.import_module(module), name))
+    return found
+
+
+CHECK_TYPES.update(_family_check_types())
+
+
 def build_check(table: dict[str, Any], defaults: dict[str, Any] | None = None) -> Check:
     """A check from a profile table ``{"type": ..., <parameters>}``; ``defaults`` fills
     parameters the table leaves out (e.g. the profile's engine)."""

@@ -68,6 +68,10 @@ class Check(ABC):
     type: ClassVar[str]
     family: ClassVar[str]
     kind: ClassVar[str] = "consistency"
+    #: Fields holding text, and fields whose None means "not set" (every other field is
+    #: a number); a model family's checks extend them with their own parameters.
+    text_fields: ClassVar[tuple[str, ...]] = ("id", "engine", "regime")
+    optional_fields: ClassVar[tuple[str, ...]] = ("fresh_fraction", "truncate")
 
     id: str = ""
     n: int = 10
@@ -123,13 +127,16 @@ class Check(ABC):
     @abstractmethod
     def run(self, experiment: Experiment, simulator: Simulator) -> Outcome: ...
 
+    def simulator(self, workers: int | None = None, scheduler: str | None = None
+                  ) -> Simulator:
+        """The built-in simulator of this check's model family, on its engine."""
+        return engine_simulator(self.engine, workers, scheduler)
+
     def params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 _ENGINES = ("samples", "sufficient")
-#: Regime parameters whose None means "not set" (no fresh data, no truncation).
-_OPTIONAL = ("fresh_fraction", "truncate")
 
 
 def _check_iv(check: Check) -> None:
@@ -141,9 +148,9 @@ def _check_iv(check: Check) -> None:
         raise ValueError(f"`engine` must be one of {', '.join(_ENGINES)}; got {check.engine!r}.")
     for f in fields(check):
         value = getattr(check, f.name)
-        if f.name in ("id", "engine", "regime"):  # strings (regime: checked by Experiment)
+        if f.name in check.text_fields:  # strings (checked by the family's parameters)
             continue
-        if value is None and f.name in _OPTIONAL:
+        if value is None and f.name in check.optional_fields:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"`{f.name}` must be a number; got {value!r}.")

@@ -22,6 +22,10 @@ a few primitives; the shared layers derive the rest):
 ``native``
     True for the one family the commands' own bodies implement (the Gaussian chain, whose
     options they declare); every other family is reached through ``commands``.
+``checks``
+    ``"module:NAME"`` of a mapping from profile check ``type`` names to the family's
+    :class:`~collapsecheck.checks.base.Check` subclasses (registered with the shared ones;
+    each check brings its family's simulator, ``Check.simulator``).
 ``commands``
     ``command name -> "module:function"``. The function is called as
     ``function(params, *, json_=...)`` with ``params`` a dict of every option the family
@@ -82,6 +86,7 @@ class FamilySpec:
     engines: tuple[str, ...] = ("samples", "sufficient")
     commands: dict[str, str] = field(default_factory=dict)
     native: bool = False  # the commands' own bodies implement it (the Gaussian family)
+    checks: str | None = None  # "module:NAME" of its {type: Check subclass} mapping
 
     def takes(self, option: str, declared: frozenset[str]) -> bool:
         """Whether this family takes ``option``; ``declared`` are the options the command

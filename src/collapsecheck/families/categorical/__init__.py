@@ -37,5 +37,6 @@ SPEC = FamilySpec(
                      commands=("theory",)),
     ),
     accepts=frozenset({"regime", "fresh_fraction", "temperature"}),
+    checks="collapsecheck.families.categorical.checks:CHECK_TYPES",
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate"},
 )
