@@ -629,6 +629,7 @@ def _print_listing() -> None:
 
 
 @app.command()
+@family_command("audit")
 def audit(
     path: Annotated[Path, typer.Argument(help="Trajectories: .csv (long format) or .npz.")],
     n: Annotated[

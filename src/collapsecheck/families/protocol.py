@@ -68,7 +68,7 @@ class FamilyOption:
     type: type
     help: str
     default: object = None
-    commands: tuple[str, ...] = ("theory", "simulate")
+    commands: tuple[str, ...] = ("theory", "simulate", "audit")
 
     @property
     def flag(self) -> str:

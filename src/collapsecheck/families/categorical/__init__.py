@@ -36,7 +36,8 @@ SPEC = FamilySpec(
         FamilyOption("per_generation", bool, "Also give every quantity at every generation.",
                      commands=("theory",)),
     ),
-    accepts=frozenset({"regime", "fresh_fraction", "temperature"}),
+    accepts=frozenset({"regime", "fresh_fraction", "temperature", "path", "budget"}),
     checks="collapsecheck.families.categorical.checks:CHECK_TYPES",
-    commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate"},
+    commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
+              "audit": f"{_COMMANDS}:audit"},
 )

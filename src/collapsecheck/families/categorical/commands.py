@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["simulate", "simulation_record", "theory", "theory_record"]
+__all__ = ["audit", "simulate", "simulation_record", "theory", "theory_record"]
 
 #: The schema version of the categorical ``theory`` and ``simulate`` records.
 SCHEMA_VERSION = "1.0"
@@ -41,7 +41,8 @@ def _experiment(params: dict):
     from collapsecheck.families.categorical.parameters import CategoricalExperiment
 
     p = dict(params)
-    for unused in ("family", "engine", "workers", "no_progress", "per_generation"):
+    for unused in ("family", "engine", "workers", "no_progress", "per_generation", "path",
+                   "budget"):
         p.pop(unused, None)
     if p.get("seed") is None:
         p.pop("seed", None)
@@ -173,6 +174,51 @@ def simulate(params: dict, *, json_: bool = False) -> int:
     _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
                f"with {record['workers']} worker(s)")
     return 0
+
+
+def audit(params: dict, *, json_: bool = False) -> int:
+    """Audit a token-statistics log against the exact theory; FAIL exits 1."""
+    from collapsecheck.errors import InputError
+    from collapsecheck.families.categorical.audit import audit_tokens
+    from collapsecheck.families.categorical.records import load
+
+    if params.get("n") is None:
+        raise InputError("audit needs --n, the number of tokens each generation drew; the "
+                         "log does not record it, and a wrong n is what the audit tests.")
+    e = _experiment(params)
+    path = params["path"]
+    records = load(path, len(e.p0), absorbing=e.regime in ("replace", "accumulate")
+                   and not e.alpha and not e.fresh_fraction)
+    try:
+        result = audit_tokens(records, n=e.n, experiment=e, budget=params["budget"],
+                              source=str(path))
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(_as_option(str(exc))) from None
+    record = result.to_dict()
+    if json_:
+        _print_json(record)
+    else:
+        table = Table(title=f"audit of {escape(str(path))} as categorical chains: n={e.n}, "
+                            f"K={len(e.p0)}, {records.replicates} chain(s)")
+        for col in ("check", "verdict", "p-value", "note"):
+            table.add_column(col)
+        for c in result.checks:
+            table.add_row(escape(c.id), c.verdict.value, _fmt(c.pvalue), escape(c.reason))
+        console = Console()
+        console.print(table)
+        if "n_eff" in result.rate:
+            r = result.rate["n_eff"]
+            console.print(f"effective n from the Gini-Simpson decay: {_fmt(r['estimate'])} "
+                          f"(95% CI {_fmt(r['ci95'][0])} to {_fmt(r['ci95'][1])})",
+                          soft_wrap=True)
+        for name, why in result.skipped.items():
+            _err.print(f"skipped {name}: {escape(why)}")
+        for note in result.notes:
+            _err.print(f"note: {escape(note)}")
+        console.print(f"verdict: {result.verdict.value}")
+    return 1 if result.verdict.value == "FAIL" else 0
 
 
 def _regime_title(e) -> str:

@@ -1,0 +1,233 @@
+r"""Audit of token-statistics logs against the exact theory of the categorical chain.
+
+What the columns allow (each check at its Bonferroni share of ``budget``):
+
+* ``gini_martingale`` (``gini_simpson``): under plain refit by frequencies of n tokens,
+  :math:`E[G_t \mid \text{past}] = (1 - 1/n)\,G_{t-1}` exactly, so
+  :math:`D_t = G_t - (1 - 1/n) G_{t-1}` is a martingale difference sequence and
+  :math:`\sum D_t / \sqrt{\sum D_t^2}` over every recorded pair of consecutive
+  generations, in every chain, is N(0, 1) in the limit (martingale CLT; Hall and Heyde
+  1980, Th. 3.2). It needs no independence between generations and works on one long
+  chain. The effective n follows from the decay factor
+  :math:`b = \sum G_t G_{t-1} / \sum G_{t-1}^2` as :math:`n_{eff} = 1/(1 - b)`, with a
+  heteroscedasticity-robust (martingale) standard error.
+* ``survivors_mean``, ``entropy_mean``, ``gini_mean`` (many chains): the mean across
+  chains at up to five recorded generations against the exact expectation (survivors:
+  z-test with the exact SD; entropy and Gini-Simpson: the sample SD, both bounded),
+  Bonferroni over those generations.
+
+Chains that stop at absorption are complete (their later generations are known exactly,
+:mod:`~collapsecheck.families.categorical.records`); cells a chain does not record are
+left out of every sum.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from collapsecheck import stats
+from collapsecheck.results import Verdict, grade
+
+__all__ = ["audit_tokens"]
+
+#: Fewest informative increments (D_t not identically 0) the martingale check reads.
+MIN_INCREMENTS = 30
+#: Fewest chains observed at a generation for a mean across chains.
+MIN_CHAINS = 20
+_POWER = 0.9
+
+
+def _normal_isf(p: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.isf(p))
+
+
+def _with_generation_zero(records, p0: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The column ``name`` with generation 0 known from p0 when the log starts later."""
+    x = np.asarray(getattr(records, name), float)
+    gens = np.asarray(records.generations)
+    if gens[0] == 0:
+        return gens, x
+    g0 = {"gini_simpson": 1.0 - float(np.sum(p0 * p0)),
+          "entropy": float(-np.sum(p0[p0 > 0] * np.log(p0[p0 > 0]))),
+          "survivors": float(np.count_nonzero(p0))}[name]
+    return np.concatenate([[0], gens]), np.column_stack([np.full(x.shape[0], g0), x])
+
+
+def _gini_martingale(records, n: int, p0: np.ndarray, alpha: float, weak: float):
+    gens, g = _with_generation_zero(records, p0, "gini_simpson")
+    consecutive = np.diff(gens) == 1
+    prev, cur = g[:, :-1][:, consecutive], g[:, 1:][:, consecutive]
+    ok = np.isfinite(prev) & np.isfinite(cur)
+    prev, cur = prev[ok], cur[ok]
+    d = cur - (1.0 - 1.0 / n) * prev
+    informative = int(np.count_nonzero(d))
+    if informative < MIN_INCREMENTS:
+        return None, (f"only {informative} informative steps of Gini-Simpson between "
+                      f"consecutive recorded generations (at least {MIN_INCREMENTS} needed)")
+    z = stats.z_test(float(d.sum()) / float(np.sqrt(np.sum(d * d))), 1.0)
+    sxx = float(np.sum(prev * prev))
+    b = float(np.sum(cur * prev)) / sxx
+    resid = cur - b * prev
+    se_b = float(np.sqrt(np.sum(prev * prev * resid * resid))) / sxx
+    lo_b, hi_b = b - 1.959963984540054 * se_b, b + 1.959963984540054 * se_b
+
+    def n_of(slope: float) -> float:
+        return 1.0 / (1.0 - slope) if slope < 1 else math.inf
+
+    rate = {"decay_factor": {"estimate": b, "se": se_b, "ci95": [lo_b, hi_b],
+                             "exact": 1.0 - 1.0 / n},
+            "n_eff": {"estimate": n_of(b), "ci95": [n_of(lo_b), n_of(hi_b)]}}
+    # detectable relative error in n: the statistic moves by e * sum(G_prev) / (n sqrt(sum D^2))
+    zs = _normal_isf(alpha / 2) + _normal_isf(1 - _POWER)
+    shift_per_e = float(prev.sum()) / (n * float(np.sqrt(np.sum(d * d))))
+    detectable = zs / shift_per_e if shift_per_e > 0 else math.inf
+    check = _check(
+        "gini_martingale",
+        f"Gini-Simpson decays by exactly 1 - 1/n = {1 - 1 / n:.6g} per generation in "
+        "expectation (martingale differences G_t - (1 - 1/n) G_(t-1))",
+        "self-normalised martingale z-test over every recorded step (martingale CLT)",
+        z.statistic, z.pvalue, alpha, weak,
+        {"metric": "relative error in n (first order)", "value": detectable,
+         "power": _POWER},
+        {"increments": int(d.size), "informative": informative, **rate["decay_factor"]})
+    return (check, rate, detectable), None
+
+
+def _check(name, statement, test, statistic, pvalue, alpha, weak, effect, numbers):
+    from collapsecheck.audit import AuditCheck
+
+    verdict = grade(pvalue, fail=alpha, weak=weak)
+    reason = {Verdict.FAIL: f"p = {pvalue:.3g} below its alpha {alpha:.3g}",
+              Verdict.WEAK: f"p = {pvalue:.3g} unusual (below {weak:.3g}); on fixed data "
+                            "there is nothing to re-run",
+              Verdict.PASS: ""}[verdict]
+    return AuditCheck(id=name, statement=statement, test=test, verdict=verdict,
+                      statistic=float(statistic), pvalue=float(pvalue), alpha=alpha,
+                      reason=reason, detectable_effect=effect, numbers=numbers)
+
+
+_LABELS = {"survivors": "surviving categories", "entropy": "entropy (nats)",
+           "gini_simpson": "Gini-Simpson index"}
+
+
+def _means(records, name: str, prediction, p0, alpha: float, weak: float):
+    """The mean across chains at up to five generations against theory."""
+    gens, x = _with_generation_zero(records, p0, name)
+    per = prediction.to_dict().get("per_generation") or {}
+    exact = per.get(f"{name}_mean")
+    sd_exact = per.get("survivors_sd") if name == "survivors" else None
+    if exact is None:
+        return None, f"the theory gives no per-generation {_LABELS[name]} at this design"
+    counts = np.sum(np.isfinite(x), axis=0)
+    usable = np.flatnonzero((gens > 0) & (counts >= MIN_CHAINS))
+    if usable.size == 0:
+        return None, (f"no generation after 0 with at least {MIN_CHAINS} chains recorded "
+                      "(a mean across chains needs many chains)")
+    pick = np.unique(usable[np.linspace(0, usable.size - 1, min(5, usable.size)).round()
+                            .astype(int)])
+    zs, rows = [], []
+    for j in pick:
+        t = int(gens[j])
+        xs = x[:, j][np.isfinite(x[:, j])]
+        mu = float(exact[t])
+        if sd_exact is not None and sd_exact[t] is not None:
+            se = float(sd_exact[t]) / math.sqrt(xs.size)
+        else:
+            se = float(xs.std(ddof=1)) / math.sqrt(xs.size)
+        if se == 0:
+            zs.append(0.0 if float(xs.mean()) == mu else math.inf)
+        else:
+            zs.append((float(xs.mean()) - mu) / se)
+        rows.append({"generation": t, "estimate": float(xs.mean()), "exact": mu, "se": se,
+                     "chains": int(xs.size)})
+    worst = int(np.argmax(np.abs(zs)))
+    p_one = stats.z_test(zs[worst], 1.0).pvalue if math.isfinite(zs[worst]) else 0.0
+    pvalue = min(1.0, p_one * len(zs))
+    sd_name = "the exact SD" if name == "survivors" else "the sample SD"
+    check = _check(
+        f"{name}_mean",
+        f"the mean {_LABELS[name]} across chains equals its exact expectation at "
+        f"generations {', '.join(str(r['generation']) for r in rows)}",
+        f"two-sided z-tests with {sd_name}, Bonferroni over {len(zs)} generations",
+        zs[worst], pvalue, alpha, weak,
+        {"metric": f"|mean {_LABELS[name]} - exact| at the worst generation",
+         "value": (_normal_isf(alpha / (2 * len(zs))) + _normal_isf(1 - _POWER))
+         * rows[worst]["se"], "power": _POWER},
+        {"generations": rows})
+    return check, None
+
+
+def audit_tokens(records, *, n: int, experiment, budget: float = 1e-3,
+                 weak_alpha: float = 0.01, source: str = ""):
+    """Audit token-statistics ``records`` (from
+    :func:`collapsecheck.families.categorical.records.load`) as chains of the categorical
+    ``experiment`` (its n, K, initial law and regime) with n tokens per generation.
+    Returns a :class:`collapsecheck.audit.AuditResult`."""
+    from collapsecheck.audit import AuditResult
+    from collapsecheck.families.categorical.theory import predict
+
+    if not 0 < budget < 0.5:
+        raise ValueError(f"`budget` must lie in (0, 0.5); got {budget}.")
+    e = experiment
+    plain = e.regime == "replace" and not e.alpha and e.temperature == 1 and not e.top_k
+    p0 = np.asarray(e.p0, float)
+    candidates = []
+    skipped: dict[str, str] = {}
+    if records.gini_simpson is not None:
+        if plain:
+            candidates.append("gini_martingale")
+        else:
+            skipped["gini_martingale"] = ("the exact decay of Gini-Simpson by 1 - 1/n holds "
+                                          "for plain refit only")
+    for name in ("survivors", "entropy", "gini_simpson"):
+        if getattr(records, name) is not None:
+            candidates.append(name)
+        else:
+            skipped[f"{name}_mean"] = f"the log has no {name} column"
+    alpha = budget / max(len(candidates), 1)
+    weak = max(weak_alpha / max(len(candidates), 1), alpha)
+    checks, rate, reach = [], {}, {}
+    if "gini_martingale" in candidates:
+        got, why = _gini_martingale(records, n, p0, alpha, weak)
+        if got is None:
+            skipped["gini_martingale"] = why
+        else:
+            check, rate, detectable = got
+            checks.append(check)
+            reach["n_relative_error_detectable"] = detectable
+    prediction = None
+    for name in ("survivors", "entropy", "gini_simpson"):
+        if name not in candidates:
+            continue
+        if prediction is None:
+            prediction = predict(p0, n, int(np.max(records.generations)),
+                                 tail_rank=e.tail_rank, regime=e.regime, alpha=e.alpha,
+                                 fresh_fraction=e.fresh_fraction or 0.0,
+                                 temperature=e.temperature, top_k=e.top_k,
+                                 per_generation=True)
+        check, why = _means(records, name, prediction, p0, alpha, weak)
+        if check is None:
+            skipped[f"{name}_mean"] = why
+        else:
+            checks.append(check)
+    if not checks:
+        from collapsecheck.errors import InputError
+
+        raise InputError(f"{source + ': ' if source else ''}no check can run on this log: "
+                         + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    spec = {"family": "categorical", "n": n, "categories": int(p0.size),
+            "regime": e.regime, "budget": budget, "chains": int(records.replicates),
+            "generations": [int(records.generations[0]), int(records.generations[-1])]}
+    notes = []
+    if records.filled is not None and np.any(records.filled):
+        notes.append(f"{int(np.sum(np.any(records.filled, axis=1)))} chain(s) stop at "
+                     "absorption; their later generations are known exactly and were filled")
+    if records.generations[0] > 0:
+        notes.append(f"the log starts at generation {int(records.generations[0])}; generation "
+                     "0 is the declared initial law")
+    return AuditResult(source=source, spec=spec, checks=tuple(checks), rate=rate,
+                       skipped=skipped, notes=tuple(notes), reach=reach)
