@@ -107,3 +107,73 @@ def test_the_gaussian_commands_are_unchanged_by_the_family_layer(capsys):
     assert main(["theory", "--family", "gaussian", "--n", "10", "--generations", "5",
                  "--json"]) == ExitCode.OK
     assert json.loads(capsys.readouterr().out)["final"] == record["final"]
+
+
+TOY_SPEC = '''
+from collapsecheck.families.protocol import FamilyOption, FamilySpec
+
+SPEC = FamilySpec(
+    name="toy",
+    summary="a coin refit to its own flips",
+    options=(FamilyOption("heads", float, "Initial P(heads), in (0, 1).", default=0.5),),
+    accepts=frozenset({"regime"}),
+    engines=("exact",),
+    commands={"theory": "toyfam.commands:theory"},
+)
+'''
+
+TOY_COMMANDS = '''
+import json
+import sys
+
+
+def theory(params, *, json_=False):
+    if not 0 < params["heads"] < 1:
+        raise ValueError(f"`heads` must lie in (0, 1); got {params['heads']}.")
+    # E[p_T (1 - p_T)] = p0 (1 - p0) (1 - 1/n)^T for a Bernoulli refit (Wright-Fisher)
+    h = params["heads"] * (1 - params["heads"]) * (1 - 1 / params["n"]) ** params["generations"]
+    sys.stdout.write(json.dumps({"family": "toy", "params": sorted(params),
+                                 "heterozygosity_mean": h}) + "\\n")
+    return 0
+'''
+
+
+def test_a_new_family_is_a_package_and_one_registry_line(tmp_path):
+    """The design's test: a family written outside the project, registered by one line,
+    gets its option on the command line, its command dispatched with exactly the options
+    it takes, its bad input as one line and exit 2, and another family's options refused;
+    no shared module is edited."""
+    import json
+    import subprocess
+    import sys
+
+    pkg = tmp_path / "toyfam"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(TOY_SPEC)
+    (pkg / "commands.py").write_text(TOY_COMMANDS)
+    driver = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import collapsecheck.families as f; f.FAMILIES['toy'] = 'toyfam';"
+        "from collapsecheck.cli import main; sys.exit(main(sys.argv[2:]))")
+
+    def run(*argv):
+        return subprocess.run([sys.executable, "-c", driver, str(tmp_path), *argv],
+                              capture_output=True, text=True, timeout=120)
+
+    ok = run("theory", "--family", "toy", "--heads", "0.25", "--n", "4", "--generations",
+             "2", "--regime", "replace")
+    assert ok.returncode == 0, ok.stderr
+    out = json.loads(ok.stdout)
+    assert out["heterozygosity_mean"] == pytest.approx(0.25 * 0.75 * 0.75 ** 2, rel=1e-15)
+    assert "heads" in out["params"] and "regime" in out["params"]
+    assert "ddof" not in out["params"] and "categories" not in out["params"]
+    bad = run("theory", "--family", "toy", "--heads", "2")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "collapsecheck: error: --heads must lie in (0, 1); got 2.0."]
+    foreign = run("theory", "--family", "toy", "--categories", "3")
+    assert foreign.returncode == 2 and "--categories is an option of the categorical family" \
+        in foreign.stderr
+    gaussian = run("theory", "--heads", "0.3")
+    assert gaussian.returncode == 2 and "--heads is an option of the toy family" in gaussian.stderr
+    missing = run("simulate", "--family", "toy")
+    assert missing.returncode == 2 and "does not take --family toy yet" in missing.stderr

@@ -50,6 +50,13 @@ def _flag(name: str) -> str:
     return "--" + name.rstrip("_").replace("_", "-")
 
 
+def _named(message: str, params) -> str:
+    """Name the options (``--tail-rank``) where a family's library names parameters."""
+    for name in sorted(params, key=len, reverse=True):
+        message = message.replace(f"`{name}`", _flag(name))
+    return message
+
+
 def family_command(command: str):
     """Decorate the body of ``collapsecheck <command>`` (see the module docstring)."""
 
@@ -102,7 +109,12 @@ def family_command(command: str):
             run = getattr(importlib.import_module(module), function)
             params = {k: v for k, v in kwargs.items() if spec.takes(k, declared)}
             json_ = params.pop("json_", False)
-            return run(params, json_=json_)
+            try:
+                return run(params, json_=json_)
+            except (TypeError, ValueError) as exc:  # the protocol: bad input, not a bug
+                if isinstance(exc, InputError):
+                    raise
+                raise InputError(_named(str(exc), params)) from None
 
         wrapper.__signature__ = signature
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
