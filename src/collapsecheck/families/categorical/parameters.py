@@ -243,8 +243,8 @@ class CategoricalExperiment:
     init : {'uniform', 'zipf'} or array_like
         The initial law p0: uniform; Zipf (:math:`p_i \propto i^{-s}`, ``zipf_s`` = s);
         or explicit probabilities (finite, >= 0). A vector summing to within 1e-6 of 1 is
-        renormalised (with a note in ``init_note`` when it was off by more than rounding,
-        1e-12); any other sum is refused. Stored as ``init='explicit'`` and :attr:`p0`.
+        renormalised with a note in ``init_note`` (a sum within 1e-12 of 1, rounding, is
+        kept as it is); any other sum is refused. Stored as ``init='explicit'`` and :attr:`p0`.
     zipf_s : float or None
         The Zipf exponent s > 0; required by ``init='zipf'``, refused otherwise.
     init_file : str or None
@@ -319,7 +319,8 @@ class CategoricalExperiment:
                 what = "`init`" if self.init_file is None else f"{str(self.init_file)!r}"
                 note = (f"the probabilities of {what} summed to {total!r} (within "
                         f"{SUM_TOLERANCE:g} of 1) and were renormalised")
-            p = p / total
+                p = p / total  # a sum off by rounding only is kept: renormalising is then
+                # idempotent, so replace() and a saved vector give back the same bits
         _regime_iv(self.regime, self.fresh_fraction, self.alpha, self.temperature, self.top_k,
                    K, self.tail_rank, self.n, self.generations)
         p.setflags(write=False)
