@@ -13,7 +13,8 @@ they draw a multinomial vector:
   generation. The search runs on integers, :math:`U = 2^{53} u` against
   :math:`\lceil 2^{53} c_i \rceil` (the same comparison exactly, since ``random`` returns
   multiples of :math:`2^{-53}`), offset by :math:`2^{53}` per chain, so one
-  ``searchsorted`` serves a whole block.
+  ``searchsorted`` serves a whole block (where tokens outnumber the categories, the
+  sorted tokens are merged with the keys instead: the same counts, faster).
 * ``sufficient`` draws the counts directly with ``Generator.multinomial`` (binomial
   splitting, one row of probabilities per chain): cost independent of n. numpy gives the
   last category whatever the binomials before it leave; so that rounding in that
@@ -161,11 +162,21 @@ def _count_tokens(rng: np.random.Generator, keys: np.ndarray, rows: int, K: int,
         chain = np.arange(start, start + c, dtype=np.int64)
         chain //= m
         key += chain << 53
-        cell = np.searchsorted(keys, key, side="right")
         r0, r1 = int(chain[0]), int(chain[-1]) + 1
-        if r0:
-            cell -= r0 * K
-        out[r0:r1] += np.bincount(cell, minlength=(r1 - r0) * K).reshape(r1 - r0, K)
+        cells = (r1 - r0) * K
+        if c >= cells:
+            # Many tokens per category: count by merging. With the tokens' keys sorted,
+            # those below each category's upper key are counted for every (chain,
+            # category) at once, and their differences are the counts: O(c log c + cells
+            # log c) instead of O(c log cells). The same counts as a lookup per token.
+            key.sort()
+            below = np.searchsorted(key, keys[r0 * K: r1 * K], side="left")
+            out[r0:r1] += np.diff(below, prepend=0).reshape(r1 - r0, K)
+        else:  # few tokens per category: look each token's category up
+            cell = np.searchsorted(keys, key, side="right")
+            if r0:
+                cell -= r0 * K
+            out[r0:r1] += np.bincount(cell, minlength=cells).reshape(r1 - r0, K)
         if c == chunk:
             check_cancelled()
 
