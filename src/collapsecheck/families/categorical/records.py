@@ -27,6 +27,7 @@ line (the header is line 1). Memory is checked before parsing; nothing is unpick
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import os
 from dataclasses import dataclass, field
@@ -40,7 +41,6 @@ from collapsecheck.io import atomic_write
 from collapsecheck.resources import require_memory
 from collapsecheck.summary import Estimate, _empirical_clt_ok, _mean_estimate
 from collapsecheck.trajectories import (
-    _MAX_INDEX,
     _THIN,
     MAX_FILE_BYTES,
     _check_csv_values,
@@ -296,7 +296,7 @@ def _consistent(path: Path, col: dict) -> None:
     if "gini_simpson" in col:
         flags["gini_simpson == 0"] = col["gini_simpson"] == 0
     items = list(flags.items())
-    for (a, fa), (b, fb) in zip(items, items[1:], strict=False):
+    for (a, fa), (b, fb) in itertools.pairwise(items):
         _refuse(path, fa != fb, lambda i, a=a, b=b, fa=fa:
                 f"{a if fa[i] else b} but not {b if fa[i] else a}: a chain whose law sits on "
                 "one category has survivors 1, entropy 0 and Gini-Simpson 0 together")
