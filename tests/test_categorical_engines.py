@@ -10,6 +10,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from scipy import stats
 
 from collapsecheck.engines._blocks import REPLICATE_BLOCK, Cancelled
@@ -413,3 +415,53 @@ def test_cancellation_is_checked_every_generation(engine, monkeypatch):
     with pytest.raises(Cancelled):
         simulate(_experiment(generations=1000, replicates=10), engine=engine, workers=1)
     assert len(calls) == 10
+
+
+# ---------------------------------------------------------------------------------------
+# Identities (hypothesis)
+# ---------------------------------------------------------------------------------------
+
+
+@st.composite
+def laws(draw, max_k=30):
+    """A probability vector with some zeros and ties, (rows, K)."""
+    K = draw(st.integers(2, max_k))
+    rows = draw(st.integers(1, 4))
+    w = np.array(draw(st.lists(st.one_of(st.just(0.0), st.just(0.25),
+                                         st.floats(1e-300, 1.0)),
+                               min_size=K * rows, max_size=K * rows))).reshape(rows, K)
+    assume(np.all(w.sum(axis=1) > 0))
+    return w / w.sum(axis=1, keepdims=True)
+
+
+@given(laws(), st.floats(0.05, 20.0), st.one_of(st.none(), st.integers(1, 30)))
+def test_sampling_law_invariants(p, tau, k):
+    k = None if k is None else min(k, p.shape[1])
+    q = sampling_law(p, tau, k)
+    assert np.all(q >= 0)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-13)
+    assert np.all(q[p == 0] == 0)  # lost categories stay lost
+    limit = p.shape[1] if k is None else k
+    assert np.all(np.count_nonzero(q, axis=1) <= limit)
+    top = np.argmax(p, axis=1)  # the most probable category (lowest index) is always kept
+    assert np.all(q[np.arange(p.shape[0]), top] > 0)
+    for row, qrow in zip(p, q, strict=True):  # monotone: more probable, drawn no less
+        order = np.argsort(-row, kind="stable")
+        assert np.all(np.diff(qrow[order]) <= 1e-15)
+
+
+@given(laws(max_k=12), st.integers(1, 40), st.integers(1, 200), st.integers(0, 2**32))
+def test_token_counts_equal_a_lookup_per_token(q, m, chunk, seed):
+    # the block-wide integer keys, merged or looked up, count exactly what a per-row
+    # search of each uniform on the float cumulative law counts
+    rows, K = q.shape
+    out = np.zeros((rows, K), dtype=np.int64)
+    engines._count_tokens(np.random.Generator(np.random.SFC64(seed)), engines._keys(q),
+                          rows, K, m, chunk, out)
+    u = np.random.Generator(np.random.SFC64(seed)).random(rows * m).reshape(rows, m)
+    c = np.cumsum(q, axis=1)
+    c /= c[:, -1:]
+    expected = np.array([np.bincount(np.searchsorted(c[r], u[r], side="right"), minlength=K)
+                         for r in range(rows)])
+    np.testing.assert_array_equal(out, expected)
+    assert np.all(out[q == 0] == 0)
