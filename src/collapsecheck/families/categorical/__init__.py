@@ -1,0 +1,1 @@
+"""The categorical (token) chain: K categories refitted by their empirical frequencies."""
