@@ -257,10 +257,14 @@ def test_final_summary_layout_and_intervals():
                               zipf_s=1.0, tail_rank=2, seed=31)
     r = simulate(e, engine="sufficient", workers=1).records
     exact = (1 - np.sum(e.p0**2)) * (1 - 1 / e.n) ** e.generations
-    s = final_summary(r, {"gini_simpson_mean": exact, "p_monomorphic": 0.25})
+    s = final_summary(r, {"gini_simpson_mean": exact, "p_monomorphic": 0.25,
+                          "tail": {"p_all_lost": 0.125}})
     assert set(s) == {"survivors_mean", "entropy_mean", "gini_simpson_mean", "p_monomorphic",
-                      "tail_mass_mean", "tail_survivors_mean", "p_all_lost"}
-    for entry in s.values():
+                      "tail"}
+    assert set(s["tail"]) == {"rank", "mass_mean", "survivors_mean", "p_all_lost"}
+    assert s["tail"]["rank"] == 2 and s["tail"]["p_all_lost"]["theory"] == 0.125
+    for entry in [*(v for k, v in s.items() if k != "tail"),
+                  *(v for k, v in s["tail"].items() if k != "rank")]:
         assert set(entry) == {"estimate", "se", "ci95", "theory", "z", "clt_ok"}
     g = r.gini_simpson[:, -1]
     assert s["gini_simpson_mean"]["estimate"] == pytest.approx(g.mean(), rel=1e-14)
@@ -276,14 +280,14 @@ def test_final_summary_layout_and_intervals():
     assert pm["se"] == pytest.approx(math.sqrt(k / 300 * (1 - k / 300) / 300))
     assert pm["theory"] == 0.25 and s["survivors_mean"]["theory"] is None
     lost = int((r.tail_survivors[:, -1] == 0).sum())
-    assert s["p_all_lost"]["estimate"] == lost / 300
-    assert s["tail_mass_mean"]["estimate"] == pytest.approx(r.tail_mass[:, -1].mean())
+    assert s["tail"]["p_all_lost"]["estimate"] == lost / 300
+    assert s["tail"]["mass_mean"]["estimate"] == pytest.approx(r.tail_mass[:, -1].mean())
 
 
 def test_final_summary_without_tail_and_with_nothing_final():
     e = CategoricalExperiment(n=8, generations=3, replicates=20, categories=6, seed=31)
     s = final_summary(simulate(e, engine="samples", workers=1).records)
-    assert "p_all_lost" not in s and "tail_mass_mean" not in s
+    assert "tail" not in s
     m = np.zeros((2, 2), dtype=bool)
     empty = TokenTrajectories(np.arange(1, 3), K, np.full((2, 2), np.nan), None, None, m,
                               missing=np.ones((2, 2), dtype=bool))

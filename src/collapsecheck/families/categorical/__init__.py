@@ -24,7 +24,7 @@ SPEC = FamilySpec(
                      "--init-file, the file's length)."),
         FamilyOption("init", str, "Initial law: uniform or zipf (p_i proportional to i^-s).",
                      default="uniform"),
-        FamilyOption("zipf_s", float, "Zipf exponent s > 0 (with --init zipf).", default=1.0),
+        FamilyOption("zipf_s", float, "Zipf exponent s > 0 (with --init zipf; default 1)."),
         FamilyOption("init_file", str, "Initial law from a file: one probability per line, "
                      "or a category,probability CSV (defines K)."),
         FamilyOption("tail_rank", int, "The initial tail: categories ranked beyond k in p0 "

@@ -47,6 +47,8 @@ def _experiment(params: dict):
         p.pop(unused, None)
     if p.get("seed") is None:
         p.pop("seed", None)
+    if p.get("init") == "zipf" and p.get("zipf_s") is None:
+        p["zipf_s"] = 1.0  # the command line's default exponent (--zipf-s)
     return CategoricalExperiment(**p)
 
 

@@ -403,13 +403,15 @@ def final_summary(records: TokenTrajectories, theory_final: dict | None = None) 
     """Final-generation statistics with standard errors and 95% intervals, beside theory.
 
     For each of ``survivors_mean``, ``entropy_mean``, ``gini_simpson_mean``,
-    ``p_monomorphic`` and, with a tail, ``tail_mass_mean``, ``tail_survivors_mean`` and
-    ``p_all_lost`` (every tail category lost): ``{"estimate", "se", "ci95": [lo, hi],
+    ``p_monomorphic`` and, with a tail, ``tail`` holding ``rank``, ``mass_mean``,
+    ``survivors_mean`` and ``p_all_lost`` (every tail category lost), the names of
+    ``theory --family categorical --json``: ``{"estimate", "se", "ci95": [lo, hi],
     "theory", "z", "clt_ok"}``, the layout of the Gaussian ``simulate --json`` ``final``
     (:class:`collapsecheck.summary.Estimate`). Means: the sample mean, ``se = s /
     sqrt(R)``, a Student-t interval, ``clt_ok`` from the sample kurtosis. Proportions: the
     binomial ``se = sqrt(p(1-p)/R)`` and the exact Clopper-Pearson interval. ``theory`` is
-    ``theory_final[key]`` (None where not given). Replicates whose final generation is
+    ``theory_final[key]`` (``theory_final["tail"][key]`` for the tail; None where not
+    given). Replicates whose final generation is
     missing are left out; a statistic the records do not hold is None.
     """
     theory_final = theory_final or {}
@@ -425,12 +427,15 @@ def final_summary(records: TokenTrajectories, theory_final: dict | None = None) 
     out["p_monomorphic"] = _proportion(int(np.count_nonzero(records.monomorphic[keep, -1])),
                                        R, theory_final.get("p_monomorphic")).to_dict()
     if records.tail_rank is not None and records.tail_mass is not None:
-        out["tail_mass_mean"] = _mean(records.tail_mass[keep, -1],
-                                      theory_final.get("tail_mass_mean"))
-        out["tail_survivors_mean"] = _mean(records.tail_survivors[keep, -1],
-                                           theory_final.get("tail_survivors_mean"))
+        theory_tail = theory_final.get("tail") or {}
         lost = int(np.count_nonzero(records.tail_survivors[keep, -1] == 0))
-        out["p_all_lost"] = _proportion(lost, R, theory_final.get("p_all_lost")).to_dict()
+        out["tail"] = {
+            "rank": records.tail_rank,
+            "mass_mean": _mean(records.tail_mass[keep, -1], theory_tail.get("mass_mean")),
+            "survivors_mean": _mean(records.tail_survivors[keep, -1],
+                                    theory_tail.get("survivors_mean")),
+            "p_all_lost": _proportion(lost, R, theory_tail.get("p_all_lost")).to_dict(),
+        }
     return out
 
 
