@@ -160,8 +160,9 @@ def _count_tokens(rng: np.random.Generator, keys: np.ndarray, rows: int, K: int,
         u *= _SCALE
         key = u.astype(np.int64)
         r0, r1 = start // m, (start + c - 1) // m + 1
-        skip = start - r0 * m
-        key += np.repeat(np.arange(r0, r1, dtype=np.int64) << 53, m)[skip: skip + c]
+        bounds = np.arange(r0, r1 + 1, dtype=np.int64) * m  # the chains' token ranges,
+        bounds[0], bounds[-1] = start, start + c  # cut to this chunk
+        key += np.repeat(np.arange(r0, r1, dtype=np.int64) << 53, np.diff(bounds))
         cells = (r1 - r0) * K
         if c >= cells:
             # Many tokens per category: count by merging. With the tokens' keys sorted,
