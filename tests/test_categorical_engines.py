@@ -465,3 +465,28 @@ def test_token_counts_equal_a_lookup_per_token(q, m, chunk, seed):
                          for r in range(rows)])
     np.testing.assert_array_equal(out, expected)
     assert np.all(out[q == 0] == 0)
+
+
+def test_samples_memory_stays_bounded_at_a_huge_n():
+    # n = 10^9 tokens per chain: drawn 2^16 at a time, never all at once (the run is cut
+    # short after a few chunks, which also shows cancellation reaches inside a generation)
+    import tracemalloc
+
+    e = CategoricalExperiment(n=10**9, generations=1, replicates=2, categories=3, seed=1)
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 5:
+            raise Cancelled("interrupted")
+
+    tracemalloc.start()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(engines, "check_cancelled", check)
+            with pytest.raises(Cancelled):
+                simulate(e, engine="samples", workers=1, chunk=1 << 16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(calls) == 5 and peak < 64 * 2**20

@@ -159,10 +159,10 @@ def _count_tokens(rng: np.random.Generator, keys: np.ndarray, rows: int, K: int,
         u = rng.random(c)
         u *= _SCALE
         key = u.astype(np.int64)
-        chain = np.arange(start, start + c, dtype=np.int64)
-        chain //= m
-        key += chain << 53
-        r0, r1 = int(chain[0]), int(chain[-1]) + 1
+        r0, r1 = start // m, (start + c - 1) // m + 1
+        bounds = np.arange(r0, r1 + 1, dtype=np.int64) * m  # the chains' token ranges,
+        bounds[0], bounds[-1] = start, start + c  # cut to this chunk
+        key += np.repeat(np.arange(r0, r1, dtype=np.int64) << 53, np.diff(bounds))
         cells = (r1 - r0) * K
         if c >= cells:
             # Many tokens per category: count by merging. With the tokens' keys sorted,
@@ -171,7 +171,8 @@ def _count_tokens(rng: np.random.Generator, keys: np.ndarray, rows: int, K: int,
             # log c) instead of O(c log cells). The same counts as a lookup per token.
             key.sort()
             below = np.searchsorted(key, keys[r0 * K: r1 * K], side="left")
-            out[r0:r1] += np.diff(below, prepend=0).reshape(r1 - r0, K)
+            below[1:] -= below[:-1].copy()
+            out[r0:r1] += below.reshape(r1 - r0, K)
         else:  # few tokens per category: look each token's category up
             cell = np.searchsorted(keys, key, side="right")
             if r0:
