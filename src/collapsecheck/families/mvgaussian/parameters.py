@@ -92,13 +92,14 @@ def _covariance_iv(covariance, dim: int, *, source: str = "`covariance`",
     bad = np.argwhere(~np.isfinite(c))
     if bad.size:
         i, j = bad[0]
-        raise error(f"{source} must be finite; entry ({i + 1}, {j + 1}) is {c[i, j]!r}.")
+        raise error(f"{source} must be finite; entry ({i + 1}, {j + 1}) is {float(c[i, j])!r}.")
     scale = float(np.max(np.abs(c)))
     asym = float(np.max(np.abs(c - c.T)))
     if asym > SYMMETRY_RTOL * scale:
         i, j = np.unravel_index(int(np.argmax(np.abs(c - c.T))), c.shape)
         raise error(f"{source} must be symmetric (to {SYMMETRY_RTOL:g} relative); entries "
-                    f"({i + 1}, {j + 1}) = {c[i, j]!r} and ({j + 1}, {i + 1}) = {c[j, i]!r} "
+                    f"({i + 1}, {j + 1}) = {float(c[i, j])!r} and ({j + 1}, {i + 1}) = "
+                    f"{float(c[j, i])!r} "
                     "differ.")
     c = (c + c.T) / 2
     try:
