@@ -128,7 +128,8 @@ def test_engine_eigenvalue_growth_rates(engine):
 @pytest.mark.parametrize("spread", [0.0, 3.0, 60.0, 150.0])
 def test_log_singular_values_are_relatively_accurate(spread):
     """Against mpmath's SVD at 400 digits of the exact matrix C diag(e^ell), for graded
-    scales out to e^-750 (a double underflows at e^-745; 400 digits resolve the e^-750 spread) and for a reversed grading."""
+    scales out to e^-750 (a double underflows at e^-745; 400 digits resolve that spread),
+    for a reversed grading and for a dense C."""
     rng = np.random.default_rng(int(spread) + 1)
     D = 6
     C = np.tril(rng.standard_normal((D, D)) * 0.4, -1) + np.eye(D)

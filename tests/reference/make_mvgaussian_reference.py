@@ -113,7 +113,7 @@ def main() -> None:
         for key in LEVELS:
             p = mp.mpf(key)
             z = {"0.025": -1.96, "0.5": 0.0, "0.975": 1.96}[key]
-            q[key] = float(mp.findroot(lambda x, p=p: cdf(x, n, dim, ddof, T) - p,
+            q[key] = float(mp.findroot(lambda x, p=p, a=(n, dim, ddof, T): cdf(x, *a) - p,
                                        mean + z * sd, tol=1e-20))
         out["logdet"].append({
             "n": n, "dim": dim, "ddof": ddof, "T": T, "mean": float(mean),

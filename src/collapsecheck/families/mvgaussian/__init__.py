@@ -1,1 +1,1 @@
-"""The multivariate Gaussian refit chain: fit N(mu, Sigma) in dimension D to n draws of the previous fit."""
+"""The multivariate Gaussian refit chain: N_D(mu, Sigma) refitted to n draws of the last fit."""

@@ -127,47 +127,52 @@ def log_singular_values(C: np.ndarray, ell: np.ndarray) -> np.ndarray:
     ell = np.asarray(ell, dtype=float)
     shape = ell.shape
     D = shape[-1]
-    U = C.reshape(-1, D, D).copy()
+    # one row of ``V`` per column of C (contiguous), unit norm; log norms in ``lv``
+    V = np.swapaxes(C.reshape(-1, D, D), 1, 2).copy()
     lv = ell.reshape(-1, D).copy()
-    norms = np.sqrt(np.einsum("rij,rij->rj", U, U))
-    U /= norms[:, None, :]
+    norms = np.sqrt(np.einsum("rjd,rjd->rj", V, V))
+    V /= norms[:, :, None]
     lv += np.log(norms)
     rounds = _round_robin(D)
+    todo = np.arange(V.shape[0])  # the stack's matrices not yet converged
     for _ in range(_JACOBI_MAX_SWEEPS):
-        worst = 0.0
+        if todo.size == 0:
+            break
+        Vt, lt = V[todo], lv[todo]
+        worst = np.zeros(todo.size)
         for P, Q in rounds:
-            up, uq = U[:, :, P], U[:, :, Q]
-            g = np.einsum("rik,rik->rk", up, uq)
-            worst = max(worst, float(np.max(np.abs(g))))
+            vp, vq = Vt[:, P], Vt[:, Q]
+            g = np.einsum("rkd,rkd->rk", vp, vq)
+            np.maximum(worst, np.max(np.abs(g), axis=1), out=worst)
             active = np.abs(g) > _JACOBI_TOL
             if not active.any():
                 continue
-            lp, lq = lv[:, P], lv[:, Q]
+            lp, lq = lt[:, P], lt[:, Q]
             big = lp >= lq
-            ua = np.where(big[:, None, :], up, uq)
-            ub = np.where(big[:, None, :], uq, up)
+            bigc = big[:, :, None]
+            va = np.where(bigc, vp, vq)
+            vb = np.where(bigc, vq, vp)
             la, lb = np.where(big, lp, lq), np.where(big, lq, lp)
-            r = np.exp(lb - la)
-            r2 = r * r
+            r2 = np.exp(2.0 * (lb - la))
             gs = np.where(active, g, 1.0)
             w = (r2 - 1.0) / (2.0 * gs)
             sign = np.where((r2 - 1.0) * gs >= 0, 1.0, -1.0)
             tau = np.where(active, sign / (np.abs(w) + np.sqrt(r2 + w * w)), 0.0)
             log_c = -0.5 * np.log1p(r2 * tau * tau)
-            xa = ua - (r2 * tau)[:, None, :] * ub
-            xb = tau[:, None, :] * ua + ub
-            na = np.sqrt(np.einsum("rik,rik->rk", xa, xa))
-            nb = np.sqrt(np.einsum("rik,rik->rk", xb, xb))
-            xa /= na[:, None, :]
-            xb /= nb[:, None, :]
+            xa = va - (r2 * tau)[:, :, None] * vb
+            xb = vb + tau[:, :, None] * va
+            na = np.sqrt(np.einsum("rkd,rkd->rk", xa, xa))
+            nb = np.sqrt(np.einsum("rkd,rkd->rk", xb, xb))
+            xa /= na[:, :, None]
+            xb /= nb[:, :, None]
             la = la + log_c + np.log(na)
             lb = lb + log_c + np.log(nb)
-            U[:, :, P] = np.where(big[:, None, :], xa, xb)
-            U[:, :, Q] = np.where(big[:, None, :], xb, xa)
-            lv[:, P] = np.where(big, la, lb)
-            lv[:, Q] = np.where(big, lb, la)
-        if worst <= _JACOBI_TOL:
-            break
+            Vt[:, P] = np.where(bigc, xa, xb)
+            Vt[:, Q] = np.where(bigc, xb, xa)
+            lt[:, P] = np.where(big, la, lb)
+            lt[:, Q] = np.where(big, lb, la)
+        V[todo], lv[todo] = Vt, lt
+        todo = todo[worst > _JACOBI_TOL]
     return -np.sort(-lv, axis=1).reshape(shape)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from collapsecheck.errors import InputError
 from collapsecheck.experiment import MAX_GENERATIONS, MAX_N, MAX_REPLICATES, _is_int, _is_real
 
-__all__ = ["MAX_DIM", "MAX_COV_FILE_BYTES", "MVGaussianExperiment", "load_cov_file"]
+__all__ = ["MAX_COV_FILE_BYTES", "MAX_DIM", "MVGaussianExperiment", "load_cov_file"]
 
 #: Largest dimension accepted (memory per chain is O(D^2); the engines hold a block of
 #: 64 chains' D x D factors at once).
