@@ -7,6 +7,8 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from collapsecheck.families.mvgaussian import engines
@@ -219,3 +221,26 @@ def test_final_summary_flags_heavy_tailed_trace():
     d = s.to_dict()
     assert set(d["trace_mean"]) >= {"estimate", "se", "ci95", "theory"}
     assert set(d["logdet_quantiles"]) == {"0.025", "0.5", "0.975"}
+
+
+@st.composite
+def graded_factors(draw):
+    D = draw(st.integers(1, 8))
+    seed = draw(st.integers(0, 2**32 - 1))
+    spread = draw(st.floats(0.0, 2.0))
+    rng = np.random.default_rng(seed)
+    C = np.tril(rng.standard_normal((D, D)) * 0.5, -1) + np.eye(D)
+    ell = rng.normal(size=D) * spread
+    return C, ell
+
+
+@given(graded_factors())
+def test_log_singular_values_identities(factor):
+    """For a unit lower triangular C: the log singular values sum to sum(ell) (|det C| =
+    1), come sorted, and equal LAPACK's where the scales are mild (spread within e^8)."""
+    C, ell = factor
+    got = log_singular_values(C[None], ell[None])[0]
+    assert math.fsum(got) == pytest.approx(math.fsum(ell), abs=1e-12 * (1 + np.abs(ell).sum()))
+    assert np.all(np.diff(got) <= 0)
+    want = np.log(np.linalg.svd(C * np.exp(ell)[None, :], compute_uv=False))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
