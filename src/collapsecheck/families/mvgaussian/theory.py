@@ -97,7 +97,11 @@ from collapsecheck.families.gaussian.theory.ngrowth import (
     _digamma_minus_log as _digamma_minus_log_array,
 )
 from collapsecheck.families.gaussian.theory.prediction import exp_or_inf
-from collapsecheck.families.gaussian.theory.replace import QUANTILE_LEVELS, _level_key
+from collapsecheck.families.gaussian.theory.replace import (
+    QUANTILE_LEVELS,
+    LogVarianceLaw,
+    _level_key,
+)
 from collapsecheck.families.gaussian.theory.steps import _log_geometric_sum
 
 __all__ = ["EXACT_KEYS", "LIMIT_KEYS", "LogDetLaw", "MVPrediction", "anisotropy_rate",
@@ -147,12 +151,14 @@ def lyapunov_spectrum(n: int, dim: int, ddof: float = 0.0) -> np.ndarray:
     .. math:: \gamma_i = \lim_{T\to\infty} \frac1T \log\lambda_i(\Sigma_T)
               = \psi\!\left(\tfrac{n-i}2\right) + \log 2 - \log(n - d),\quad i = 1..D,
 
-    computed as :math:`[\psi(k_i) - \log k_i] + \log\frac{n-i}{n-d}` (no cancellation at
-    large n). Their sum is :func:`logdet_drift`.
+    computed as :math:`[\psi(k_i) - \log k_i] + \log(1 - \frac{i-d}{n-d})` (no
+    cancellation at large n; i = 1 is the 1-D chain's drift, bit for bit). Their sum is
+    :func:`logdet_drift`.
     """
     _nd_iv(n, dim, ddof)
     k = _half_dofs(n, dim)
-    return _digamma_minus_log_array(k) + np.log((n - np.arange(1, dim + 1)) / (n - ddof))
+    i = np.arange(1, dim + 1, dtype=float)
+    return _digamma_minus_log_array(k) + np.log1p(-(i - ddof) / (n - ddof))
 
 
 def logdet_drift(n: int, dim: int, ddof: float = 0.0) -> float:
@@ -231,6 +237,8 @@ class LogDetLaw(GrowthLaw):
     @cached_property
     def mean(self) -> float:
         """:math:`E[S_T] = T` :func:`logdet_drift`."""
+        if self.dim == 1:  # the 1-D chain's own number, bit for bit
+            return LogVarianceLaw(self.n, self.generations, self.ddof).mean
         return self.generations * logdet_drift(self.n, self.dim, self.ddof)
 
     def log_sigma_moment(self, p: float = 1.0, sigma0: float = 1.0) -> float:
