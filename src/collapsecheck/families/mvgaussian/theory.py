@@ -29,11 +29,15 @@ Exact at every T
 * **Mean covariance.** :math:`E[W] = mI` gives :math:`E[\Sigma_T] = r^T\Sigma_0`,
   :math:`r = m/c`, and :math:`E[\operatorname{tr}\Sigma_T] = r^T\operatorname{tr}\Sigma_0`.
 * **Second moments of the trace.** With :math:`M = L^\top L` (the eigenvalues of
-  :math:`\Sigma_{t-1}`): :math:`\operatorname{tr}(WM) = \sum_{k=1}^m z_k^\top M z_k`,
-  :math:`z_k \sim N(0, I)` i.i.d., so :math:`E[\operatorname{tr}(WM)^2] = m^2
-  (\operatorname{tr}M)^2 + 2m\operatorname{tr}M^2`; and the Wishart identity
-  :math:`E[WMW] = m(m+1)M + m\operatorname{tr}(M) I` (M symmetric) [3]_ gives
-  :math:`E[\operatorname{tr}(WMWM)] = m(m+1)\operatorname{tr}M^2 + m(\operatorname{tr}M)^2`.
+  :math:`\Sigma_{t-1}`) and :math:`W = \sum_{k=1}^m z_k z_k^\top`,
+  :math:`z_k \sim N(0, I)` i.i.d.: :math:`\operatorname{tr}(WM) = \sum_k z_k^\top M z_k`
+  has :math:`E[\operatorname{tr}(WM)^2] = m^2 (\operatorname{tr}M)^2 +
+  2m\operatorname{tr}M^2`; and :math:`\operatorname{tr}(WMWM) = \sum_{k,l}
+  (z_k^\top M z_l)^2`, whose k = l terms have mean :math:`(\operatorname{tr}M)^2 +
+  2\operatorname{tr}M^2` and k != l terms :math:`\operatorname{tr}M^2` (Isserlis), so
+  :math:`E[\operatorname{tr}(WMWM)] = m(m+1)\operatorname{tr}M^2 + m(\operatorname{tr}M)^2`
+  (equivalently the Wishart identity :math:`E[WMW] = m(m+1)M + m\operatorname{tr}(M) I`
+  for symmetric M [3]_).
   So :math:`a_t = E[(\operatorname{tr}\Sigma_t)^2]`, :math:`b_t = E[\operatorname{tr}
   \Sigma_t^2]` obey, for any :math:`\Sigma_0`,
 
