@@ -408,7 +408,7 @@ def _overflow_iv(e: MVGaussianExperiment) -> None:
             f"reach {envelope:.4g}); use fewer `generations`, a smaller scale or `ddof`.")
 
 
-def simulate(experiment: MVGaussianExperiment, *, engine: str = "samples",
+def simulate(experiment: MVGaussianExperiment, *, engine: str = "sufficient",
              workers: int | None = None, record: str | Sequence[int] = "all",
              eigen_record: str | Sequence[int] | None = "final",
              chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> MVRun:
@@ -417,12 +417,15 @@ def simulate(experiment: MVGaussianExperiment, *, engine: str = "samples",
     Parameters
     ----------
     experiment : MVGaussianExperiment
-    engine : {'samples', 'sufficient'}
+    engine : {'sufficient', 'samples'}
+        ``sufficient`` (default, as the 1-D chain's) or ``samples``; same law.
     workers : int or None
         Worker threads (numpy's QR and products release the GIL); None or 0 picks
         automatically. Results are bit-identical for every value.
     record : 'all', 'final' or sequence of int
-        Generations at which log det, log trace and the mean's displacement are kept.
+        Generations at which log det, log trace and the mean's displacement are kept
+        (memory: replicates x recorded generations; the working memory of a block is
+        bounded by ``chunk_elements`` and O(64 D^2) whatever n and the horizon).
     eigen_record : 'all', 'final', sequence of int or None
         Generations at which the D log eigenvalues are kept (each costs a Jacobi SVD of
         every chain's factor, about as much as 10 to 30 generations at D = 100); None:
