@@ -88,7 +88,7 @@ def family_command(command: str):
                 raise InputError(f"--family must be one of {', '.join(FAMILIES)}; "
                                  f"got {name!r}.")
             spec = next(s for s in all_specs if s.name == name)
-            for option, value in kwargs.items():
+            for option in kwargs:
                 if _given(ctx, option) and not spec.takes(option, declared):
                     owner = owners.get(option) or [
                         s.name for s in all_specs if s.takes(option, declared)]

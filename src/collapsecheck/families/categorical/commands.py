@@ -10,9 +10,14 @@ The records follow the Gaussian commands' layout (DESIGN.md): ``theory --json`` 
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from collapsecheck.families.console import (
+    audit_table,
+    estimate_table,
+    fmt,
+    print_json,
+    print_notes,
+    value_table,
+)
 
 __all__ = ["audit", "simulate", "simulation_record", "theory", "theory_record"]
 
@@ -32,9 +37,6 @@ TAIL_LABELS = {
     "survivors_mean": "E[survivors of the initial tail]",
     "p_all_lost": "P(the whole tail is lost)",
 }
-
-_err = Console(stderr=True, highlight=False)
-
 
 def _experiment(params: dict):
     """The family's parameters from the parsed options (a bad one raises ValueError naming
@@ -79,22 +81,17 @@ def theory(params: dict, *, json_: bool = False) -> int:
     e = _experiment(params)
     record = theory_record(e, per_generation=bool(params.get("per_generation")))
     if json_:
-        _print_json(record)
+        print_json(record)
         return 0
-    table = Table(title=f"Exact theory, categorical: K={len(e.p0)}, n={e.n}, "
-                        f"T={e.generations}" + _regime_title(e))
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
     final = record["final"]
-    for key, label in LABELS.items():
-        table.add_row(escape(label), _fmt(final.get(key)))
-    for key, label in TAIL_LABELS.items():
-        tail = final.get("tail") or {}
-        if tail.get("rank") is not None:
-            table.add_row(escape(f"{label} (ranks > {tail['rank']})"), _fmt(tail.get(key)))
-    Console().print(table)
-    for note in record["notes"]:
-        _err.print(f"note: {escape(note)}", soft_wrap=True)
+    rows = [(label, final.get(key)) for key, label in LABELS.items()]
+    tail = final.get("tail") or {}
+    if tail.get("rank") is not None:
+        rows += [(f"{label} (ranks > {tail['rank']})", tail.get(key))
+                 for key, label in TAIL_LABELS.items()]
+    value_table(f"Exact theory, categorical: K={len(e.p0)}, n={e.n}, T={e.generations}"
+                + _regime_title(e), rows)
+    print_notes(record["notes"])
     return 0
 
 
@@ -134,27 +131,16 @@ def simulate(params: dict, *, json_: bool = False) -> int:
                          workers=params.get("workers") or None)
     record = simulation_record(run, e)
     if json_:
-        _print_json(record)
+        print_json(record)
         return 0
-    table = Table(title=f"{run.engine} engine vs exact theory, categorical: K={len(e.p0)}, "
-                        f"n={e.n}, T={e.generations}, replicates={e.replicates}, "
-                        f"seed={e.seed}" + _regime_title(e))
-    for col, just in (("statistic", "left"), ("simulation", "right"), ("95% CI", "right"),
-                      ("theory", "right")):
-        table.add_column(col, justify=just)
     final = record["final"]
     rows = [(LABELS[k], final[k]) for k in LABELS if isinstance(final.get(k), dict)]
     rows += [(TAIL_LABELS[k], v) for k, v in (final.get("tail") or {}).items()
              if k in TAIL_LABELS and isinstance(v, dict)]
-    for label, est in rows:
-        table.add_row(escape(label), f"{_fmt(est['estimate'])} ± {_fmt(est['se'])}",
-                      escape(f"[{_fmt(est['ci95'][0])}, {_fmt(est['ci95'][1])}]"),
-                      _fmt(est.get("theory")))
-    Console().print(table)
-    for note in record["notes"]:
-        _err.print(f"note: {escape(note)}", soft_wrap=True)
-    _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
-               f"with {record['workers']} worker(s)")
+    estimate_table(f"{run.engine} engine vs exact theory, categorical: K={len(e.p0)}, "
+                   f"n={e.n}, T={e.generations}, replicates={e.replicates}, seed={e.seed}"
+                   + _regime_title(e), rows)
+    print_notes(record["notes"], record["timing"], record["workers"])
     return 0
 
 
@@ -175,26 +161,16 @@ def audit(params: dict, *, json_: bool = False) -> int:
                           source=str(path))
     record = result.to_dict()
     if json_:
-        _print_json(record)
+        print_json(record)
     else:
-        table = Table(title=f"audit of {escape(str(path))} as categorical chains: n={e.n}, "
-                            f"K={len(e.p0)}, {records.replicates} chain(s)")
-        for col in ("check", "verdict", "p-value", "note"):
-            table.add_column(col)
-        for c in result.checks:
-            table.add_row(escape(c.id), c.verdict.value, _fmt(c.pvalue), escape(c.reason))
-        console = Console()
-        console.print(table)
-        if "n_eff" in result.rate:
-            r = result.rate["n_eff"]
-            console.print(f"effective n from the Gini-Simpson decay: {_fmt(r['estimate'])} "
-                          f"(95% CI {_fmt(r['ci95'][0])} to {_fmt(r['ci95'][1])})",
-                          soft_wrap=True)
-        for name, why in result.skipped.items():
-            _err.print(f"skipped {name}: {escape(why)}")
-        for note in result.notes:
-            _err.print(f"note: {escape(note)}")
-        console.print(f"verdict: {result.verdict.value}")
+        lines = [f"effective n from the {label}: {fmt(r['estimate'])} (95% CI "
+                 f"{fmt(r['ci95'][0])} to {fmt(r['ci95'][1])})"
+                 for key, label in (("n_eff", "Gini-Simpson decay"),
+                                    ("n_eff_survivors", "survivors"),
+                                    ("n_eff_entropy", "entropy"))
+                 if (r := result.rate.get(key))]
+        audit_table(f"audit of {path} as categorical chains: n={e.n}, K={len(e.p0)}, "
+                    f"{records.replicates} chain(s)", result, lines)
     return 1 if result.verdict.value == "FAIL" else 0
 
 
@@ -211,13 +187,3 @@ def _regime_title(e) -> str:
     return "".join(f", {p}" for p in parts)
 
 
-def _fmt(x) -> str:
-    return "-" if x is None else f"{x:.6g}"
-
-
-def _print_json(record: dict) -> None:
-    import sys
-
-    from collapsecheck.report.jsonable import dumps
-
-    sys.stdout.write(dumps(record) + "\n")
