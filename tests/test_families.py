@@ -13,7 +13,7 @@ from collapsecheck.families.protocol import UNIVERSAL_OPTIONS, FamilySpec
 
 def test_registry_names_every_family_and_refuses_unknown_ones():
     assert [s.name for s in specs()] == list(FAMILIES)
-    with pytest.raises(ValueError, match=r"`family` must be one of gaussian, categorical; "
+    with pytest.raises(ValueError, match=r"`family` must be one of gaussian, categorical, mvgaussian; "
                                          r"got 'poisson'\."):
         family("poisson")
 
@@ -66,14 +66,14 @@ def test_takes_distinguishes_declared_accepted_and_own_options():
     (["simulate", "--tail-rank", "3"],
      "--tail-rank is an option of the categorical family, not of the gaussian family"),
     (["theory", "--family", "categorical", "--ddof", "1"],
-     "--ddof is an option of the gaussian family, not of the categorical family; drop it, "
-     "or add --family gaussian."),
+     "--ddof is an option of the gaussian and mvgaussian families, not of the categorical "
+     "family; drop it, or add --family gaussian."),
     (["theory", "--family", "categorical", "--truncate", "2"],
      "--truncate is an option of the gaussian family"),
     (["simulate", "--family", "categorical", "--out", "x.csv"],
      "--out is an option of the gaussian family"),
     (["theory", "--family", "poisson"],
-     "--family must be one of gaussian, categorical; got 'poisson'."),
+     "--family must be one of gaussian, categorical, mvgaussian; got 'poisson'."),
 ])
 def test_an_option_of_another_family_is_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == ExitCode.USAGE
@@ -85,13 +85,14 @@ def test_a_default_value_typed_out_is_still_refused_for_the_other_family(capsys)
     """Given on the command line is what counts, not whether it differs from the default:
     --ddof 0 means the user thinks the chain has a ddof."""
     assert main(["theory", "--family", "categorical", "--ddof", "0"]) == ExitCode.USAGE
-    assert "--ddof is an option of the gaussian family" in capsys.readouterr().err
+    assert "--ddof is an option of the gaussian and mvgaussian families" in \
+        capsys.readouterr().err
 
 
 def test_help_lists_every_family_option_with_its_owner(capsys):
     assert main(["theory", "--help"]) == ExitCode.OK
     out = " ".join(capsys.readouterr().out.split())
-    assert "--family" in out and "gaussian | categorical" in out
+    assert "--family" in out and "gaussian | categorical | mvgaussian" in out
     for option in spec("categorical").options:
         if "theory" in option.commands:
             assert option.flag in out
@@ -177,3 +178,32 @@ def test_a_new_family_is_a_package_and_one_registry_line(tmp_path):
     assert gaussian.returncode == 2 and "--heads is an option of the toy family" in gaussian.stderr
     missing = run("simulate", "--family", "toy")
     assert missing.returncode == 2 and "does not take --family toy yet" in missing.stderr
+
+
+def test_the_multivariate_family_is_reached_through_its_declaration(capsys):
+    """theory and simulate --family mvgaussian: the records' keys (issue #13), the final
+    statistics within 5 SE of theory on both engines, and its options' rules."""
+    import json
+    import math
+
+    argv = ["--family", "mvgaussian", "--dim", "3", "--n", "10", "--generations", "20"]
+    assert main(["theory", *argv, "--json"]) == ExitCode.OK
+    t = json.loads(capsys.readouterr().out)
+    assert len(t["lyapunov"]) == 3 and t["lyapunov"] == sorted(t["lyapunov"], reverse=True)
+    assert t["anisotropy_rate"] == pytest.approx(t["lyapunov"][0] - t["lyapunov"][-1])
+    assert set(t["final"]) >= {"logdet_mean", "logdet_sd", "logdet_quantiles", "trace_mean",
+                               "trace_sd", "mu_sq_norm_mean"}
+    for engine in ("sufficient", "samples"):
+        assert main(["simulate", *argv, "--replicates", "2000", "--seed", "5", "--engine",
+                     engine, "--json"]) == ExitCode.OK
+        final = json.loads(capsys.readouterr().out)["final"]
+        for key in ("logdet_mean", "logdet_sd", "mu_sq_norm_mean"):
+            est = final[key]
+            assert math.isclose(est["theory"], t["final"][key], rel_tol=1e-12)
+            assert abs(est["estimate"] - est["theory"]) < 5 * est["se"], (engine, key, est)
+    assert main(["theory", "--family", "mvgaussian", "--dim", "4", "--n", "4"]) == ExitCode.USAGE
+    assert "--n must exceed --dim" in capsys.readouterr().err
+    assert main(["theory", "--family", "mvgaussian", "--n", "4"]) == ExitCode.USAGE
+    assert "needs --dim" in capsys.readouterr().err
+    assert main(["theory", "--dim", "3"]) == ExitCode.USAGE
+    assert "--dim is an option of the mvgaussian family" in capsys.readouterr().err

@@ -18,6 +18,7 @@ __all__ = ["FAMILIES", "family", "spec", "specs"]
 FAMILIES: dict[str, str] = {
     "gaussian": "collapsecheck.families.gaussian",
     "categorical": "collapsecheck.families.categorical",
+    "mvgaussian": "collapsecheck.families.mvgaussian",
 }
 
 

@@ -46,6 +46,8 @@ def estimate_table(title: str, rows) -> None:
     for col in ("simulation", "95% CI", "theory"):
         table.add_column(col, justify="right", no_wrap=True)
     for label, est in rows:
+        if est.get("clt_ok") is False:  # a raw moment whose normal interval is unreliable
+            label += " (heavy tail: SE unreliable)"
         table.add_row(escape(label), f"{fmt(est['estimate'])} ± {fmt(est['se'])}",
                       escape(f"[{fmt(est['ci95'][0])}, {fmt(est['ci95'][1])}]"),
                       fmt(est.get("theory")))
