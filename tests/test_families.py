@@ -13,8 +13,8 @@ from collapsecheck.families.protocol import UNIVERSAL_OPTIONS, FamilySpec
 
 def test_registry_names_every_family_and_refuses_unknown_ones():
     assert [s.name for s in specs()] == list(FAMILIES)
-    with pytest.raises(ValueError, match=r"`family` must be one of gaussian, categorical, mvgaussian; "
-                                         r"got 'poisson'\."):
+    with pytest.raises(ValueError, match=r"`family` must be one of gaussian, categorical, "
+                                         r"mvgaussian; got 'poisson'\."):
         family("poisson")
 
 
