@@ -67,6 +67,11 @@ Seed = Annotated[
     int | None,
     typer.Option("--seed", help="SeedSequence entropy (>= 0); omitted: fresh, and reported."),
 ]
+ProfileSeed = Annotated[
+    int | None,
+    typer.Option("--seed", help="SeedSequence entropy (>= 0) in place of the profile's; "
+                 "omitted: the profile's own fixed seed, so a run repeats exactly."),
+]
 EngineOpt = Annotated[
     str, typer.Option("--engine", help="samples (every draw) or sufficient (exact fit law).")
 ]
@@ -336,13 +341,14 @@ def simulate(
             preflight(e, engine, workers=nworkers or 1)
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
-    _simulate_estimate(e, engine, out, nworkers)
+    estimate = _simulate_estimate(e, engine, out, nworkers)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:  # streamed block by block; the file appears only when complete
             sink = stack.enter_context(TrajectoryWriter(out, e.replicates, e.generations,
                                                         force=force))
-        with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
+        with progress_bar("simulating", enabled=not (json_ or no_progress),
+                          estimate=estimate) as advance:
             run = run_simulation(e, engine=engine, workers=nworkers, scheduler=scheduler,
                                  record="all" if out is not None else "final",
                                  progress=advance, sink=sink)
@@ -357,9 +363,9 @@ def simulate(
 
 
 def _simulate_estimate(e: Experiment, engine: str, out: Path | None, workers: int | None
-                       ) -> None:
+                       ) -> float:
     """Refuse a simulate whose final state cannot be held in memory; print the estimate of
-    a long one on stderr (collapsecheck.costs)."""
+    a long one on stderr (collapsecheck.costs). Returns the estimated seconds."""
     from collapsecheck.costs import (
         require_disk,
         require_simulate,
@@ -376,6 +382,7 @@ def _simulate_estimate(e: Experiment, engine: str, out: Path | None, workers: in
     notice = simulate_notice(cost, engine, cores, out=out, experiment=e)
     if notice:
         _say(notice)
+    return cost.seconds
 
 
 def _out_iv(out: Path, force: bool) -> None:
@@ -466,7 +473,7 @@ def validate(
         Path | None, typer.Option("--out", parser=_out_path,
                                   help="Folder for report.json/.md/.html and junit.xml.")
     ] = None,
-    seed: Seed = None,
+    seed: ProfileSeed = None,
     engine: Annotated[
         str | None, typer.Option("--engine", help="Run every check on this engine instead.")
     ] = None,
@@ -556,12 +563,15 @@ def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=N
 def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg,
                     scheduler=None, allow_long=False, controls=()):
     from collapsecheck.progress import progress_steps
-    from collapsecheck.validate import run_profile
+    from collapsecheck.validate import run_profile, step_estimates
 
     command = _reproduce_command(profile_arg, out, seed, engine, sim_arg, controls)
     if allow_long:
         command += " --allow-long"
-    with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
+    estimates = None if quiet else step_estimates(prof, engine=engine, controls=controls,
+                                                  workers=workers)
+    with progress_steps(f"validate {prof.name}", enabled=not quiet,
+                        estimates=estimates) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
                            command=command, progress=step, scheduler=scheduler,
                            allow_long=allow_long, controls=controls)
@@ -761,7 +771,7 @@ def calibrate(
     and how often each --mutant is caught. Exit 1 when the calibration fails or a
     mutant is caught in fewer than 95% of the seeds."""
     from collapsecheck.calibrate import calibrate as run_calibration
-    from collapsecheck.calibrate import mutant_names
+    from collapsecheck.calibrate import mutant_names, run_estimates
     from collapsecheck.profiles import load_profile
     from collapsecheck.progress import progress_steps
 
@@ -786,7 +796,10 @@ def calibrate(
     prof = load_profile(profile, allow_long=True)  # priced below: seeds x its checks
     if not prof.checks:
         raise InputError(f"profile {prof.name!r} has no checks to calibrate.")
-    with progress_steps(f"calibrate {prof.name}", enabled=not (json_ or no_progress)) as step:
+    quiet = json_ or no_progress
+    estimates = None if quiet else run_estimates(prof, seeds, names, mutant_seeds, nworkers)
+    with progress_steps(f"calibrate {prof.name}", enabled=not quiet,
+                        estimates=estimates) as step:
         result = run_calibration(prof, list(range(first_seed, first_seed + seeds)),
                                  workers=nworkers, progress=step, allow_long=allow_long,
                                  mutants=names, mutant_seeds=mutant_seeds)
