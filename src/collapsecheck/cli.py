@@ -644,8 +644,8 @@ def _print_validation_summary(report) -> None:
         print_table(ctl, console)
     verdict = report.verdict.value
     console.print(f"overall: [{colours[verdict]}]{verdict}[/] "
-                  f"({report.timing['total_s']:.1f} s); reproduce with: "
-                  f"{escape(report.command)}", soft_wrap=True)
+                  f"({report.timing['total_s']:.1f} s)")
+    console.print(f"reproduce with: {escape(report.command)}", soft_wrap=True)
 
 
 def _fmt_p(p) -> str:
