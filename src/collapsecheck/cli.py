@@ -975,7 +975,8 @@ def remedy(
     if json_:
         _print_json(record)
         return ExitCode.OK
-    Console().print(remedy_markdown(record), markup=False, highlight=False)
+    # Markdown, as written to remedy.md: never re-wrapped (a wrapped row breaks the table)
+    Console().print(remedy_markdown(record), markup=False, highlight=False, soft_wrap=True)
     return ExitCode.OK
 
 

@@ -24,9 +24,10 @@ MAX_WIDTH = 400
 
 
 def compact_table(title: str | None = None) -> Table:
-    """A table with rules under the title and the header only: two columns of padding
-    between columns and none at the edges, so that more fits in 80 columns."""
-    return Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    """A table with a rule under the header only: two spaces between columns and none at
+    the edges, so that more fits in 80 columns."""
+    return Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                 collapse_padding=True)
 
 
 def value_column(table: Table, header: str, *, justify: str = "left") -> None:
@@ -35,12 +36,12 @@ def value_column(table: Table, header: str, *, justify: str = "left") -> None:
 
 
 def _cells(table: Table) -> list[str]:
-    """The plain text of every cell of the table's ``no_wrap`` columns."""
+    """The plain text of every cell (and header) of the table's ``no_wrap`` columns."""
     out = []
     for column in table.columns:
         if not column.no_wrap:
             continue
-        for cell in column.cells:
+        for cell in (column.header, *column.cells):
             text = cell.plain if isinstance(cell, Text) else (
                 Text.from_markup(cell).plain if isinstance(cell, str) else None)
             if text:
