@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import os
 import re
@@ -97,7 +98,7 @@ def test_other_programs_lines_name_what_exists():
         for part in (p.strip() for p in line.split("&&")):
             words = shlex.split(part)
             if words[:2] == ["python", "benchmarks/bench.py"]:
-                sections = [w for prev, w in zip(words, words[1:]) if prev == "--section"]
+                sections = [w for prev, w in itertools.pairwise(words) if prev == "--section"]
                 assert set(sections) <= set(bench.SECTIONS), part
                 seen.add("bench")
             elif words[:2] == ["pip", "install"]:
@@ -144,7 +145,7 @@ def test_unused_import_is_caught():
 
 def test_pytest_example_runs():
     namespace: dict = {}
-    exec(compile(_blocks("python")[0], "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(_blocks("python")[0], "README.md", "exec"), namespace)
     tests = [f for name, f in namespace.items() if name.startswith("test_")]
     assert len(tests) == 1
     tests[0]()
@@ -153,7 +154,7 @@ def test_pytest_example_runs():
 @pytest.mark.slow
 def test_from_python_example_runs():
     namespace: dict = {}
-    exec(compile(_blocks("python")[1], "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(_blocks("python")[1], "README.md", "exec"), namespace)
     assert namespace["exact"].generations == 50
     assert namespace["mu"].shape == (2000, 51)
     assert not namespace["report"].failed
