@@ -886,11 +886,11 @@ def calibrate(
                       f" = {record['false_alarm_rate']:.3g} (95% CI {lo:.3g} to {hi:.3g}; "
                       f"one-sided 95% upper bound {record['false_alarm_upper95']:.3g}) vs "
                       f"budget {result.budget:g}; calibration "
-                      f"{'passed' if result.passed else 'FAILED'}", soft_wrap=True)
+                      f"{'passed' if result.passed else 'FAILED'}")
         console.print(f"runs with a first-stage WEAK: {record['weak_rate']:.3g} (design "
                       f"{record['weak_rate_design']:.3g}); p-value uniformity over the "
                       f"consistency checks ({record['pvalue_uniformity_correction']}): p = "
-                      f"{_fmt(record['pvalue_uniformity_p'])}", soft_wrap=True)
+                      f"{_fmt(record['pvalue_uniformity_p'])}")
         for m in record["mutants"]:
             caught = sorted(((k, cid) for cid, k in m["killed_by"].items() if k),
                             key=lambda kc: -kc[0])
@@ -898,12 +898,11 @@ def calibrate(
             verdict = "caught" if m["kill_rate"] >= record["kill_rate_required"] else "MISSED"
             console.print(f"mutant {m['name']}: killed {m['killed']}/{m['seeds']} = "
                           f"{m['kill_rate']:.3g} (one-sided 95% lower bound "
-                          f"{m['kill_lower95']:.3g}): {verdict}; FAILed by {by}",
-                          soft_wrap=True)
+                          f"{m['kill_lower95']:.3g}): {verdict}; FAILed by {by}")
         if not result.conclusive:
             console.print(f"note: {result.runs} seeds cannot show a false-alarm rate as small "
                           f"as the budget; about {int(3 / result.budget)} are needed (the "
-                          "p-value validity tests above still apply).", soft_wrap=True)
+                          "p-value validity tests above still apply).")
     return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
 
 
