@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -78,9 +79,13 @@ def needed_width(table: Table, width: int) -> int:
 
 def print_table(table: Table, console: Console | None = None) -> None:
     """Print ``table`` on ``console`` (stdout by default) at the console's width, or at
-    the width its values need if that is larger (see the module docstring)."""
+    the width its values need if that is larger (see the module docstring); the table is
+    widened to its title's length where the console allows, so the title keeps one line."""
     console = console or Console()
     before = console.width
+    if isinstance(table.title, str) and table.min_width is None:
+        # as wide as the title, up to the console: a title on one line where it can be
+        table.min_width = min(cell_len(Text.from_markup(table.title).plain), before)
     width = needed_width(table, before)
     if width == before:
         console.print(table)
