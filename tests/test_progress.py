@@ -59,7 +59,8 @@ class TestStepClock:
         clock.t = 50.0  # 30 s into a step priced 2 x 10 = 20 s
         pace = (20 + 30) / (10 + 10)
         assert c.remaining() == pytest.approx(pace * 20)
-        assert c.step_estimate() == pytest.approx(pace * 10)
+        assert c.step_estimate() == pytest.approx(2 * 10)  # as expected when it started
+        assert c.fraction() == pytest.approx((10 + 0.99 * 10) / 40)
 
     def test_finished_and_unknown(self):
         clock = FakeClock()
@@ -147,6 +148,21 @@ def test_steps_on_a_terminal_draw_both_bars_with_times(monkeypatch):
     assert re.search(r"all +[━╸╺]+ 0:04 elapsed, about 0:12 left", text)  # pace 0.4 x 30
     assert re.search(r"step +[━╸╺]+ 0:00 of about 0:12", text)
     assert "None" not in text
+
+
+def test_a_step_over_its_estimate_says_so_on_a_terminal(monkeypatch):
+    tty = FakeTTY()
+    monkeypatch.setattr("sys.stderr", tty)
+    monkeypatch.setenv("COLUMNS", "80")
+    clock = FakeClock()
+    with progress_steps("validate x", estimates=[10.0, 30.0], clock=clock) as step:
+        step("first", 0, 2)
+        clock.t = 25.0
+        step("first", 0, 2)  # the same step, redrawn 25 s in
+    text = _plain(tty.getvalue())
+    assert re.search(r"step +[━╸╺]+ 0:25, over the 0:10 expected", text)
+    # the run's estimate grows with the overrun: pace 25/10 on the 30 s left
+    assert re.search(r"all +[━╸╺]+ 0:25 elapsed, about 1:15 left", text)
 
 
 def test_block_bar_on_a_terminal_counts_blocks_only_once_known(monkeypatch):

@@ -92,14 +92,19 @@ class StepClock:
         return self._clock() - self.step_start
 
     def step_estimate(self) -> float | None:
-        """Estimated seconds of the current step at the measured pace (None if unpriced)."""
+        """Estimated seconds of the current step at the pace of the steps before it (None
+        if unpriced); the step may overrun it."""
         if self._estimates is None or self.index >= self.total:
             return None
-        return self._pace(self.step_elapsed()) * self._estimate(self.index)
+        return self._base_pace() * self._estimate(self.index)
+
+    def _base_pace(self) -> float:
+        before = sum(self._estimate(i) for i in range(self.index))
+        return self._done_s / before if before > 0 and self._done_s > 0 else 1.0
 
     def _pace(self, s: float) -> float:
+        pace = self._base_pace()
         before = sum(self._estimate(i) for i in range(self.index))
-        pace = self._done_s / before if before > 0 and self._done_s > 0 else 1.0
         here = self._estimate(self.index)
         if s > pace * here and before + here > 0:  # the current step overran its share
             pace = (self._done_s + s) / (before + here)
@@ -232,9 +237,12 @@ def progress_steps(label: str, *, enabled: bool = True,
             if task.fields.get("whole"):
                 return Text(f"{fmt_clock(tracker.elapsed())} elapsed, about "
                             f"{fmt_clock(tracker.remaining())} left")
-            est = tracker.step_estimate()
-            return Text(f"{fmt_clock(tracker.step_elapsed())} of about {fmt_clock(est)}"
-                        if est is not None else f"{fmt_clock(tracker.step_elapsed())} elapsed")
+            est, spent = tracker.step_estimate(), tracker.step_elapsed()
+            if est is None:
+                return Text(f"{fmt_clock(spent)} elapsed")
+            if spent > est + 0.5:
+                return Text(f"{fmt_clock(spent)}, over the {fmt_clock(est)} expected")
+            return Text(f"{fmt_clock(spent)} of about {fmt_clock(est)}")
 
     header = {"text": label}
 
