@@ -128,3 +128,16 @@ def test_calibrate_table_at_80_columns(tiny, capsys, monkeypatch):
         shown = "-" if p is None else f"{p:.3g}"
         assert re.search(rf"^{re.escape(cid)} +{rec['fail']} +{rec['weak_rate']:.3f} +"
                          rf"{re.escape(shown)}$", table, flags=re.M), (cid, table)
+
+
+def test_validate_seed_help_says_what_an_omitted_seed_does(tiny, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["validate", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "omitted: the profile's own fixed seed" in help_text
+    assert "omitted: fresh" not in help_text
+    for _ in range(2):  # the profile's seed (7), the same each time
+        assert main(["validate", "--profile", str(tiny), "--json", "--no-progress"]) == 0
+        assert json.loads(capsys.readouterr().out)["seed"] == 7
+    assert main(["simulate", "--help"]) == 0  # simulate's omitted seed is fresh
+    assert "omitted: fresh, and reported" in " ".join(capsys.readouterr().out.split())
