@@ -153,6 +153,7 @@ def progress_bar(label: str, *, enabled: bool = True, estimate: float | None = N
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+    from rich.table import Column
     from rich.text import Text
 
     start = time.monotonic()
@@ -177,7 +178,9 @@ def progress_bar(label: str, *, enabled: bool = True, estimate: float | None = N
                 return Text("starting")
             return Text(f"{int(task.completed)}/{int(task.total)} blocks")
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), _Blocks(), _Times(),
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
+                  _Blocks(table_column=Column(no_wrap=True)),
+                  _Times(table_column=Column(no_wrap=True)),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
