@@ -667,7 +667,7 @@ def _print_listing() -> None:
     for name, desc in available_profiles().items():
         profiles.add_row(name, escape(desc))
     print_table(profiles, console)
-    checks = compact_table("Check types (type = ... in a profile's [[checks]])")
+    checks = compact_table(escape("Check types (type = ... in a profile's [[checks]])"))
     value_column(checks, "type")
     value_column(checks, "family")
     value_column(checks, "kind")
