@@ -8,9 +8,9 @@ article's scale (1000 replicates x 1000 generations x n = 1000) with 1 and all w
 the ratios the project promises (sufficient engine vs the article's loop >= 1000x;
 samples engine >= 0.7 x raw fill x cores), the samples engine's share of the fill floor
 from n = 100 to n = 10^6 on 1 and 2 workers, peak resident memory of the process tree and
-of ``simulate --out`` (npz, csv), start-up time of ``theory`` and ``--help``, the ``ci``
-and ``article`` profiles' wall times (the latter beside the floor of the draws it makes),
-the cost of one ``ci`` seed on one worker beside its engines' share (``seed-cost``), and
+of ``simulate --out`` (npz, csv), start-up time of ``theory`` and ``--help``, the
+``ci``, ``regimes`` and ``article`` profiles' wall times (the latter beside the floor of
+the draws it makes), the cost of one ``ci`` seed on one worker beside its engines' share (``seed-cost``), and
 the machine (cores, CPU, numpy version, BLAS).
 
 Each part is a section (``--section share --section startup``; default: all of them);
@@ -351,6 +351,14 @@ def section_ci(run: Run) -> None:
             "goal < 60 s")
 
 
+def section_regimes(run: Run) -> None:
+    t0 = time.perf_counter()
+    subprocess.run(_command("validate", "--profile", "regimes", "--no-progress"), check=True,
+                   capture_output=True)
+    run.add("validate --profile regimes (whole command)", f"{time.perf_counter() - t0:.1f} s",
+            "17 checks, no claims")
+
+
 def section_article(run: Run) -> None:
     """``validate --profile article`` beside the floor of the draws it makes: every draw
     costed as one normal filled on one core (the sufficient engine's gammas are slower, so
@@ -435,6 +443,7 @@ SECTIONS = {
     "simulate-memory": section_simulate_memory,
     "startup": section_startup,
     "ci": section_ci,
+    "regimes": section_regimes,
     "article": section_article,
     "seed-cost": section_seed_cost,
 }

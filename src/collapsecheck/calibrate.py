@@ -60,7 +60,7 @@ from collapsecheck.results import Verdict
 from collapsecheck.validate import guarded, run_check
 
 __all__ = ["KILL_RATE_REQUIRED", "CalibrationResult", "calibrate", "lower_bound95",
-           "mutant_names", "upper_bound95"]
+           "mutant_names", "run_estimates", "upper_bound95"]
 
 CALIBRATION_ALPHA = 1e-3
 #: A requested mutant caught in fewer runs than this fraction fails the command (exit 1).
@@ -372,6 +372,26 @@ def _run_all(profile: Profile, tasks: list[tuple[int, str | None]], workers: int
 # ---------------------------------------------------------------------------------------
 # Price
 # ---------------------------------------------------------------------------------------
+
+
+def run_estimates(profile: Profile, seeds: int, mutants: Sequence[str] = (),
+                  mutant_seeds: int | None = None, workers: int | None = None
+                  ) -> tuple[float, ...]:
+    """Priced wall seconds of each run of :func:`calibrate` with the same arguments, in
+    the order its progress counts them (the engines' runs, then each seed's mutants):
+    a run's core-seconds on one worker (every check's first stage, plus its escalation
+    weighted by the chance that it escalates, as :mod:`collapsecheck.costs` prices a
+    calibration) over the worker processes that share the runs. For an estimate of the
+    time left, not a promise."""
+    from collapsecheck.costs import _calibration
+
+    names = mutant_names(mutants)
+    mseeds = seeds if mutant_seeds is None else min(mutant_seeds, seeds)
+    engines = _calibration(profile, 1, 1)[1]  # one seed's checks on one worker
+    runs = [engines] * seeds + [_mutant_seconds(profile, m) for _ in range(mseeds)
+                                for m in names]
+    procs = _processes(workers, len(runs), 0.0)
+    return tuple(r / procs for r in runs)
 
 
 def _mutant_seconds(profile: Profile, name: str) -> float:

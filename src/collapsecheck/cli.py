@@ -20,7 +20,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from collapsecheck import __version__
 from collapsecheck.cli_families import family_command
@@ -66,6 +65,11 @@ Sigma0 = Annotated[float, typer.Option("--sigma0", help="Starting standard devia
 Seed = Annotated[
     int | None,
     typer.Option("--seed", help="SeedSequence entropy (>= 0); omitted: fresh, and reported."),
+]
+ProfileSeed = Annotated[
+    int | None,
+    typer.Option("--seed", help="SeedSequence entropy (>= 0) in place of the profile's; "
+                 "omitted: the profile's own fixed seed, so a run repeats exactly."),
 ]
 EngineOpt = Annotated[
     str, typer.Option("--engine", help="samples (every draw) or sufficient (exact fit law).")
@@ -218,10 +222,12 @@ def theory(
         return ExitCode.OK
     final = record["final"]
     ln = final["log_scale"]
-    table = Table(title=f"Exact theory: n={e.n}, T={e.generations}, ddof={e.ddof:g}, "
-                        f"sigma0={e.sigma0:g}" + _regime_title(e))
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
+
+    table = compact_table(f"Exact theory: n={e.n}, T={e.generations}, ddof={e.ddof:g}, "
+                          f"sigma0={e.sigma0:g}" + _regime_title(e))
     table.add_column("quantity")
-    table.add_column("value", justify="right")
+    value_column(table, "value", justify="right")
     step = record["step"] or {}
     per = " at generation T" if e.n_growth else " per generation"
     rows = [
@@ -246,7 +252,7 @@ def theory(
                 rows.append((f"{name} (T -> inf): {key}", value))
     for label, value, *log_value in rows:
         table.add_row(escape(label), _fmt_raw(value, log_value[0] if log_value else None))
-    Console().print(table)
+    print_table(table)
     quiet = ("stationary is null:", "limit is null:", "zero_drift_temperature is null:")
     for note in record["notes"]:
         if not note.startswith(quiet):  # the table shows what a regime has; JSON says why
@@ -336,13 +342,14 @@ def simulate(
             preflight(e, engine, workers=nworkers or 1)
     except ValueError as exc:
         raise InputError(_as_option(str(exc))) from None
-    _simulate_estimate(e, engine, out, nworkers)
+    estimate = _simulate_estimate(e, engine, out, nworkers)
     with contextlib.ExitStack() as stack:
         sink = None
         if out is not None:  # streamed block by block; the file appears only when complete
             sink = stack.enter_context(TrajectoryWriter(out, e.replicates, e.generations,
                                                         force=force))
-        with progress_bar("simulating", enabled=not (json_ or no_progress)) as advance:
+        with progress_bar("simulating", enabled=not (json_ or no_progress),
+                          estimate=estimate) as advance:
             run = run_simulation(e, engine=engine, workers=nworkers, scheduler=scheduler,
                                  record="all" if out is not None else "final",
                                  progress=advance, sink=sink)
@@ -357,9 +364,9 @@ def simulate(
 
 
 def _simulate_estimate(e: Experiment, engine: str, out: Path | None, workers: int | None
-                       ) -> None:
+                       ) -> float:
     """Refuse a simulate whose final state cannot be held in memory; print the estimate of
-    a long one on stderr (collapsecheck.costs)."""
+    a long one on stderr (collapsecheck.costs). Returns the estimated seconds."""
     from collapsecheck.costs import (
         require_disk,
         require_simulate,
@@ -376,6 +383,7 @@ def _simulate_estimate(e: Experiment, engine: str, out: Path | None, workers: in
     notice = simulate_notice(cost, engine, cores, out=out, experiment=e)
     if notice:
         _say(notice)
+    return cost.seconds
 
 
 def _out_iv(out: Path, force: bool) -> None:
@@ -402,15 +410,19 @@ def _alone(ctx: typer.Context, option: str) -> None:
 
 
 def _print_simulation_table(record: dict) -> None:
+    """Two tables that fit 80 columns: the means with their standard errors, and the
+    quantiles of sigma_T with their 95% CIs (every number, the means' CIs included, is in
+    ``--json``)."""
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
+
     spec = record["spec"]
-    table = Table(
-        title=(f"{record['engine']} engine vs exact theory: n={spec['n']}, "
-               f"T={spec['generations']}, replicates={spec['replicates']}, "
-               f"ddof={spec['ddof']:g}, seed={record['seed']}")
-    )
-    for col, just in (("statistic", "left"), ("simulation", "right"), ("95% CI", "right"),
+    table = compact_table(
+        f"{record['engine']} engine vs exact theory: n={spec['n']}, "
+        f"T={spec['generations']}, replicates={spec['replicates']}, "
+        f"ddof={spec['ddof']:g}, seed={record['seed']}")
+    for col, just in (("statistic", "left"), ("simulation", "right"), ("SE", "right"),
                       ("theory", "right"), ("z", "right")):
-        table.add_column(col, justify=just)
+        value_column(table, col, justify=just)
     final = record["final"]
     labels = {
         "sigma_mean": "E[sigma_T]",
@@ -420,35 +432,54 @@ def _print_simulation_table(record: dict) -> None:
         "mu_var": "Var[mu_T]",
     }
     ln = final.get("log_scale", {})
+    heavy = False
     for key, label in labels.items():
         est = final[key]
         if est is None:
             continue
         z = est.get("z")
-        flag = "" if est.get("clt_ok", True) else " (heavy tail: SE unreliable)"
+        flag = "" if est.get("clt_ok", True) else "*"
+        heavy |= bool(flag)
+        zs = (f"{z:+.2f}" if z is not None and math.isfinite(z) else "-") + flag
         lk = ln.get(key, {})
         if key in ln and (_fmt_raw(est["estimate"], lk["estimate"]).startswith("exp")
                           or _fmt_raw(est["theory"], lk["theory"]).startswith("exp")):
             # the raw numbers do not fit a double: estimate and theory on the log scale
             table.add_row(escape(label), _fmt_raw(None, lk["estimate"]), "-",
-                          _fmt_raw(None, lk["theory"]),
-                          (f"{z:+.2f}" if z is not None else "-") + flag)
+                          _fmt_raw(None, lk["theory"]), escape(zs))
             continue
-        table.add_row(escape(label), _fmt(est["estimate"]) + f" ± {_fmt(est['se'])}",
-                      escape(f"[{_fmt(est['ci95'][0])}, {_fmt(est['ci95'][1])}]"),
-                      _fmt(est["theory"]), (f"{z:+.2f}" if z is not None else "-") + flag)
+        table.add_row(escape(label), _fmt(est["estimate"]), _fmt_se(est["se"]),
+                      _fmt(est["theory"]), escape(zs))
+    console = Console()
+    print_table(table, console)
+    if heavy:
+        console.print("* heavy tail: its SE is unreliable at this many replicates "
+                      "(clt_ok: false)", soft_wrap=True, markup=False)
+    quantiles = compact_table("quantiles of sigma_T")
+    for col, just in (("level", "left"), ("simulation", "right"), ("95% CI", "right"),
+                      ("theory", "right")):
+        value_column(quantiles, col, justify=just)
     for level, q in final["sigma_quantiles"].items():
         lq = ln.get("sigma_quantiles", {}).get(level, {})
         shown = _fmt_raw(q["estimate"], lq.get("estimate"))
-        table.add_row(f"sigma_T quantile {level}", shown,
-                      "-" if shown.startswith("exp") else
-                      escape(f"[{_fmt(q['ci95'][0])}, {_fmt(q['ci95'][1])}]"),
-                      _fmt_raw(q["theory"], lq.get("theory")), "")
-    Console().print(table)
+        quantiles.add_row(level, shown,
+                          "-" if shown.startswith("exp") else
+                          escape(f"[{_fmt(q['ci95'][0])}, {_fmt(q['ci95'][1])}]"),
+                          _fmt_raw(q["theory"], lq.get("theory")))
+    if final["sigma_quantiles"]:
+        console.print()
+        print_table(quantiles, console)
     for note in record["notes"]:
         _err.print(f"note: {escape(note)}", soft_wrap=True)
     _err.print(f"simulated in {record['timing']['simulate_s']:.3f} s "
                f"with {record['workers']} worker(s)")
+
+
+def _fmt_se(x) -> str:
+    """A standard error to 3 significant digits (it is itself an estimate)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{x:.3g}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -466,7 +497,7 @@ def validate(
         Path | None, typer.Option("--out", parser=_out_path,
                                   help="Folder for report.json/.md/.html and junit.xml.")
     ] = None,
-    seed: Seed = None,
+    seed: ProfileSeed = None,
     engine: Annotated[
         str | None, typer.Option("--engine", help="Run every check on this engine instead.")
     ] = None,
@@ -556,71 +587,98 @@ def _reproduce_command(profile: str, out: Path | None, seed, engine, simulator=N
 def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, sim_arg,
                     scheduler=None, allow_long=False, controls=()):
     from collapsecheck.progress import progress_steps
-    from collapsecheck.validate import run_profile
+    from collapsecheck.validate import run_profile, step_estimates
 
     command = _reproduce_command(profile_arg, out, seed, engine, sim_arg, controls)
     if allow_long:
         command += " --allow-long"
-    with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
+    estimates = None if quiet else step_estimates(prof, engine=engine, controls=controls,
+                                                  workers=workers)
+    with progress_steps(f"validate {prof.name}", enabled=not quiet,
+                        estimates=estimates) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
                            command=command, progress=step, scheduler=scheduler,
                            allow_long=allow_long, controls=controls)
 
 
 def _print_validation_summary(report) -> None:
-    table = Table(title=f"collapsecheck validate: profile {report.profile}, seed {report.seed}")
-    for col in ("check", "verdict", "p-value", "stages"):
-        table.add_column(col)
+    """The checks, the claims and the controls, in tables whose values are never split
+    (check ids stay whole: a profile's longest ids need more than 80 columns)."""
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
+
+    table = compact_table(f"collapsecheck validate: profile {report.profile}, "
+                          f"seed {report.seed}")
+    value_column(table, "check")
+    value_column(table, "verdict")
+    value_column(table, "p-value", justify="right")
     colours = {"PASS": "green", "WEAK": "yellow", "FAIL": "red"}
+    escalated = False
     for c in report.checks:
         v = c.verdict.value
-        table.add_row(escape(c.id), f"[{colours[v]}]{v}[/]", _fmt(c.pvalue), str(len(c.stages)))
+        mark = "*" if len(c.stages) > 1 else ""
+        escalated |= bool(mark)
+        table.add_row(escape(c.id), f"[{colours[v]}]{v}[/]{mark}", _fmt_p(c.pvalue))
     console = Console()
-    console.print(table)
+    print_table(table, console)
+    if escalated:
+        console.print("* escalated: decided by the re-run at more replicates",
+                      soft_wrap=True, markup=False)
     if report.claims:
-        claims = Table(title="The article's claims")
-        claims.add_column("claim")
-        claims.add_column("verdict")
+        claims = compact_table("The article's claims")
+        value_column(claims, "claim")
+        value_column(claims, "verdict")
         claims.add_column("reading")
         for c in report.claims:
             claims.add_row(c.id, c.verdict.value, escape(c.reading))
-        console.print(claims)
+        console.print()
+        print_table(claims, console)
     if report.controls:
-        ctl = Table(title="Positive controls (each must FAIL)")
-        for col in ("control", "caught?", "by which checks"):
-            ctl.add_column(col)
+        ctl = compact_table("Positive controls (each must FAIL)")
+        value_column(ctl, "control")
+        value_column(ctl, "caught?")
+        ctl.add_column("by which checks")
         for c in report.controls:
             ctl.add_row(escape(c.name), "[green]yes[/]" if c.caught else "[red]NO[/]",
                         escape(", ".join(c.failed_checks)) or "-")
-        console.print(ctl)
+        console.print()
+        print_table(ctl, console)
     verdict = report.verdict.value
     console.print(f"overall: [{colours[verdict]}]{verdict}[/] "
-                  f"({report.timing['total_s']:.1f} s); reproduce with: "
-                  f"{escape(report.command)}", soft_wrap=True)
+                  f"({report.timing['total_s']:.1f} s)")
+    console.print(f"reproduce with: {escape(report.command)}", soft_wrap=True)
+
+
+def _fmt_p(p) -> str:
+    """A p-value to 3 significant digits for a table (``--json`` has every digit)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "-"
+    return f"{p:.3g}"
 
 
 def _print_listing() -> None:
     from collapsecheck.checks import CHECK_TYPES
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
     from collapsecheck.profiles import available_profiles
 
     console = Console()
-    profiles = Table(title="Profiles (--profile NAME, or a path to your own .toml)")
-    profiles.add_column("name")
+    profiles = compact_table("Profiles (--profile NAME, or a path to your own .toml)")
+    value_column(profiles, "name")
     profiles.add_column("description")
     for name, desc in available_profiles().items():
         profiles.add_row(name, escape(desc))
-    console.print(profiles)
-    checks = Table(title="Check types (type = ... in a profile's [[checks]])")
-    checks.add_column("type")
-    checks.add_column("family")
-    checks.add_column("kind")
+    print_table(profiles, console)
+    checks = compact_table(escape("Check types (type = ... in a profile's [[checks]])"))
+    value_column(checks, "type")
+    value_column(checks, "family")
+    value_column(checks, "kind")
     checks.add_column("what it tests")
     for name, cls in CHECK_TYPES.items():
         # a design that passes every guard (regime checks name the regime they need)
         example = cls(**{"n": 1000, "generations": 100, "replicates": 100000,
                          **getattr(cls, "example", {})})
         checks.add_row(name, cls.family, cls.kind, escape(example.test_name()))
-    console.print(checks)
+    console.print()
+    print_table(checks, console)
 
 
 # ---------------------------------------------------------------------------------------
@@ -682,21 +740,25 @@ def audit(
     if json_:
         _print_json(record)
     else:
-        table = Table(title=f"audit of {escape(str(path))}: n={n}, ddof={ddof:g}, "
-                            f"{traj.log_var.shape[0]} chains x {traj.log_var.shape[1] - 1} "
-                            "generations")
-        for col in ("check", "verdict", "p-value", "note"):
-            table.add_column(col)
+        from collapsecheck.cli_tables import compact_table, print_table, value_column
+
+        table = compact_table(f"audit of {escape(str(path))}: n={n}, ddof={ddof:g}, "
+                              f"{traj.log_var.shape[0]} chains x "
+                              f"{traj.log_var.shape[1] - 1} generations")
+        value_column(table, "check")
+        value_column(table, "verdict")
+        value_column(table, "p-value", justify="right")
+        table.add_column("note")
         for c in result.checks:
-            table.add_row(escape(c.id), c.verdict.value, _fmt(c.pvalue), escape(c.reason))
+            table.add_row(escape(c.id), c.verdict.value, _fmt_p(c.pvalue), escape(c.reason))
         console = Console()
-        console.print(table)
+        print_table(table, console)
         rate = record["rate"]
         if "log_sigma2_drift" in rate:
             d = rate["log_sigma2_drift"]
             console.print(f"drift of log sigma^2: {_fmt(d['estimate'])} per generation "
                           f"(95% CI {_fmt(d['ci95'][0])} to {_fmt(d['ci95'][1])}; exact "
-                          f"{_fmt(d['exact'])})", soft_wrap=True)
+                          f"{_fmt(d['exact'])})")
         if "n_eff" in rate:
             e = rate["n_eff"]
             console.print(f"effective n from the step variance: {_fmt(e['estimate'])} "
@@ -708,7 +770,7 @@ def audit(
             console.print(f"n and ddof jointly: n = {_fmt(jn['estimate'])} (95% CI "
                           f"{_fmt(jn['ci95'][0])} to {_fmt(jn['ci95'][1])}), ddof = "
                           f"{_fmt(jd['estimate'])} ({_fmt(jd['ci95'][0])} to "
-                          f"{_fmt(jd['ci95'][1])})", soft_wrap=True)
+                          f"{_fmt(jd['ci95'][1])})")
         for name, why in result.skipped.items():
             _err.print(f"skipped {name}: {escape(why)}")
         for note in result.notes:
@@ -761,7 +823,7 @@ def calibrate(
     and how often each --mutant is caught. Exit 1 when the calibration fails or a
     mutant is caught in fewer than 95% of the seeds."""
     from collapsecheck.calibrate import calibrate as run_calibration
-    from collapsecheck.calibrate import mutant_names
+    from collapsecheck.calibrate import mutant_names, run_estimates
     from collapsecheck.profiles import load_profile
     from collapsecheck.progress import progress_steps
 
@@ -786,7 +848,10 @@ def calibrate(
     prof = load_profile(profile, allow_long=True)  # priced below: seeds x its checks
     if not prof.checks:
         raise InputError(f"profile {prof.name!r} has no checks to calibrate.")
-    with progress_steps(f"calibrate {prof.name}", enabled=not (json_ or no_progress)) as step:
+    quiet = json_ or no_progress
+    estimates = None if quiet else run_estimates(prof, seeds, names, mutant_seeds, nworkers)
+    with progress_steps(f"calibrate {prof.name}", enabled=not quiet,
+                        estimates=estimates) as step:
         result = run_calibration(prof, list(range(first_seed, first_seed + seeds)),
                                  workers=nworkers, progress=step, allow_long=allow_long,
                                  mutants=names, mutant_seeds=mutant_seeds)
@@ -802,24 +867,30 @@ def calibrate(
     if json_:
         _print_json(record)
     else:
-        table = Table(title=f"calibration of profile {prof.name}: {result.runs} seeds")
-        for col in ("check", "FAIL", "WEAK rate", "p-value validity (one-sided KS p)"):
-            table.add_column(col)
+        from collapsecheck.cli_tables import compact_table, print_table, value_column
+
+        table = compact_table(f"calibration of profile {prof.name}: {result.runs} seeds")
+        value_column(table, "check")
+        for col in ("FAILs", "WEAK", "KS p"):
+            value_column(table, col, justify="right")
         for cid, rec in record["checks"].items():
             table.add_row(escape(cid), str(rec["fail"]), f"{rec['weak_rate']:.3f}",
-                          _fmt(rec.get("uniformity_pvalue")))
+                          _fmt_p(rec.get("uniformity_pvalue")))
         console = Console()
-        console.print(table)
+        print_table(table, console)
+        console.print("FAILs: seeds with the check FAILed; WEAK: share of first stages "
+                      "WEAK; KS p: one-sided KS test that the p-values are valid "
+                      "(uniform, or larger)", soft_wrap=False, markup=False)
         lo, hi = record["false_alarm_ci95"]
         console.print(f"false alarms (runs with any FAIL): {result.failed_runs}/{result.runs}"
                       f" = {record['false_alarm_rate']:.3g} (95% CI {lo:.3g} to {hi:.3g}; "
                       f"one-sided 95% upper bound {record['false_alarm_upper95']:.3g}) vs "
                       f"budget {result.budget:g}; calibration "
-                      f"{'passed' if result.passed else 'FAILED'}", soft_wrap=True)
+                      f"{'passed' if result.passed else 'FAILED'}")
         console.print(f"runs with a first-stage WEAK: {record['weak_rate']:.3g} (design "
                       f"{record['weak_rate_design']:.3g}); p-value uniformity over the "
                       f"consistency checks ({record['pvalue_uniformity_correction']}): p = "
-                      f"{_fmt(record['pvalue_uniformity_p'])}", soft_wrap=True)
+                      f"{_fmt(record['pvalue_uniformity_p'])}")
         for m in record["mutants"]:
             caught = sorted(((k, cid) for cid, k in m["killed_by"].items() if k),
                             key=lambda kc: -kc[0])
@@ -827,12 +898,11 @@ def calibrate(
             verdict = "caught" if m["kill_rate"] >= record["kill_rate_required"] else "MISSED"
             console.print(f"mutant {m['name']}: killed {m['killed']}/{m['seeds']} = "
                           f"{m['kill_rate']:.3g} (one-sided 95% lower bound "
-                          f"{m['kill_lower95']:.3g}): {verdict}; FAILed by {by}",
-                          soft_wrap=True)
+                          f"{m['kill_lower95']:.3g}): {verdict}; FAILed by {by}")
         if not result.conclusive:
             console.print(f"note: {result.runs} seeds cannot show a false-alarm rate as small "
                           f"as the budget; about {int(3 / result.budget)} are needed (the "
-                          "p-value validity tests above still apply).", soft_wrap=True)
+                          "p-value validity tests above still apply).")
     return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
 
 
@@ -904,7 +974,8 @@ def remedy(
     if json_:
         _print_json(record)
         return ExitCode.OK
-    Console().print(remedy_markdown(record), markup=False, highlight=False)
+    # Markdown, as written to remedy.md: never re-wrapped (a wrapped row breaks the table)
+    Console().print(remedy_markdown(record), markup=False, highlight=False, soft_wrap=True)
     return ExitCode.OK
 
 
@@ -917,14 +988,16 @@ def mutants(json_: JsonOpt = False) -> int:
         _print_json([{"name": m.name, "summary": m.summary, "profile": m.profile}
                      for m in ALL_MUTANTS.values()])
         return ExitCode.OK
-    table = Table(title="Mutants: deliberately wrong simulators (collapsecheck.mutants)")
-    table.add_column("name")
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
+
+    table = compact_table("Mutants: deliberately wrong simulators (collapsecheck.mutants)")
+    value_column(table, "name")
     table.add_column("the bug it imitates")
-    table.add_column("caught by profile")
+    value_column(table, "profile")
     for m in ALL_MUTANTS.values():
         table.add_row(m.name, escape(m.summary), m.profile)
     console = Console()
-    console.print(table)
+    print_table(table, console)
     console.print("audit one: collapsecheck validate --profile ci --simulator "
                   "collapsecheck.mutants:NAME (with _ for -, e.g. ddof_mismatch)",
                   soft_wrap=True)

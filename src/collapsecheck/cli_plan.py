@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from collapsecheck.errors import InputError
 
@@ -75,10 +74,12 @@ def plan_command(
     if json_:
         _print_json(record)
         return ExitCode.OK
-    table = Table(title=f"audit plan: n={n}, ddof={ddof:g}, rel. error {rel_error:g} either way, "
-                        f"power {power:g}, budget {budget:g}")
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
+
+    table = compact_table(f"audit plan: n={n}, ddof={ddof:g}, rel. error {rel_error:g} "
+                          f"either way, power {power:g}, budget {budget:g}")
     table.add_column("quantity")
-    table.add_column("value", justify="right")
+    value_column(table, "value", justify="right")
     rows = [
         ("chains" + (" (assumed; fix with --chains)" if result.chains_assumed else ""),
          str(result.chains)),
@@ -92,6 +93,6 @@ def plan_command(
     ]
     for label, value in rows:
         table.add_row(escape(label), value)
-    Console().print(table)
+    print_table(table)
     _err.print(f"method: {escape(result.method)}", soft_wrap=True)
     return ExitCode.OK

@@ -73,22 +73,22 @@ def _price(ns, generations, replicates, engine, workers, allow_long) -> None:
 
 def _print_table(result) -> None:
     from rich.console import Console
-    from rich.table import Table
 
+    from collapsecheck.cli_tables import compact_table, print_table, value_column
     from collapsecheck.report._format import fmt_num
 
-    table = Table(title=f"Drift of log σ² against n (ddof {result.ddof:g}, "
-                        f"{result.generations} generations, {result.replicates} replicates, "
-                        f"seed {result.seed})")
-    for name in ("n", "exact drift", "measured", "95% CI", "|exact|/SE", "p", "verdict"):
-        table.add_column(name, justify="left" if name == "verdict" else "right")
+    table = compact_table(f"Drift of log σ² against n (ddof {result.ddof:g}, "
+                          f"{result.generations} generations, {result.replicates} "
+                          f"replicates, seed {result.seed})")
+    for name in ("n", "exact", "measured", "95% CI", "|exact|/SE", "p", "verdict"):
+        value_column(table, name, justify="left" if name == "verdict" else "right")
     for p in result.points:
         ci = p.confidence_interval()
         table.add_row(str(p.n), fmt_num(p.exact_drift), fmt_num(p.estimate),
                       f"[{fmt_num(ci.low)}, {fmt_num(ci.high)}]", fmt_num(p.signal),
                       fmt_num(p.pvalue), p.verdict)
     console = Console()
-    console.print(table)
+    print_table(table, console)
     e = result.exponent
     if e.measured:
         ci = e.confidence_interval()
@@ -96,10 +96,9 @@ def _print_table(result) -> None:
                       f"{fmt_num(ci.high)}]) against the exact {fmt_num(e.exact)} of this design "
                       f"(design-weighted {fmt_num(e.exact_weighted)}, large-n limit -1): "
                       f"z={fmt_num(e.statistic)}, p={fmt_num(e.pvalue)}, alpha={fmt_num(e.alpha)}"
-                      f" -> {e.verdict}", markup=False, highlight=False, soft_wrap=True)
+                      f" -> {e.verdict}", markup=False, highlight=False)
     else:
-        console.print(f"exponent: {e.verdict}: {e.note}", markup=False, highlight=False,
-                      soft_wrap=True)
+        console.print(f"exponent: {e.verdict}: {e.note}", markup=False, highlight=False)
     console.print(f"verdict {result.verdict}", markup=False, highlight=False)
 
 

@@ -31,7 +31,7 @@ from collapsecheck.results import (
 )
 from collapsecheck.seeds import derived_seed
 
-__all__ = ["check_seed", "control_names", "run_check", "run_profile"]
+__all__ = ["check_seed", "control_names", "run_check", "run_profile", "step_estimates"]
 
 
 def control_names(names: Iterable[str]) -> tuple[str, ...]:
@@ -182,6 +182,42 @@ def _require_controls_time(profile: Profile, price, controls: tuple[str, ...]) -
             "it anyway.")
 
 
+def _as_run(profile: Profile, seed: int | None, engine: str | None) -> Profile:
+    """``profile`` with ``seed`` and ``engine`` (when given) in place of its own."""
+    if seed is not None:
+        profile = replace(profile, seed=seed)
+    if engine is not None:
+        checks = tuple(replace(c, engine=engine, id="") if c.id == c.default_id()
+                       else replace(c, engine=engine) for c in profile.checks)
+        profile = replace(profile, checks=checks, engine=engine)
+    return profile
+
+
+def step_estimates(profile: Profile, *, engine: str | None = None, controls: Iterable[str] = (),
+                   workers: int | None = None, figures: bool = True) -> tuple[float, ...]:
+    """Priced seconds of each progress step of :func:`run_profile` with the same
+    arguments, in the order it reports them: every check's first stage, each control's
+    pass over the checks, the article's claims, the figures
+    (:func:`collapsecheck.costs.profile_cost`; an escalation is not foreseen, so a check
+    that escalates takes longer than its estimate). For an estimate of the time left,
+    not a promise: the prices aim to err long by up to 2x on the reference machine."""
+    from collapsecheck.costs import profile_cost
+    from collapsecheck.resources import available_cores
+
+    profile = _as_run(profile, None, engine)
+    cores = min(workers, available_cores()) if workers else None
+    price = profile_cost(profile, cores, figures=figures)
+    first = {i.index: i.cost.seconds for i in price.items
+             if i.index is not None and i.stage == 1}
+    checks = [first.get(i, 0.0) for i in range(len(profile.checks))]
+    steps = checks * (1 + len(control_names(controls)))
+    if profile.claims is not None:
+        steps.append(sum(i.cost.seconds for i in price.items if i.key.startswith("claims")))
+    if figures:
+        steps.append(sum(i.cost.seconds for i in price.items if i.key == "figures"))
+    return tuple(steps)
+
+
 def run_profile(
     profile: Profile,
     *,
@@ -210,15 +246,10 @@ def run_profile(
     :func:`~collapsecheck.profiles.load_profile` priced the profile as written).
     """
     control_list = control_names(controls)
-    if seed is not None:
-        profile = replace(profile, seed=seed)
+    profile = _as_run(profile, seed, engine)
     if simulator is not None:
         simulator = guarded(simulator)
     checks = profile.checks
-    if engine is not None:
-        checks = tuple(replace(c, engine=engine, id="") if c.id == c.default_id()
-                       else replace(c, engine=engine) for c in checks)
-        profile = replace(profile, checks=checks, engine=engine)
     if not allow_long:
         from collapsecheck.costs import require_profile
         from collapsecheck.resources import available_cores
