@@ -10,7 +10,8 @@ import sys
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+
+from collapsecheck.cli_tables import compact_table, print_table, value_column
 
 __all__ = ["estimate_table", "fmt", "print_json", "print_notes", "value_table"]
 
@@ -30,28 +31,31 @@ def print_json(record: dict) -> None:
 
 def value_table(title: str, rows) -> None:
     """``rows`` of ``(label, value)``: a two-column table of exact values."""
-    table = Table(title=title)
+    table = compact_table(title)
     table.add_column("quantity")
-    table.add_column("value", justify="right", no_wrap=True)
+    value_column(table, "value", justify="right")
     for label, value in rows:
         table.add_row(escape(label), fmt(value))
-    Console().print(table)
+    print_table(table)
 
 
 def estimate_table(title: str, rows) -> None:
     """``rows`` of ``(label, {"estimate", "se", "ci95", "theory"})``: simulation beside
     theory."""
-    table = Table(title=title)
+    table = compact_table(title)
     table.add_column("statistic")
-    for col in ("simulation", "95% CI", "theory"):
-        table.add_column(col, justify="right", no_wrap=True)
+    for col in ("simulation", "± SE", "95% CI", "theory"):
+        value_column(table, col, justify="right")
+    heavy = False
     for label, est in rows:
         if est.get("clt_ok") is False:  # a raw moment whose normal interval is unreliable
-            label += " (heavy tail: SE unreliable)"
-        table.add_row(escape(label), f"{fmt(est['estimate'])} ± {fmt(est['se'])}",
+            label, heavy = label + " *", True
+        table.add_row(escape(label), fmt(est["estimate"]), fmt(est.get("se")),
                       escape(f"[{fmt(est['ci95'][0])}, {fmt(est['ci95'][1])}]"),
                       fmt(est.get("theory")))
-    Console().print(table)
+    print_table(table)
+    if heavy:
+        Console().print("* heavy tail at this many replicates: its SE and CI are unreliable")
 
 
 def print_notes(notes, timing: dict | None = None, workers: int | None = None) -> None:
@@ -64,14 +68,14 @@ def print_notes(notes, timing: dict | None = None, workers: int | None = None) -
 def audit_table(title: str, result, lines=()) -> None:
     """An :class:`~collapsecheck.audit.AuditResult`: its checks, then ``lines`` (the rates
     as sentences), what was skipped and why, notes, the reach and the verdict."""
-    table = Table(title=title)
+    table = compact_table(title)
     for col in ("check", "verdict", "p-value"):
-        table.add_column(col, no_wrap=True)
+        value_column(table, col)
     table.add_column("note")
     for c in result.checks:
-        table.add_row(escape(c.id), c.verdict.value, fmt(c.pvalue), escape(c.reason))
+        table.add_row(escape(c.id), c.verdict.value, f"{c.pvalue:.3g}", escape(c.reason))
     console = Console()
-    console.print(table)
+    print_table(table, console)
     for line in lines:
         console.print(escape(line), soft_wrap=True)
     for name, why in result.skipped.items():
