@@ -561,7 +561,8 @@ def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, s
     with progress_steps(f"validate {prof.name}", enabled=not quiet) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
                            command=command, progress=step, scheduler=scheduler,
-                           allow_long=allow_long, controls=controls)
+                           allow_long=allow_long, controls=controls,
+                           simulator_name=sim_arg if sim is not None else None)
 
 
 def _print_validation_summary(report) -> None:

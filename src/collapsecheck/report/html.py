@@ -28,6 +28,10 @@ _FIGURE_TITLES = {
     "trajectories": "Trajectories against the exact quantile band",
     "endpoint": "Final log σ² against its exact density",
     "qq": "QQ plot against the exact law",
+    "pit_increments": ("Calibration of the steps: ECDF of u = F_step(increment) minus u, in "
+                       "the simultaneous 95% band (Säilynoja et al. 2022)"),
+    "pit_endpoint": ("Calibration of the endpoint: ECDF of u = F_T(log σ_T²) minus u, in "
+                     "the simultaneous 95% band (Säilynoja et al. 2022)"),
     "drift": "Drift estimates and equivalence margins",
     "regimes": "What prevents collapse and what worsens it: E[σ_t²] by regime",
 }
