@@ -232,7 +232,7 @@ def ecdf_difference_svg(u, band: SimultaneousBand, *, title: str, xlabel: str = 
     lo, hi = np.concatenate([[0.0], lo, [0.0]]), np.concatenate([[0.0], hi, [0.0]])
     out = (diff < lo - 1e-12) | (diff > hi + 1e-12)
     with matplotlib.rc_context(_RC):
-        fig = _figure(5.2, 2.8)
+        fig = _figure(5.6, 3.2)
         ax = fig.add_subplot()
         ax.fill_between(z, lo, hi, step="mid", color="#94a3b8", alpha=0.3, lw=0,
                         label=f"simultaneous {band.level:.0%} band (coverage "
@@ -246,5 +246,6 @@ def ecdf_difference_svg(u, band: SimultaneousBand, *, title: str, xlabel: str = 
         ax.set_xlabel(_plain(xlabel))
         ax.set_ylabel("ECDF(u) − u")
         ax.set_title(_plain(title), fontsize=9)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
+                  frameon=False)
         return _to_svg(fig, salt or f"pit-{zlib.crc32(title.encode()):08x}")

@@ -161,6 +161,8 @@ def _header(report: ValidationReport) -> str:
 
     exit_code = 1 if report.failed else 0
     desc = f"<p>{_e(report.description)}</p>" if report.description else ""
+    if report.spec.get("tested"):
+        desc += f'<p class="tested"><strong>Tested:</strong> {_e(report.spec["tested"])}</p>'
     missed = report.uncaught_controls
     if missed:
         names = ", ".join(f"<code>{_e(c.name)}</code>" for c in missed)
