@@ -2,8 +2,11 @@
 
 For the article's experiment (or the first check's, without claims): a handful of sigma
 trajectories with the exact 2.5/50/97.5% quantile band, a histogram of the final
-log sigma^2 over its exact density, a QQ plot against the exact law, and every drift
-check's estimate with its CI, the exact drift and equivalence margins.
+log sigma^2 over its exact density, a QQ plot against the exact law, the probability
+integral transforms of every one-generation step and of the endpoint under their exact
+laws (:func:`pit_data`), and every drift check's estimate with its CI, the exact drift
+and equivalence margins. The chains come from the simulator under test when there is
+one (``validate --simulator``), else from the built-in sufficient engine.
 """
 
 from __future__ import annotations

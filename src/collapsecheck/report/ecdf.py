@@ -46,7 +46,7 @@ from scipy import special, stats
 __all__ = ["SimultaneousBand", "band_coverage", "ecdf_band", "ecdf_counts",
            "ecdf_difference_svg", "simultaneous_band"]
 
-#: Evaluation points of :func:`simultaneous_band` by default: K = min(N, this).
+#: Evaluation points of :func:`simultaneous_band` by default: K = max(2, min(N, this)).
 DEFAULT_POINTS = 100
 
 
@@ -103,7 +103,7 @@ def _band_iv(samples, points, level) -> tuple[int, int, float]:
     if samples < 1:
         raise ValueError(f"`samples` must be at least 1; got {samples}.")
     if points is None:
-        points = min(int(samples), DEFAULT_POINTS)
+        points = max(2, min(int(samples), DEFAULT_POINTS))
     if isinstance(points, bool) or not isinstance(points, numbers.Integral):
         raise TypeError(f"`points` must be a whole number or None; got {points!r}.")
     if points < 2:
@@ -187,7 +187,7 @@ def simultaneous_band(samples: int, *, points: int | None = None,
                       level: float = 0.95) -> SimultaneousBand:
     """The simultaneous ``level`` band of Säilynoja et al. (2022) for the ECDF of
     ``samples`` i.i.d. uniform values, at the ``points - 1`` interior points ``i/points``
-    (``points`` defaults to ``min(samples, 100)``).
+    (``points`` defaults to ``max(2, min(samples, 100))``).
 
     Parameters
     ----------

@@ -351,8 +351,10 @@ def render_html(report: ValidationReport) -> str:
     run), claims, then environment and timing.
 
     ``report.figures`` keys (each optional; absent ones are skipped): ``trajectories``,
-    ``endpoint``, ``qq``, ``drift``; see :mod:`collapsecheck.report.figures` for their
-    data. A figure whose data is malformed is replaced by a visible note.
+    ``endpoint``, ``qq``, ``pit_increments``, ``pit_endpoint`` (the PIT ECDF-difference
+    plots in their simultaneous 95% band), ``drift``, ``regimes``; see
+    :mod:`collapsecheck.report.figures` for their data. A figure whose data is malformed
+    is replaced by a visible note.
     """
     title = f"collapsecheck: {report.profile} — {report.verdict.value}"
     body = "\n".join([
