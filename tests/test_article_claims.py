@@ -255,7 +255,10 @@ def test_every_entry_has_the_documented_shape(claims):
     for result in claims.values():
         assert result.claim and len(result.reading) > 100
         for entry in result.numbers.values():
-            assert set(entry) == {"theory", "simulation", "ci95", "note"}
+            assert set(entry) == {"theory", "simulation", "ci95", "note", "source"}
+            # who made the simulated value: the built-in engine here; none: theory only
+            assert entry["source"] == ("exact theory" if entry["simulation"] is None
+                                       else "built-in")
             for side in ("theory", "simulation"):
                 assert entry[side] is None or math.isfinite(entry[side])
             if entry["ci95"] is not None:

@@ -71,6 +71,8 @@ def _figures():
                      "title": f"final log σ² {EVIL}"},
         "qq": {"theoretical": stats.norm.ppf(probs), "sample": np.sort(rng.normal(size=100)),
                "title": "QQ $x$"},
+        "pit_increments": {"u": rng.uniform(size=300), "title": f"PIT steps {EVIL}"},
+        "pit_endpoint": {"u": rng.uniform(size=50), "title": "PIT endpoint"},
         "drift": [
             {"id": "n=5", "estimate": -0.27, "ci95": [-0.29, -0.25], "theory": -0.271,
              "margin": [-0.3, -0.24]},
@@ -251,10 +253,11 @@ class TestMarkdown:
 
 class TestHtml:
     def test_one_svg_per_figure_kind(self, report, html_text):
-        # the four figures of a profile without regime checks (the fifth, "regimes", is
+        # the six figures of a profile without regime checks (the seventh, "regimes", is
         # drawn for profiles that have them: tests/test_regimes_profile.py)
-        assert len(FIGURE_KINDS) == 5 and "regimes" in FIGURE_KINDS
-        assert html_text.count("<svg") == sum(k in report.figures for k in FIGURE_KINDS) == 4
+        assert len(FIGURE_KINDS) == 7 and "regimes" in FIGURE_KINDS
+        assert {"pit_increments", "pit_endpoint"} <= set(FIGURE_KINDS)
+        assert html_text.count("<svg") == sum(k in report.figures for k in FIGURE_KINDS) == 6
         assert "<?xml" not in html_text and "<!DOCTYPE svg" not in html_text
         assert "<metadata>" not in html_text
 

@@ -598,7 +598,8 @@ def _run_validation(prof, profile_arg, out, seed, engine, workers, quiet, sim, s
                         estimates=estimates) as step:
         return run_profile(prof, simulator=sim, workers=workers, seed=seed, engine=engine,
                            command=command, progress=step, scheduler=scheduler,
-                           allow_long=allow_long, controls=controls)
+                           allow_long=allow_long, controls=controls,
+                           simulator_name=sim_arg if sim is not None else None)
 
 
 def _print_validation_summary(report) -> None:
@@ -715,6 +716,11 @@ def audit(
         float | None,
         typer.Option("--mu0", help="The chains' starting mean (generation 0), with --sigma0."),
     ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", parser=_out_path,
+                                  help="Folder for audit.json and audit.html (checks, rate, "
+                                       "PIT calibration plots).")
+    ] = None,
 ) -> int:
     """Audit recorded chains against exact theory; WEAK stands, FAIL exits 1. With
     --regime (and its options) the chains are judged as that regime's. One chain, chains of
@@ -737,6 +743,24 @@ def audit(
             raise
         raise InputError(_as_option(str(exc))) from None
     record = result.to_dict()
+    if out is not None:
+        import shlex
+
+        from collapsecheck.report.audit import audit_figures, write_audit_reports
+
+        parts = ["collapsecheck", "audit", str(path), "--n", str(n), "--ddof", f"{ddof:g}",
+                 "--budget", f"{budget:g}"]
+        for flag, value in (("--regime", None if regime == "replace" else regime),
+                            ("--fresh-fraction", fresh_fraction),
+                            ("--n-growth", n_growth or None),
+                            ("--temperature", None if temperature == 1.0 else temperature),
+                            ("--truncate", truncate), ("--sigma0", sigma0), ("--mu0", mu0)):
+            if value is not None:
+                parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        command = shlex.join([*parts, "--out", str(out)])
+        written = write_audit_reports(result, audit_figures(traj, result), out, command)
+        _err.print(f"audit reports written to {out}: "
+                   f"{', '.join(p.name for p in written.values())}")
     if json_:
         _print_json(record)
     else:

@@ -2,13 +2,17 @@
 
 For the article's experiment (or the first check's, without claims): a handful of sigma
 trajectories with the exact 2.5/50/97.5% quantile band, a histogram of the final
-log sigma^2 over its exact density, a QQ plot against the exact law, and every drift
-check's estimate with its CI, the exact drift and equivalence margins.
+log sigma^2 over its exact density, a QQ plot against the exact law, the probability
+integral transforms of every one-generation step and of the endpoint under their exact
+laws (:func:`pit_data`), and every drift check's estimate with its CI, the exact drift
+and equivalence margins. The chains come from the simulator under test when there is
+one (``validate --simulator``), else from the built-in sufficient engine.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -37,15 +41,37 @@ def _figure_experiment(profile, results) -> Experiment | None:
     return None
 
 
-def figure_data(profile, results, *, workers=None, chains: int = 30, band_points: int = 60
-                ) -> dict:
+#: Recorded values (chains x generations) of the figure run: every generation is kept
+#: up to this many, so that the PIT plot sees every one-generation step.
+_FIGURE_ELEMENTS = 1 << 21
+
+
+def figure_data(profile, results, *, workers=None, chains: int = 30, band_points: int = 60,
+                simulator=None, source: str = "built-in engine sufficient") -> dict:
+    """The data of every figure of the report of ``profile`` (module docstring), the
+    chains drawn by ``simulator`` (a :data:`~collapsecheck.checks.Simulator`; the
+    built-in ``sufficient`` engine when None) and labelled with ``source``. The figure
+    run records every generation when chains x generations fit in
+    :data:`_FIGURE_ELEMENTS` (else the first generations and an even grid), and feeds the
+    PIT plots (:func:`pit_data`)."""
     out: dict = {}
     e = _figure_experiment(profile, results)
     if e is not None:
         T = e.generations
         grid = np.unique(np.linspace(0, T, min(T + 1, 400)).round().astype(int))
-        run = simulate(e, record=grid.tolist(), workers=workers)
-        traj = run.trajectories
+        head = max(1, min(T, _FIGURE_ELEMENTS // e.replicates - 1))
+        record = np.union1d(grid, np.arange(head + 1))
+        if simulator is None:
+            traj = simulate(e, record=record.tolist(), workers=workers).trajectories
+        else:
+            traj = simulator(e, record.tolist())
+        out.update(pit_data(traj.log_var, traj.generations, n=e.n, ddof=e.ddof,
+                            source=source))
+        keep = np.isin(traj.generations, grid)
+        sigma = np.exp(0.5 * np.asarray(traj.log_var)[:chains][:, keep])
+        traj = replace(traj, generations=np.asarray(traj.generations)[keep],
+                       log_var=np.asarray(traj.log_var)[:, keep],
+                       mean=None if traj.mean is None else np.asarray(traj.mean)[:, keep])
         band_gen = np.unique(np.linspace(0, T, min(T + 1, band_points)).round().astype(int))
         levels = (0.025, 0.5, 0.975)
         band = {str(q): [] for q in levels}
@@ -56,11 +82,11 @@ def figure_data(profile, results, *, workers=None, chains: int = 30, band_points
                 band[str(q)].append(e.sigma0 * math.exp(0.5 * float(v)))
         out["trajectories"] = {
             "generations": grid.tolist(),
-            "sigma": traj.std[:chains].tolist(),
+            "sigma": sigma.tolist(),
             "band_generations": band_gen.tolist(),
             "band": band,
-            "title": (f"sigma over generations: {chains} chains, n={e.n}, ddof={e.ddof:g}, "
-                      "with the exact 95% band and median"),
+            "title": (f"sigma over generations: {chains} chains ({source}), n={e.n}, "
+                      f"ddof={e.ddof:g}, with the exact 95% band and median"),
         }
         law = LogVarianceLaw(e.n, T, e.ddof)
         if T >= 1:
@@ -69,7 +95,8 @@ def figure_data(profile, results, *, workers=None, chains: int = 30, band_points
             x = np.linspace(min(lo, s.min()), max(hi, s.max()), 300)
             out["endpoint"] = {
                 "log_sigma2": s.tolist(), "grid": x.tolist(), "density": law.pdf(x).tolist(),
-                "title": f"log(sigma_T^2/sigma_0^2) at T={T}: {s.size} replicates vs exact density",
+                "title": (f"log(sigma_T^2/sigma_0^2) at T={T}: {s.size} replicates ({source}) "
+                          "vs exact density"),
             }
             probs = (np.arange(1, 100) / 100.0)
             out["qq"] = {
@@ -132,4 +159,72 @@ def regimes_figure_data(seed: int, *, n: int = 20, generations: int = 100,
                        "se": (s2.std(axis=0, ddof=1) / math.sqrt(chains)).tolist()})
     return {"generations": grid.tolist(), "curves": curves,
             "title": f"E[sigma_t^2]/sigma_0^2 by regime (n={n}): exact (lines), {chains} "
-                     "simulated chains (points, 95% intervals)"}
+                     "chains of the built-in engines (points, 95% intervals)"}
+
+
+#: At most this many PIT values per plot: every value is i.i.d. uniform under the exact
+#: law, so an evenly strided subset of a larger set is too; the band is exact for it.
+PIT_VALUES = 2000
+#: Fewest PIT values worth a plot.
+PIT_MIN_VALUES = 20
+
+
+def _strided(u: np.ndarray, limit: int) -> np.ndarray:
+    if u.size <= limit:
+        return u
+    return u[np.linspace(0, u.size - 1, limit).round().astype(np.int64)]
+
+
+def pit_data(log_var, generations, *, n: int, ddof: float, source: str = "",
+             limit: int = PIT_VALUES) -> dict:
+    r"""The probability integral transforms of recorded chains under the exact law.
+
+    ``log_var`` (chains x recorded generations, NaN where a chain is not recorded) at
+    ``generations`` (increasing). Two sets of values, each uniform on (0, 1) exactly
+    when the chains follow the article's refit chain with this ``n`` and ``ddof``:
+
+    * ``pit_increments``: :math:`u = F_X(\log\sigma_t^2 - \log\sigma_{t-1}^2)` for every
+      recorded one-generation step, :math:`F_X` the exact step law
+      (:class:`~collapsecheck.theory.StepLaw`: :math:`X = \log(\chi^2_{n-1}/(n -
+      \mathrm{ddof}))`); the steps are i.i.d. under H0 (Cochran), within and across
+      chains.
+    * ``pit_endpoint``: :math:`u = F_T(\log(\sigma_T^2/\sigma_0^2))` for every chain
+      recorded at the first and the last generation, :math:`F_T` the exact law of the sum
+      of T steps (:class:`~collapsecheck.theory.LogVarianceLaw`), T their distance.
+
+    Each is thinned to at most ``limit`` values by an even stride (a fixed subset of
+    i.i.d. values is i.i.d.). A set with fewer than :data:`PIT_MIN_VALUES` values is left
+    out. The values are plotted as ECDF differences in the band of
+    :func:`collapsecheck.report.ecdf.simultaneous_band`.
+    """
+    from collapsecheck.theory import StepLaw
+
+    lv = np.asarray(log_var, dtype=np.float64)
+    g = np.asarray(generations, dtype=np.int64)
+    out: dict = {}
+    by = f" ({source})" if source else ""
+    if lv.ndim != 2 or lv.shape[1] != g.size or g.size < 2:
+        return out
+    consecutive = np.flatnonzero(np.diff(g) == 1)
+    if consecutive.size:
+        steps = lv[:, consecutive + 1] - lv[:, consecutive]
+        steps = steps[np.isfinite(steps)]
+        if steps.size >= PIT_MIN_VALUES:
+            u = _strided(StepLaw(n, ddof).cdf(steps), limit)
+            out["pit_increments"] = {
+                "u": u.tolist(), "total": int(steps.size),
+                "title": (f"PIT of the one-generation steps of log σ²{by}: {u.size} of "
+                          f"{steps.size} steps, n={n}, ddof={ddof:g}"),
+                "xlabel": "u = F_step(log σ_t² − log σ_{t−1}²)",
+            }
+    ends = lv[:, -1] - lv[:, 0]
+    ends = ends[np.isfinite(ends)]
+    T = int(g[-1] - g[0])
+    if T >= 1 and ends.size >= PIT_MIN_VALUES:
+        u = _strided(np.asarray(LogVarianceLaw(n, T, ddof).cdf(ends), dtype=float), limit)
+        out["pit_endpoint"] = {
+            "u": u.tolist(), "total": int(ends.size),
+            "title": (f"PIT of log(σ_T²/σ_0²) at T={T}{by}: {u.size} of {ends.size} chains"),
+            "xlabel": "u = F_T(log σ_T² − log σ_0²)",
+        }
+    return out

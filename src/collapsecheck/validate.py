@@ -4,6 +4,17 @@ Seeds: check ``id`` at stage ``s`` (0 first run, 1 escalation) draws from
 ``SeedSequence(profile_seed, spawn_key=(crc32(id), s))``, so each check's streams are
 independent of the others', independent between stages, and unchanged when checks are
 added to or removed from a profile.
+
+A simulator under test (``simulator=``, ``validate --simulator``) makes every simulated
+number of the run: the checks' chains, the claims' simulated numbers
+(:func:`~collapsecheck.checks.article.evaluate_claims`) and the figures' chains; what
+only a built-in engine or exact theory gives is marked so (``source`` of each claim
+number; the figures' titles). Its checks are named by :meth:`Check.base_id` (no engine:
+none runs), their streams derived from that id, never from the simulator's name; two
+checks of the profile that differ only by engine are then one test and run once
+(``spec["merged_checks"]``). ``spec`` keeps ``"simulator": "custom" | "built-in"`` and
+adds ``simulator_name`` (as given, e.g. ``"pkg.mod:func"``) and ``tested``, a sentence
+saying what the run tested.
 """
 
 from __future__ import annotations
@@ -31,7 +42,8 @@ from collapsecheck.results import (
 )
 from collapsecheck.seeds import derived_seed
 
-__all__ = ["check_seed", "control_names", "run_check", "run_profile", "step_estimates"]
+__all__ = ["check_seed", "control_names", "run_check", "run_profile", "simulator_checks",
+           "simulator_label", "step_estimates"]
 
 
 def control_names(names: Iterable[str]) -> tuple[str, ...]:
@@ -69,8 +81,11 @@ def _stage_verdict(check: Check, pvalue: float, stage: int, t: dict) -> Verdict:
 
 
 def run_check(check: Check, profile: Profile, simulator: Simulator | None = None,
-              workers: int | None = None, scheduler: str | None = None) -> CheckResult:
-    """Run one check, escalating a WEAK first stage once."""
+              workers: int | None = None, scheduler: str | None = None,
+              simulator_name: str | None = None) -> CheckResult:
+    """Run one check, escalating a WEAK first stage once. With ``simulator_name`` (the
+    name of ``simulator``) the result's ``spec`` names it (``"engine": "simulator"``,
+    ``"simulator": simulator_name``) instead of the check's built-in engine."""
     t = thresholds(profile)
     sim = simulator or check.simulator(workers, scheduler)
     stages: list[Stage] = []
@@ -102,9 +117,69 @@ def run_check(check: Check, profile: Profile, simulator: Simulator | None = None
         verdict=last.verdict, statistic=last.statistic, pvalue=last.pvalue,
         alpha=t["per_check"], thresholds=thresholds_used,
         detectable_effect=check.detectable_effect(t["fail"], check.replicates),
-        stages=tuple(stages), spec={**first_spec, "engine": check.engine},
+        stages=tuple(stages),
+        spec=({**first_spec, "engine": check.engine} if simulator_name is None else
+              {**first_spec, "engine": "simulator", "simulator": simulator_name}),
         numbers=last.details, kind=check.kind, seconds=time.perf_counter() - start,
     )
+
+
+def simulator_label(simulator) -> str:
+    """``module:qualname`` of a simulator callable, for a report that was given no name."""
+    try:
+        module = getattr(simulator, "__module__", None) or "?"
+        name = (getattr(simulator, "__qualname__", None) or getattr(simulator, "__name__", None)
+                or type(simulator).__name__)
+        return f"{module}:{name}"
+    except Exception:
+        return "simulator"
+
+
+def simulator_checks(checks: Iterable[Check]) -> tuple[tuple[Check, ...], dict[str, list[str]]]:
+    """The checks as run on a simulator under test: each named by its
+    :meth:`~collapsecheck.checks.Check.base_id`, and of several with the same base id
+    (the profile ran one design on both engines) only the first; ``merged`` maps a kept
+    id to the profile's ids it stands for when there were several."""
+    out: dict[str, Check] = {}
+    merged: dict[str, list[str]] = {}
+    for c in checks:
+        base = c.base_id()
+        merged.setdefault(base, []).append(c.id)
+        if base not in out:
+            out[base] = c if c.id == base else replace(c, id=base)
+    return tuple(out.values()), {k: v for k, v in merged.items() if len(v) > 1}
+
+
+def _tested(profile: Profile, name: str | None, merged: dict, figures: bool) -> str:
+    """One sentence: what this run tested, and where its numbers come from."""
+    n = len(profile.checks)
+    claims = profile.claims is not None
+    if name is None:
+        engines = sorted({c.engine for c in profile.checks})
+        text = (f"the built-in engines ({', '.join(engines) or 'none'}) against exact theory: "
+                f"{n} check(s)")
+        if claims:
+            text += (f"; the simulated numbers of claims A1..A8 from the built-in "
+                     f"{profile.claims.engine} engine")
+        if figures:
+            text += "; the figures' chains from the built-in sufficient engine"
+        return text + "."
+    text = (f"the simulator {name!r} against exact theory: every simulated number of the "
+            f"{n} check(s) comes from it (named without an engine; their streams derive "
+            "from those names)")
+    if merged:
+        text += (f", {sum(len(v) - 1 for v in merged.values())} profile check(s) that "
+                 "differed only by engine merged into the one test they make of it")
+    if claims:
+        text += ("; so do the simulated numbers of claims A1..A8 (each number's `source`), "
+                 "whose verdicts are decided by exact theory")
+    if figures:
+        text += "; the figures' chains and PIT plots come from it too"
+    if any(c.family == "regimes" for c in profile.checks) and figures:
+        text += " (the regimes figure alone is drawn from the built-in engines)"
+    if any(c.family == "engines" for c in profile.checks):
+        text += "; engines_agree checks compare it with the built-in engine they name"
+    return text + "."
 
 
 def guarded(simulator: Simulator) -> Simulator:
@@ -231,11 +306,15 @@ def run_profile(
     scheduler: str | None = None,
     allow_long: bool = True,
     controls: Iterable[str] = (),
+    simulator_name: str | None = None,
 ) -> ValidationReport:
     """Run every check and claim of ``profile``.
 
-    ``simulator`` replaces the built-in engines for every check (a researcher's own
-    simulator); ``seed`` and ``engine`` override the profile's. ``controls`` names
+    ``simulator`` replaces the built-in engines for every check, for the claims'
+    simulated numbers and for the figures' chains (a researcher's own simulator; see the
+    module docstring), ``simulator_name`` names it in the report (as the user gave it,
+    e.g. ``"mysim.py:simulate"``; by default ``module:qualname``); ``seed`` and
+    ``engine`` override the profile's. ``controls`` names
     positive controls (:data:`collapsecheck.mutants.MUTANTS`, or ``"all"``; see
     :func:`control_names`): each is run through every check as the simulator under test
     is (same seeds, both stages; the article's claims are not judged again) and must
@@ -248,8 +327,15 @@ def run_profile(
     control_list = control_names(controls)
     profile = _as_run(profile, seed, engine)
     if simulator is not None:
+        simulator_name = simulator_name or simulator_label(simulator)
         simulator = guarded(simulator)
+    else:
+        simulator_name = None
     checks = profile.checks
+    merged: dict[str, list[str]] = {}
+    if simulator is not None:
+        checks, merged = simulator_checks(checks)
+        profile = replace(profile, checks=checks)
     if not allow_long:
         from collapsecheck.costs import require_profile
         from collapsecheck.resources import available_cores
@@ -265,7 +351,8 @@ def run_profile(
     for i, check in enumerate(checks):
         if progress:
             progress(check.id, i, total)
-        results.append(run_check(check, profile, simulator, workers, scheduler))
+        results.append(run_check(check, profile, simulator, workers, scheduler,
+                                 simulator_name))
     checks_s = time.perf_counter() - t0
     control_results = []
     done = len(checks)
@@ -278,7 +365,8 @@ def run_profile(
         for check in checks:
             if progress:
                 progress(f"control {name}: {check.id}", done, total)
-            runs.append(run_check(check, profile, mutant, workers, scheduler))
+            runs.append(run_check(check, profile, mutant, workers, scheduler,
+                                  f"mutant:{name}"))
             done += 1
         control_results.append(ControlResult(name, mutant.summary, tuple(runs),
                                              time.perf_counter() - tc))
@@ -291,7 +379,8 @@ def run_profile(
         if progress:
             progress("article claims A1..A8", done, total)
         t1 = time.perf_counter()
-        claims = evaluate_claims(profile.claims, seed=profile.seed, workers=workers)
+        claims = evaluate_claims(profile.claims, seed=profile.seed, workers=workers,
+                                 simulator=simulator)
         claims_s = time.perf_counter() - t1
     figs = {}
     if figures:
@@ -299,7 +388,9 @@ def run_profile(
 
         if progress:
             progress("figures", total - 1, total)
-        figs = figure_data(profile, results, workers=workers)
+        figs = figure_data(profile, results, workers=workers, simulator=simulator,
+                           source=("built-in engine sufficient" if simulator is None
+                                   else f"simulator {simulator_name}"))
     if progress:
         progress("done", total, total)
     spec = (profile.claims.to_dict() if profile.claims is not None and
@@ -310,6 +401,9 @@ def run_profile(
     return ValidationReport(
         profile=profile.name, description=profile.description, seed=profile.seed,
         spec={"engine": profile.engine, "simulator": "custom" if simulator else "built-in",
+              "simulator_name": simulator_name,
+              "tested": _tested(profile, simulator_name, merged, figures),
+              "merged_checks": merged,
               "claims": spec, "controls": list(control_list)},
         budget=budget_summary(profile), checks=tuple(results), claims=tuple(claims),
         environment=environment(), command=command,

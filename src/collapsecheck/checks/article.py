@@ -2,7 +2,8 @@ r"""The article's claims A1..A8 (ARTICLE.md), each decided by exact theory and s
 
 Every claim gets a :class:`~collapsecheck.results.ClaimResult`: the verdict (SUPPORTED,
 QUALIFIED or CONTRADICTED), a reading that says which reading of the claim holds and which
-fails, and the deciding numbers, each ``{"theory", "simulation", "ci95", "note"}``. The
+fails, and the deciding numbers, each ``{"theory", "simulation", "ci95", "note", "source"}``
+(``source``: who made the simulated value, see :func:`evaluate_claims`). The
 verdicts are computed from the numbers with the thresholds of :class:`ClaimsConfig` (and
 the module constants below); nothing is hard-coded. A verdict is a finding about the
 article, not a failure of the software.
@@ -11,7 +12,9 @@ Exact theory comes from :mod:`collapsecheck.theory`; "exact-law Monte Carlo" mea
 of :math:`S_T = \log(\sigma_T^2/\sigma_0^2)` from its exact law
 (:meth:`~collapsecheck.theory.LogVarianceLaw.sample`), used where a quantity (e.g. the
 chance that an average of R experiments lands in an interval) has no closed form.
-Simulations use the configured engine (``sufficient`` by default).
+Simulations use the configured engine (``sufficient`` by default), or the simulator under
+test when :func:`evaluate_claims` is given one (``validate --simulator``); each number's
+``source`` says which made it, or that it is exact theory only.
 
 Randomness (the reproducibility contract): every stream is derived from the one ``seed``
 through ``SeedSequence(seed, spawn_key=key)``; an engine run uses as its Experiment seed
@@ -323,6 +326,13 @@ def _entry(theory=None, simulation=None, ci95=None, note: str = "") -> dict[str,
     }
 
 
+def _sourced(entry: dict[str, Any], simulated_by: str) -> dict[str, Any]:
+    """``entry`` with its ``source``: who produced its ``simulation`` value, or
+    ``"exact theory"`` when it has none."""
+    source = "exact theory" if entry.get("simulation") is None else simulated_by
+    return {**entry, "source": source}
+
+
 def _mean_ci(x: np.ndarray) -> tuple[float, tuple[float, float]]:
     """Sample mean and its normal-theory 95% interval."""
     m = float(np.mean(x))
@@ -351,19 +361,37 @@ def _quantile_ci(x: np.ndarray, q: float) -> tuple[float, tuple[float, float]]:
 # ---------------------------------------------------------------------------------------
 
 
-def _recovery_group(experiment: Experiment, engine: str) -> np.ndarray:
-    """First generation at which each chain reaches sigma >= 1 (0 if it never does)."""
-    run = simulate(experiment, engine=engine, workers=1, record="all")
-    reached = run.trajectories.log_var[:, 1:] >= 0.0
+def _first_passage(log_var: np.ndarray) -> np.ndarray:
+    """First generation at which each chain reaches sigma >= 1 (0 if it never does),
+    from log sigma^2 recorded at generations 0..T."""
+    reached = log_var[:, 1:] >= 0.0
     first = np.argmax(reached, axis=1) + 1
     return np.where(reached.any(axis=1), first, 0)
 
 
-class _Runs:
-    """The simulations and exact-law draws the claims share, made lazily."""
+def _recovery_group(experiment: Experiment, engine: str) -> np.ndarray:
+    """:func:`_first_passage` of one group of chains of a built-in engine."""
+    run = simulate(experiment, engine=engine, workers=1, record="all")
+    return _first_passage(run.trajectories.log_var)
 
-    def __init__(self, config: ClaimsConfig, seed: int, workers: int | None):
+
+class _Runs:
+    """The simulations and exact-law draws the claims share, made lazily: on the built-in
+    ``config.engine``, or on ``simulator`` (a :data:`~collapsecheck.checks.Simulator`,
+    the same call the checks make) when one is given; ``source`` says which."""
+
+    def __init__(self, config: ClaimsConfig, seed: int, workers: int | None,
+                 simulator=None):
         self.c, self.seed, self.workers = config, seed, workers
+        self.simulator = simulator
+        self.source = "built-in" if simulator is None else "simulator"
+
+    def _run(self, e: Experiment, record):
+        """Trajectories of ``e`` from the simulator under test or the built-in engine."""
+        if self.simulator is not None:
+            return self.simulator(e, record)
+        return simulate(e, engine=self.c.engine, workers=self.workers,
+                        record=record).trajectories
 
     def _final(self, key: str, generations: int, replicates: int, ddof: float) -> np.ndarray:
         """Final log sigma^2 (R,) of one engine run on stream ``key``."""
@@ -375,8 +403,7 @@ class _Runs:
             ddof=ddof,
             seed=stream_seed(self.seed, STREAMS[key]),
         )
-        run = simulate(e, engine=c.engine, workers=self.workers, record="final")
-        return run.trajectories.final_log_var
+        return self._run(e, "final").final_log_var
 
     @cached_property
     def article(self) -> np.ndarray:
@@ -394,7 +421,7 @@ class _Runs:
             ddof=c.ddof,
             seed=stream_seed(self.seed, STREAMS["long_run"]),
         )
-        return simulate(e, engine=c.engine, workers=self.workers, record=self.checkpoints)
+        return self._run(e, self.checkpoints)
 
     @cached_property
     def checkpoints(self) -> list[int]:
@@ -447,6 +474,9 @@ class _Runs:
             )
             for g, size in enumerate(sizes)
         ]
+        if self.simulator is not None:  # the user's code runs here, group by group
+            return np.concatenate([_first_passage(np.asarray(self.simulator(e, "all").log_var))
+                                   for e, _ in args])
         work = float(c.recovery_replicates) * c.recovery_horizon * 2
         nproc = resolve_workers(self.workers or None, len(args), work)
         return np.concatenate(run_blocks(_recovery_group, args, nproc))
@@ -661,7 +691,7 @@ def _claim_a4(c: ClaimsConfig, runs: _Runs):
     avg = runs.mc_sigma("long_mc", T, r).mean(axis=1)
     a_lo, a_med, a_hi = (float(v) for v in np.quantile(avg, [0.025, 0.5, 0.975]))
     p_le_article = float(np.mean(avg <= c.article_long_mean))
-    traj = runs.long.trajectories
+    traj = runs.long
     sig = np.exp(0.5 * traj.final_log_var)
     sim_mean = float(np.mean(sig))
     sim_median, med_ci = _quantile_ci(sig, 0.5)
@@ -733,7 +763,7 @@ def _claim_a5(c: ClaimsConfig, runs: _Runs):
     log_ratio = math.log1p(-(1 - c.ddof) / (c.n - c.ddof))  # log E[sigma_t^2]/E[sigma_{t-1}^2]
     m2_long = math.exp(T * log_ratio)
     m2_unbiased = math.exp(float(log_sigma_moment(T, c.n, 1.0, 1.0, 2.0)))
-    final = runs.long.trajectories.final_log_var
+    final = runs.long.final_log_var
     level = f"{c.collapse_level:g}"
     sim_p, ci_p = _prop_ci(int(np.sum(final < 2 * math.log(c.collapse_level))), final.size)
     sim_slope, ci_slope = _mean_ci(final / T)
@@ -982,6 +1012,7 @@ def evaluate_claims(
     workers: int | None = None,
     *,
     ids: Sequence[str] | None = None,
+    simulator: Callable | None = None,
 ) -> tuple[ClaimResult, ...]:
     """Decide the article's claims A1..A8 (ARTICLE.md), in order.
 
@@ -995,12 +1026,22 @@ def evaluate_claims(
         Processes for the simulations; the results do not depend on it.
     ids : sequence of str, optional
         Evaluate only these claims (e.g. ``("A2", "A7")``); they still come out in order.
+    simulator : Simulator, optional
+        ``simulator(experiment, record) -> Trajectories`` (the call the checks make): every
+        simulated number then comes from it instead of the built-in ``config.engine``, on
+        the same streams (:data:`STREAMS`), in this process (``workers`` is not used for
+        it). The verdicts are decided by exact theory either way; the simulated numbers
+        (and the readings that quote them) are the simulator's, so a wrong simulator shows
+        there as numbers that leave their theory's interval.
 
     Returns
     -------
     tuple of ClaimResult
         One per claim. ``seconds`` of each includes the shared simulations it was the
-        first to need.
+        first to need. Every entry of ``numbers`` carries ``source``: ``"simulator"`` or
+        ``"built-in"`` when its ``simulation`` value was simulated (by the simulator
+        under test or by the built-in engine), ``"exact theory"`` when it has only the
+        theory value (exact formulas, or exact-law Monte Carlo where its note says so).
 
     Examples
     --------
@@ -1019,13 +1060,16 @@ def evaluate_claims(
     unknown = [i for i in wanted if i not in _EVALUATORS]
     if isinstance(ids, str) or unknown or not wanted:
         raise ValueError(f"`ids` must be a non-empty list of claim ids A1..A8; got {ids!r}.")
-    runs = _Runs(config, int(seed), None if workers is None else int(workers))
+    if simulator is not None and not callable(simulator):
+        raise TypeError(f"`simulator` must be callable or None; got {simulator!r}.")
+    runs = _Runs(config, int(seed), None if workers is None else int(workers), simulator)
     out = []
     for cid, evaluate in _EVALUATORS.items():
         if cid not in wanted:
             continue
         start = time.perf_counter()
         verdict, reading, nums = evaluate(config, runs)
+        nums = {k: _sourced(v, runs.source) for k, v in nums.items()}
         out.append(
             ClaimResult(
                 id=cid,

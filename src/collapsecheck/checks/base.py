@@ -94,6 +94,16 @@ class Check(ABC):
         ddof = f".ddof{self.ddof:g}" if self.ddof else ""
         return f"{self.family}.{self.type}.n{self.n}.T{self.generations}{ddof}.{self.engine}"
 
+    def base_id(self) -> str:
+        """The id that names the check when a simulator under test, not a built-in
+        engine, makes its chains (``validate --simulator``): the default id without its
+        engine, or the id the profile gave. Its streams derive from it, so neither the
+        engine named in the profile nor the simulator's file name can change them."""
+        if self.id != self.default_id():
+            return self.id
+        suffix = f".{self.engine}"
+        return self.id[: -len(suffix)] if self.id.endswith(suffix) else self.id
+
     @abstractmethod
     def statement(self) -> str: ...
 

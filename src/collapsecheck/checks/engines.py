@@ -21,6 +21,11 @@ class EnginesAgree(Check):
     type = "engines_agree"
     family = "engines"
 
+    def base_id(self) -> str:
+        """The engine-free id plus the built-in engine this check compares against."""
+        base = super().base_id()
+        return f"{base}.vs-{_OTHER[self.engine]}" if self.id == self.default_id() else base
+
     def statement(self) -> str:
         return (f"the {self.engine} simulator and the {_OTHER[self.engine]} engine give the "
                 f"same law of log sigma_T^2 (n={self.n}, T={self.generations})")

@@ -31,7 +31,7 @@ MISSING = "—"
 _LEADING = ("theory", "simulation")
 _TRAILING = ("ci95", "note")
 _LABELS = {"theory": "theory", "simulation": "simulation", "ci95": "95% CI", "note": "note",
-           "value": "value"}
+           "value": "value", "source": "source"}
 
 
 def fmt_num(x: Any) -> str:

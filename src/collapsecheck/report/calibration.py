@@ -23,17 +23,10 @@ import numpy as np
 
 from collapsecheck.io import atomic_write_many, ensure_directory
 from collapsecheck.report._format import fmt_num
+from collapsecheck.report.ecdf import ecdf_band  # the bands live in one module
 
 __all__ = ["README_BEGIN", "README_END", "ecdf_band", "readme_table",
            "render_calibration_html", "render_calibration_md", "write_calibration"]
-
-
-def ecdf_band(k: int, level: float = 0.95) -> float:
-    """Half-width of the simultaneous ``level`` band of an empirical CDF of ``k`` values:
-    the ``level`` quantile of the two-sided Kolmogorov statistic D_k."""
-    from scipy import stats
-
-    return float(stats.kstwo.ppf(level, k))
 
 
 def _rate(x: float | None) -> str:

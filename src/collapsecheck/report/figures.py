@@ -22,7 +22,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "qq_svg", "regimes_svg",
+__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "pit_svg", "qq_svg", "regimes_svg",
            "render_figure", "trajectories_svg"]
 
 _BLUE = "#2563eb"
@@ -283,10 +283,38 @@ def regimes_svg(data: Mapping[str, Any]) -> str:
         return _to_svg(fig, "regimes")
 
 
+def pit_svg(data: Mapping[str, Any], kind: str = "pit") -> str:
+    """ECDF(u) - u of probability integral transforms ``u`` (uniform under the exact
+    law) in the simultaneous 95% band of Säilynoja, Bürkner and Vehtari (2022)
+    (:func:`collapsecheck.report.ecdf.simultaneous_band`, exact for ``len(u)`` values);
+    the points where the curve leaves the band are marked.
+
+    ``data``: ``u`` (list of numbers in [0, 1]), optional ``title`` and ``xlabel``.
+    """
+    from collapsecheck.report.ecdf import ecdf_difference_svg, simultaneous_band
+
+    u = _vector(data, "u", kind)
+    if u.size < 2 or not np.all((u >= 0) & (u <= 1)):
+        raise ValueError(f"figure data `{kind}.u` must be at least 2 numbers in [0, 1].")
+    return ecdf_difference_svg(u, simultaneous_band(int(u.size)),
+                               title=data.get("title", "PIT: ECDF(u) − u"),
+                               xlabel=data.get("xlabel", "u"), salt=kind)
+
+
+def _pit_increments_svg(data: Mapping[str, Any]) -> str:
+    return pit_svg(data, "pit_increments")
+
+
+def _pit_endpoint_svg(data: Mapping[str, Any]) -> str:
+    return pit_svg(data, "pit_endpoint")
+
+
 _DRAW = {
     "trajectories": trajectories_svg,
     "endpoint": endpoint_svg,
     "qq": qq_svg,
+    "pit_increments": _pit_increments_svg,
+    "pit_endpoint": _pit_endpoint_svg,
     "drift": drift_svg,
     "regimes": regimes_svg,
 }

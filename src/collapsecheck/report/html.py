@@ -28,6 +28,10 @@ _FIGURE_TITLES = {
     "trajectories": "Trajectories against the exact quantile band",
     "endpoint": "Final log σ² against its exact density",
     "qq": "QQ plot against the exact law",
+    "pit_increments": ("Calibration of the steps: ECDF of u = F_step(increment) minus u, in "
+                       "the simultaneous 95% band (Säilynoja et al. 2022)"),
+    "pit_endpoint": ("Calibration of the endpoint: ECDF of u = F_T(log σ_T²) minus u, in "
+                     "the simultaneous 95% band (Säilynoja et al. 2022)"),
     "drift": "Drift estimates and equivalence margins",
     "regimes": "What prevents collapse and what worsens it: E[σ_t²] by regime",
 }
@@ -157,6 +161,8 @@ def _header(report: ValidationReport) -> str:
 
     exit_code = 1 if report.failed else 0
     desc = f"<p>{_e(report.description)}</p>" if report.description else ""
+    if report.spec.get("tested"):
+        desc += f'<p class="tested"><strong>Tested:</strong> {_e(report.spec["tested"])}</p>'
     missed = report.uncaught_controls
     if missed:
         names = ", ".join(f"<code>{_e(c.name)}</code>" for c in missed)
@@ -345,8 +351,10 @@ def render_html(report: ValidationReport) -> str:
     run), claims, then environment and timing.
 
     ``report.figures`` keys (each optional; absent ones are skipped): ``trajectories``,
-    ``endpoint``, ``qq``, ``drift``; see :mod:`collapsecheck.report.figures` for their
-    data. A figure whose data is malformed is replaced by a visible note.
+    ``endpoint``, ``qq``, ``pit_increments``, ``pit_endpoint`` (the PIT ECDF-difference
+    plots in their simultaneous 95% band), ``drift``, ``regimes``; see
+    :mod:`collapsecheck.report.figures` for their data. A figure whose data is malformed
+    is replaced by a visible note.
     """
     title = f"collapsecheck: {report.profile} — {report.verdict.value}"
     body = "\n".join([

@@ -24,13 +24,22 @@ def exit_code(report: ValidationReport) -> int:
     return 1 if report.failed else 0
 
 
+def _simulator(spec: dict[str, Any]) -> dict[str, Any]:
+    """What made the chains: ``kind`` ``"custom"`` (a simulator under test, named by
+    ``name`` as given) or ``"built-in"`` (the engines named in the checks' specs), and
+    ``tested``, the run's one-sentence account of what it tested."""
+    return {"kind": spec.get("simulator", "built-in"), "name": spec.get("simulator_name"),
+            "tested": spec.get("tested", "")}
+
+
 def report_dict(report: ValidationReport) -> dict[str, Any]:
     """The canonical JSON object of ``report``: plain JSON types only, non-finite floats
     as ``null`` (see :func:`collapsecheck.report.jsonable.jsonable`).
 
     ``bit_generator`` and ``numpy_version`` are lifted out of ``report.environment`` to
     the top level: a seed reproduces a stream only with the same bit generator and numpy.
-    ``report.figures`` (plot data) is not part of it. ``verdict_reasons`` says why the
+    ``report.figures`` (plot data) is not part of it. ``simulator`` names what made the
+    chains and what was tested (from ``spec``). ``verdict_reasons`` says why the
     verdict is not PASS; ``controls`` lists the positive controls, each with its own
     verdict, whether it was ``caught`` (FAILed, as it must) and the checks that caught it.
     """
@@ -45,6 +54,7 @@ def report_dict(report: ValidationReport) -> dict[str, Any]:
         "description": report.description,
         "seed": report.seed,
         "spec": report.spec,
+        "simulator": _simulator(report.spec),
         "budget": report.budget,
         "verdict": report.verdict.value,
         "verdict_reasons": report.verdict_reasons,

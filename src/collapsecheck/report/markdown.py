@@ -146,6 +146,8 @@ def render_markdown(report: ValidationReport) -> str:
         *([f"Not caught: {', '.join(_code(c.name) for c in report.uncaught_controls)} "
            "(positive controls that no check FAILed: this design cannot detect them).", ""]
           if report.uncaught_controls else []),
+        *([f"**Tested:** {_text(report.spec['tested'])}", ""]
+          if report.spec.get("tested") else []),
         "Checks: " + ", ".join(f"{k} {n}" for k, n in checks.items())
         + ". Claims: " + ", ".join(f"{k} {n}" for k, n in claims.items()) + "."
         + (f" Positive controls: {len(report.controls) - len(report.uncaught_controls)} of "

@@ -1,0 +1,128 @@
+"""The audit's report files (``collapsecheck audit FILE --out DIR``): ``audit.json``
+(what ``--json`` prints) and a self-contained ``audit.html`` with the checks, the rate,
+and the calibration of the recorded chains: PIT ECDF-difference plots of their
+one-generation steps and of their endpoint in the simultaneous 95% band
+(:func:`collapsecheck.figure_data.pit_data`, :func:`collapsecheck.report.figures.pit_svg`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from collapsecheck.io import atomic_write_many, ensure_directory
+from collapsecheck.report._format import fmt_num
+from collapsecheck.report.html import _CSS, _FIGURE_TITLES, _badge, _e, _kv, _table
+
+__all__ = ["AUDIT_FILES", "audit_figures", "render_audit_html", "write_audit_reports"]
+
+#: Format -> file name inside the output folder.
+AUDIT_FILES = {"json": "audit.json", "html": "audit.html"}
+
+_PIT_KINDS = ("pit_increments", "pit_endpoint")
+
+
+def audit_figures(traj, result) -> dict[str, Any]:
+    """The PIT plots' data of the audited chains ``traj``
+    (:class:`~collapsecheck.trajectories.Trajectories`) under the exact law of
+    ``result`` (an :class:`~collapsecheck.audit.AuditResult`): the article's chain only
+    (another regime's steps have another law; then nothing)."""
+    from collapsecheck.figure_data import pit_data
+
+    if result.spec.get("regime", "replace") != "replace":
+        return {}
+    return pit_data(traj.log_var, traj.generations, n=int(result.spec["n"]),
+                    ddof=float(result.spec["ddof"]), source="recorded chains")
+
+
+def _figures(figures: Mapping[str, Any]) -> str:
+    from collapsecheck.report import figures as _figs
+
+    out = []
+    for kind in _PIT_KINDS:
+        data = figures.get(kind)
+        if data is None:
+            continue
+        try:
+            svg = _figs.render_figure(kind, data)
+        except (ValueError, TypeError, KeyError) as exc:
+            out.append(f'<figure><p class="note">Figure “{_e(_FIGURE_TITLES[kind])}” could '
+                       f"not be drawn: {_e(exc)}</p></figure>")
+            continue
+        out.append(f"<figure>{svg}<figcaption>{_e(_FIGURE_TITLES[kind])}</figcaption>"
+                   "</figure>")
+    if not out:
+        return ('<h2 id="calibration">Calibration</h2><p class="note">No PIT plot: the exact '
+                "step law is drawn for the article's chain (--regime replace) with at least "
+                "20 steps or chains.</p>")
+    return ('<h2 id="calibration">Calibration</h2><p>Each recorded value mapped through its '
+            "exact CDF is uniform when the chains follow the refit chain with this n and "
+            "ddof. The curves are ECDF(u) − u, in the simultaneous 95% band of Säilynoja, "
+            "Bürkner and Vehtari (2022): a correct simulator's curve leaves it anywhere "
+            "with probability at most 5%; where it leaves shows where the law departs "
+            "(too many small u: steps or endpoints below the exact law, e.g. too fast a "
+            'collapse; an S-shape: the wrong spread).</p><div class="figs">'
+            + "".join(out) + "</div>")
+
+
+def render_audit_html(result, figures: Mapping[str, Any], command: str = "") -> str:
+    """``audit.html``: the verdict, the checks, the rate, the PIT plots, the spec."""
+    record = result.to_dict()
+    rows = [[_e(c["id"]), _badge(c["verdict"]), _e(fmt_num(c["pvalue"])),
+             _e(fmt_num(c["alpha"])), _e(c["reason"] or ""), _e(c["statement"])]
+            for c in record["checks"]]
+    checks = _table(["check", "verdict", "p-value", "alpha", "note", "statement"], rows,
+                    [False, False, True, True, False, False])
+    rate_rows = []
+    for key, v in record["rate"].items():
+        if isinstance(v, Mapping) and "estimate" in v:
+            ci = v.get("ci95")
+            rate_rows.append([_e(key), _e(fmt_num(v["estimate"])),
+                              _e("—" if not ci else f"{fmt_num(ci[0])} to {fmt_num(ci[1])}"),
+                              _e(fmt_num(v.get("exact")))])
+    rate = _table(["quantity", "estimate", "95% CI", "exact"], rate_rows,
+                  [False, True, False, True]) if rate_rows else ""
+    skipped = (f"<h2>Not run</h2>{_kv(record['skipped'])}" if record["skipped"] else "")
+    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in record["notes"])
+    cmd = f"<pre><code>{_e(command)}</code></pre>" if command else ""
+    body = f"""<header class="top">
+<div class="headline"><h1>collapsecheck audit</h1>{_badge(record['verdict'], big=True)}</div>
+<p class="muted">Chains from <code>{_e(record['source'])}</code> · n = {_e(record['spec'].get('n'))}
+· ddof = {_e(fmt_num(record['spec'].get('ddof')))}</p>{cmd}{notes}
+</header>
+<h2 id="checks">Checks</h2>{checks}
+<h2 id="rate">Rate</h2>{rate}
+{_figures(figures)}
+{skipped}
+<footer><h2 id="spec">Audit</h2>{_kv(record['spec'])}</footer>"""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>collapsecheck audit — {_e(record['verdict'])}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<main>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
+def write_audit_reports(result, figures: Mapping[str, Any], out_dir: str | os.PathLike,
+                        command: str = "") -> dict[str, Path]:
+    """Render, then write ``audit.json`` and ``audit.html`` into ``out_dir`` as one
+    atomic step (nothing is half-written; other files are left alone)."""
+    from collapsecheck.report.jsonable import dumps, jsonable
+
+    texts = {"json": dumps(jsonable(result.to_dict())) + "\n",
+             "html": render_audit_html(result, figures, command)}
+    folder = ensure_directory(out_dir)
+    paths = {fmt: folder / AUDIT_FILES[fmt] for fmt in texts}
+    atomic_write_many({paths[fmt]: text.encode("utf-8") for fmt, text in texts.items()})
+    return paths
