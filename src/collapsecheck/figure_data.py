@@ -34,6 +34,8 @@ def _figure_experiment(profile, results) -> Experiment | None:
                           ddof=c.ddof, seed=seed)
     for r in results:
         s = r.spec
+        if not {"ddof", "mu0", "sigma0"} <= set(s):  # another model family's check
+            continue
         if s.get("generations", 0) >= 1:
             return Experiment(n=s["n"], generations=s["generations"],
                               replicates=min(s["replicates"], 1000), ddof=s["ddof"],
@@ -124,6 +126,24 @@ def figure_data(profile, results, *, workers=None, chains: int = 30, band_points
     if any(getattr(r, "family", "") == "regimes" for r in results):
         out["regimes"] = regimes_figure_data(derived_seed(profile.seed, (_FIGURE_STREAM, 1)),
                                              workers=workers)
+    out.update(_family_figures(profile, results, workers, simulator))
+    return out
+
+
+def _family_figures(profile, results, workers, simulator) -> dict:
+    """The figures a model family declares (``FamilySpec.figures``) when the profile has
+    checks of that family."""
+    import importlib
+
+    from collapsecheck.families import specs
+
+    out: dict = {}
+    for s in specs():
+        if s.figures and any(getattr(r, "family", "") == s.name for r in results):
+            module, name = s.figures.split(":")
+            draw = getattr(importlib.import_module(module), name)
+            out.update(draw(profile, results, workers=workers, simulator=simulator,
+                            seed=derived_seed(profile.seed, (_FIGURE_STREAM, 2))))
     return out
 
 

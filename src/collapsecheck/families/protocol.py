@@ -26,6 +26,10 @@ a few primitives; the shared layers derive the rest):
     ``"module:NAME"`` of a mapping from profile check ``type`` names to the family's
     :class:`~collapsecheck.checks.base.Check` subclasses (registered with the shared ones;
     each check brings its family's simulator, ``Check.simulator``).
+``figures``
+    ``"module:function"``, called as ``function(profile, results, seed=..., workers=...,
+    simulator=...)`` when the profile has checks of the family; returns ``{kind: data}``
+    for the report's figure kinds (:mod:`collapsecheck.report.figures`, e.g. ``panels``).
 ``commands``
     ``command name -> "module:function"``. The function is called as
     ``function(params, *, json_=...)`` with ``params`` a dict of every option the family
@@ -87,6 +91,7 @@ class FamilySpec:
     commands: dict[str, str] = field(default_factory=dict)
     native: bool = False  # the commands' own bodies implement it (the Gaussian family)
     checks: str | None = None  # "module:NAME" of its {type: Check subclass} mapping
+    figures: str | None = None  # "module:function" giving its report figures' data
 
     def takes(self, option: str, declared: frozenset[str]) -> bool:
         """Whether this family takes ``option``; ``declared`` are the options the command

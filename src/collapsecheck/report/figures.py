@@ -22,8 +22,8 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "pit_svg", "qq_svg", "regimes_svg",
-           "render_figure", "trajectories_svg"]
+__all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "panels_svg", "pit_svg", "qq_svg",
+           "regimes_svg", "render_figure", "trajectories_svg"]
 
 _BLUE = "#2563eb"
 _ORANGE = "#ea580c"
@@ -283,6 +283,51 @@ def regimes_svg(data: Mapping[str, Any]) -> str:
         return _to_svg(fig, "regimes")
 
 
+def panels_svg(data: Mapping[str, Any]) -> str:
+    """Quantities over generations, one panel each, side by side: the exact mean (a
+    line), the simulated mean with its 95% interval (a shaded band), and a few simulated
+    chains (thin lines). A model family's figures use it (e.g. surviving categories and
+    entropy of the categorical chain).
+
+    ``data``: ``generations`` (list), ``panels`` (a list of objects with ``ylabel``,
+    ``exact`` and optionally ``simulated``, ``se`` and ``chains``, each as long as
+    ``generations``), optional ``title`` and ``source`` (who drew the chains).
+    """
+    x = _vector(data, "generations", "panels")
+    panels = data.get("panels") or []
+    if not panels:
+        raise ValueError("`panels.panels` must list at least one panel.")
+
+    def same(a, name):
+        a = _array(a, name)
+        if a.shape != x.shape:
+            raise ValueError(f"`{name}` must have {x.size} values (one per generation); "
+                             f"got {a.size}.")
+        return a
+
+    with matplotlib.rc_context(_RC):
+        fig = _figure(4.2 * len(panels), 3.6)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for i, (ax, p) in enumerate(zip(axes, panels, strict=True)):
+            for j, c in enumerate(p.get("chains") or []):
+                ax.plot(x, same(c, f"panels[{i}].chains[{j}]"), color=_GREY, linewidth=0.6,
+                        alpha=0.5, label="simulated chains" if j == 0 else None)
+            if p.get("simulated") is not None:
+                sim = same(p["simulated"], f"panels[{i}].simulated")
+                se = same(p.get("se", np.zeros_like(sim)), f"panels[{i}].se")
+                ax.fill_between(x, sim - 1.96 * se, sim + 1.96 * se, color=_ORANGE,
+                                alpha=0.3, linewidth=0, label="simulated mean, 95% interval")
+            ax.plot(x, same(p.get("exact"), f"panels[{i}].exact"), color=_BLUE,
+                    linewidth=1.6, label="exact mean")
+            ax.set_xlabel("generation t")
+            ax.set_ylabel(_plain(p.get("ylabel", "")))
+            if i == 0:
+                ax.legend(loc="best", frameon=False, fontsize=8)
+        fig.suptitle(_plain(data.get("title", "over generations: exact and simulated")),
+                     fontweight="bold")
+        return _to_svg(fig, "panels")
+
+
 def pit_svg(data: Mapping[str, Any], kind: str = "pit") -> str:
     """ECDF(u) - u of probability integral transforms ``u`` (uniform under the exact
     law) in the simultaneous 95% band of Säilynoja, Bürkner and Vehtari (2022)
@@ -317,6 +362,7 @@ _DRAW = {
     "pit_endpoint": _pit_endpoint_svg,
     "drift": drift_svg,
     "regimes": regimes_svg,
+    "panels": panels_svg,
 }
 FIGURE_KINDS = tuple(_DRAW)
 

@@ -34,6 +34,8 @@ _FIGURE_TITLES = {
                      "the simultaneous 95% band (Säilynoja et al. 2022)"),
     "drift": "Drift estimates and equivalence margins",
     "regimes": "What prevents collapse and what worsens it: E[σ_t²] by regime",
+    "panels": "A model family's quantities over generations: exact means, simulated "
+              "means with 95% intervals, chains",
 }
 
 _TONE = {"PASS": "good", "SUPPORTED": "good", "WEAK": "warn", "QUALIFIED": "warn",
@@ -194,7 +196,7 @@ def _figures_section(report: ValidationReport) -> str:
         data = report.figures.get(kind) if report.figures else None
         if data is None:
             continue
-        title = _FIGURE_TITLES[kind]
+        title = (data.get("caption") if isinstance(data, dict) else None) or _FIGURE_TITLES[kind]
         try:
             svg = _figures.render_figure(kind, data)
         except (ValueError, TypeError, KeyError) as exc:

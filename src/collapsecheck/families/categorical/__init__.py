@@ -38,6 +38,7 @@ SPEC = FamilySpec(
     ),
     accepts=frozenset({"regime", "fresh_fraction", "temperature", "path", "budget"}),
     checks="collapsecheck.families.categorical.checks:CHECK_TYPES",
+    figures="collapsecheck.families.categorical.figures:figure_data",
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
 )

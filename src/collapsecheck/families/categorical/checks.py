@@ -62,7 +62,8 @@ class CategoricalCheck(Check):
 
     def default_id(self) -> str:
         law = self.init if self.init != "zipf" else f"zipf{self.zipf_s or 1:g}"
-        return (f"{self.family}.{self.type}.K{self.categories}.{law}.n{self.n}."
+        kind = self.type.removeprefix(f"{self.family}_")
+        return (f"{self.family}.{kind}.K{self.categories}.{law}.n{self.n}."
                 f"T{self.generations}.{self.engine}")
 
     def experiment(self, seed: int, replicates: int | None = None):
