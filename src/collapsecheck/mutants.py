@@ -674,32 +674,66 @@ REGIME_MUTANTS: dict[str, Mutant] = _registry(
     profile="regimes",
 )
 
-#: Every mutant by name.
-ALL_MUTANTS: dict[str, Mutant] = {**MUTANTS, **REGIME_MUTANTS}
+def _family_mutants() -> dict[str, dict[str, Mutant]]:
+    """Each model family's mutants (``FamilySpec.mutants``), by family name."""
+    import importlib
+
+    from collapsecheck.families import specs
+
+    found: dict[str, dict[str, Mutant]] = {}
+    for s in specs():
+        if s.mutants:
+            module, name = s.mutants.split(":")
+            found[s.name] = dict(getattr(importlib.import_module(module), name))
+    return found
+
+
+#: Mutants of the other model families, by family (imported when first asked for: their
+#: modules import this one).
+_FAMILY_MUTANTS: dict[str, dict[str, Mutant]] | None = None
+
+
+def family_mutants() -> dict[str, dict[str, Mutant]]:
+    global _FAMILY_MUTANTS
+    if _FAMILY_MUTANTS is None:
+        _FAMILY_MUTANTS = _family_mutants()
+    return _FAMILY_MUTANTS
+
+
+def all_mutants() -> dict[str, Mutant]:
+    """Every mutant by name: :data:`MUTANTS`, :data:`REGIME_MUTANTS` and each family's."""
+    out = {**MUTANTS, **REGIME_MUTANTS}
+    for group in family_mutants().values():
+        out.update(group)
+    return out
 
 
 class UnknownMutant(ValueError):
     """A name that is neither ``all`` nor in :data:`MUTANTS` (``.name``)."""
 
     def __init__(self, name: str):
+        families = "".join(f"; and for the {f} profile: {f}, {', '.join(group)}"
+                           for f, group in family_mutants().items())
         super().__init__(f"unknown mutant {name!r}; the mutants are: all, "
                          f"{', '.join(MUTANTS)}; and for the regimes profile: regimes, "
-                         f"{', '.join(REGIME_MUTANTS)}.")
+                         f"{', '.join(REGIME_MUTANTS)}{families}.")
         self.name = name
 
 
 def select(entries: Iterable[str]) -> list[str]:
     """The mutants named by ``entries``, in order and once each: each entry may be a
     comma-separated list, ``all`` stands for every name in :data:`MUTANTS` and
-    ``regimes`` for every name in :data:`REGIME_MUTANTS`, blanks are skipped; an unknown
+    ``regimes`` for every name in :data:`REGIME_MUTANTS`, a model family's name for its
+    mutants (``categorical``), blanks are skipped; an unknown
     name raises :class:`UnknownMutant`."""
-    groups = {"all": MUTANTS, "regimes": REGIME_MUTANTS}
+    groups = {"all": MUTANTS, "regimes": REGIME_MUTANTS, **family_mutants()}
+    every = all_mutants()
     out: list[str] = []
     for entry in entries:
         for name in (part.strip() for part in str(entry).split(",")):
             if not name:
                 continue
-            if name not in groups and name not in ALL_MUTANTS:
+            if name not in groups and name not in every:
                 raise UnknownMutant(name)
             out += [m for m in groups.get(name, [name]) if m not in out]
     return out
@@ -708,11 +742,13 @@ def select(entries: Iterable[str]) -> list[str]:
 def __getattr__(name: str) -> Mutant:
     """``collapsecheck.mutants.ddof_mismatch`` is ``MUTANTS["ddof-mismatch"]`` (so that
     ``--simulator collapsecheck.mutants:ddof_mismatch`` names one)."""
+    if name == "ALL_MUTANTS":  # every mutant, the families' included (built on first use)
+        return all_mutants()
     key = name.replace("_", "-")
-    if key in ALL_MUTANTS:
-        return ALL_MUTANTS[key]
+    if key in all_mutants():
+        return all_mutants()[key]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *(k.replace("-", "_") for k in ALL_MUTANTS)])
+    return sorted([*globals(), "ALL_MUTANTS", *(k.replace("-", "_") for k in all_mutants())])

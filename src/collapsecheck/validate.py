@@ -203,6 +203,15 @@ def guarded(simulator: Simulator) -> Simulator:
                 traj = simulator(experiment, record)
         except BaseException as exc:
             raise simulator_failure(f"the simulator {name!r}", exc) from None
+        family = getattr(type(experiment), "family", "gaussian")
+        if family != "gaussian":  # another model family's records: its own rules
+            import importlib
+
+            from collapsecheck.families import spec
+
+            module, function = spec(family).results.split(":")
+            return getattr(importlib.import_module(module), function)(traj, experiment,
+                                                                      record, name)
         if not isinstance(traj, Trajectories):
             raise InputError(f"the simulator {name!r} returned {type(traj).__name__}; it must "
                              "return collapsecheck.trajectories.Trajectories.")

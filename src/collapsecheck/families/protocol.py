@@ -30,6 +30,17 @@ a few primitives; the shared layers derive the rest):
     ``"module:function"``, called as ``function(profile, results, seed=..., workers=...,
     simulator=...)`` when the profile has checks of the family; returns ``{kind: data}``
     for the report's figure kinds (:mod:`collapsecheck.report.figures`, e.g. ``panels``).
+``results``
+    ``"module:function"``, called as ``function(records, experiment, record, name)`` on
+    what a simulator under test returned for an experiment of the family (``validate
+    --simulator``, controls, calibration); returns the records, or raises
+    :class:`~collapsecheck.errors.InputError` saying what is malformed. A family's
+    parameters class names its family in a class attribute ``family``.
+``mutants``
+    ``"module:NAME"`` of its ``{name: Mutant}`` mapping (deliberately wrong simulators,
+    :class:`collapsecheck.mutants.Mutant`, each naming the profile that must catch it);
+    ``collapsecheck mutants``, ``calibrate --mutant`` and ``validate --controls`` list and
+    run them, ``--mutant <family>`` standing for all of them.
 ``commands``
     ``command name -> "module:function"``. The function is called as
     ``function(params, *, json_=...)`` with ``params`` a dict of every option the family
@@ -92,6 +103,8 @@ class FamilySpec:
     native: bool = False  # the commands' own bodies implement it (the Gaussian family)
     checks: str | None = None  # "module:NAME" of its {type: Check subclass} mapping
     figures: str | None = None  # "module:function" giving its report figures' data
+    results: str | None = None  # "module:function" validating a simulator's records
+    mutants: str | None = None  # "module:NAME" of its {name: Mutant} mapping
 
     def takes(self, option: str, declared: frozenset[str]) -> bool:
         """Whether this family takes ``option``; ``declared`` are the options the command

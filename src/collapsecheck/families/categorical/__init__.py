@@ -39,6 +39,8 @@ SPEC = FamilySpec(
     accepts=frozenset({"regime", "fresh_fraction", "temperature", "path", "budget"}),
     checks="collapsecheck.families.categorical.checks:CHECK_TYPES",
     figures="collapsecheck.families.categorical.figures:figure_data",
+    results="collapsecheck.families.categorical.records:check_simulated",
+    mutants="collapsecheck.families.categorical.mutants:MUTANTS",
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
 )

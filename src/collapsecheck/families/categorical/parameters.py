@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -276,6 +277,9 @@ class CategoricalExperiment:
     untouched. Under accumulate the sampling law is applied to the current fit of the
     pool, and the pool grows by the n new tokens.
     """
+
+    #: The model family (:mod:`collapsecheck.families`) these parameters belong to.
+    family: ClassVar[str] = "categorical"
 
     n: int = 1000
     generations: int = 100

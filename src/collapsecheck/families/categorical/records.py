@@ -49,7 +49,8 @@ from collapsecheck.trajectories import (
     _require_csv_memory,
 )
 
-__all__ = ["COLUMNS", "ROUNDING_SLACK", "TokenTrajectories", "final_summary", "load", "save"]
+__all__ = ["COLUMNS", "ROUNDING_SLACK", "TokenTrajectories", "check_simulated", "final_summary",
+           "load", "save"]
 
 #: The statistic columns a log may hold (beside replicate and generation).
 COLUMNS = ("survivors", "zeros", "entropy", "gini_simpson")
@@ -443,3 +444,39 @@ def _mean(x: np.ndarray, theory: float | None) -> dict:
     x = np.asarray(x, dtype=np.float64)
     theory = None if theory is None else float(theory)
     return _mean_estimate(x, theory, _empirical_clt_ok(x)).to_dict()
+
+
+def check_simulated(records, experiment, record, name: str) -> TokenTrajectories:
+    """What a simulator under test returned for ``experiment`` (``validate --simulator``):
+    :class:`TokenTrajectories` with one row per replicate, the generations asked for
+    (``record``: 'all' or 'final', or a superset ending at the horizon), and finite
+    survivors, entropy and Gini-Simpson; otherwise an InputError naming the problem."""
+    if not isinstance(records, TokenTrajectories):
+        raise InputError(f"the simulator {name!r} returned {type(records).__name__}; for the "
+                         "categorical family it must return collapsecheck.families."
+                         "categorical.records.TokenTrajectories.")
+    gens = np.asarray(records.generations)
+    want = (np.arange(experiment.generations + 1) if record == "all"
+            else np.array([experiment.generations]) if record == "final" else np.asarray(record))
+    if not np.all(np.isin(want, gens)):
+        raise InputError(f"the simulator {name!r} returned generations {gens.min()}.."
+                         f"{gens.max()}; the check asked for "
+                         f"{record if isinstance(record, str) else 'a list'} up to "
+                         f"{experiment.generations}.")
+    if records.replicates != experiment.replicates:
+        raise InputError(f"the simulator {name!r} returned {records.replicates} chains; "
+                         f"expected {experiment.replicates}.")
+    for column in ("survivors", "entropy", "gini_simpson"):
+        values = getattr(records, column)
+        if values is None or not np.all(np.isfinite(values)):
+            raise InputError(f"the simulator {name!r} returned no finite `{column}` for every "
+                             "chain and generation; the checks need it.")
+    if gens[-1] != experiment.generations:
+        keep = gens <= experiment.generations
+        records = TokenTrajectories(
+            gens[keep], records.categories,
+            *(None if getattr(records, c) is None else getattr(records, c)[:, keep]
+              for c in ("survivors", "entropy", "gini_simpson", "monomorphic", "tail_mass",
+                        "tail_survivors")),
+            tail_rank=records.tail_rank, spec=records.spec)
+    return records
