@@ -130,21 +130,11 @@ def pair_weights(n: int, sums: np.ndarray, mult: np.ndarray) -> np.ndarray:
     in total for 1e8 pairs: far below the rounding of W itself)."""
     W = np.zeros(n + 1)
     for idx, a, b in _pair_plan(n, sums):
-        W[a:b + 1] += mult[idx] @ _window_rows(n, sums[idx], a, b)
+        rows = log_binomial_rows(n, sums[idx], a, b)
+        # Each row is a whole binomial law up to < 1e-57: scaling it to sum 1 removes any
+        # common-mode rounding of its terms.
+        W[a:b + 1] += (mult[idx] / rows.sum(axis=1)) @ rows
     return W
-
-
-def _window_rows(n: int, q: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Columns a..b of :func:`log_binomial_rows`."""
-    from scipy.special import gammaln
-
-    q = q[:, None]
-    j = np.arange(a, b + 1, dtype=float)
-    lc = gammaln(n + 1.0) - gammaln(j + 1.0) - gammaln(n - j + 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lq = np.where(j > 0, j * np.log(q), 0.0)
-        lr = np.where(j < n, (n - j) * np.log1p(-q), 0.0)
-    return np.exp(lc + lq + lr)
 
 
 def _columns(chain: CountChain) -> np.ndarray:
@@ -284,7 +274,7 @@ def moment_series(p0: np.ndarray, n: int, generations: int, *, fresh: int = 0,
     t_all = np.arange(generations + 1)
     if fresh == 0 and alpha == 0.0:  # closed form; E p_t = p_0 (a martingale)
         g0 = 1.0 - float(np.sum(p0 * p0))
-        gini = g0 * np.exp(t_all * math.log1p(-1.0 / n))
+        gini = g0 * np.power(1.0 - 1.0 / n, t_all.astype(float))
         mass = None if tail is None else np.full(generations + 1, float(p0[tail].sum()))
     else:
         mu, s = v.copy(), v * v

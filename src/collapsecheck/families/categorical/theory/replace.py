@@ -141,7 +141,7 @@ def fixation_probability(p, n: int, t: int):
 def gini_simpson_mean(p0, n: int, t: int) -> float:
     r""":math:`E[1 - \sum_i p_{t,i}^2] = (1 - \sum_i p_{0,i}^2)(1 - 1/n)^t` (module notes)."""
     p0, n, t = _p_iv(p0), _n_iv(n), _t_iv(t)
-    return float((1.0 - np.sum(p0 * p0)) * math.exp(t * math.log1p(-1.0 / n)))
+    return float((1.0 - np.sum(p0 * p0)) * math.pow(1.0 - 1.0 / n, t))
 
 
 def _final(p0, n, t, **kw):
