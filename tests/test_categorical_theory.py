@@ -380,15 +380,25 @@ def test_generation_zero_is_p0():
     assert f["tail"] == {"rank": 2, "mass_mean": 0.0, "survivors_mean": 0.0, "p_all_lost": 1.0}
 
 
-def test_variance_work_bound_gives_null_with_note():
-    p0 = init("zipf", 400)
-    p = predict(p0, 200, 3, regime="mix", fresh_fraction=0.5)
-    f = p.to_dict()["final"]
-    assert f["survivors_sd"] is None or "survivors_sd" in p.exact
+def test_work_bound_gives_null_with_note(monkeypatch):
     from collapsecheck.families.categorical.theory import exact
-    s = exact.exact_series(p0, 200, 3, fresh=100, work_limit=1e9)
-    assert s.survivors_mean is None
-    assert "above the limit" in s.notes[0]
+
+    p0 = init("zipf", 60)
+    full = exact.exact_series(p0, 50, 3, fresh=25)
+    assert full.survivors_var is not None
+    # Marginal chains (60) within the bound, the 1770 pair chains beyond it.
+    part = exact.exact_series(p0, 50, 3, fresh=25, work_limit=2e7)
+    assert part.survivors_var is None and part.survivors_mean is not None
+    assert part.survivors_mean[0] == pytest.approx(full.survivors_mean[0], rel=1e-13)
+    assert part.notes[0].startswith("survivors_sd: 1770 distinct pair sums")
+    none = exact.exact_series(p0, 50, 3, fresh=25, work_limit=1e6)
+    assert none.survivors_mean is None and "above the limit" in none.notes[0]
+    # predict reports the None as not exact, with the note.
+    monkeypatch.setattr(exact, "WORK_LIMIT", 2e7)
+    p = predict(p0, 50, 3, regime="mix", fresh_fraction=0.5)
+    assert p.to_dict()["final"]["survivors_sd"] is None
+    assert "survivors_sd" not in p.exact and "survivors_mean" in p.exact
+    assert any(note.startswith("survivors_sd:") for note in p.notes)
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [

@@ -66,7 +66,8 @@ def test_simulation_agrees_with_exact_theory(kind):
             if k in (2, 4):  # Bernoulli: the SE under the theory's probability
                 se = np.sqrt(want * (1 - want) / REPLICATES)
             z = (x.mean() - want) / se
-            assert abs(z) < 5, f"{kind} T={T} {name}: sim {x.mean():.5g} theory {want:.5g} z={z:.2f}"
+            assert abs(z) < 5, (f"{kind} T={T} {name}: sim {x.mean():.5g} theory "
+                                f"{want:.5g} z={z:.2f}")
         # The variance: the sample variance within 5 SE, SE from the sample fourth central
         # moment (Var(s^2) ~ (m4 - sigma^4)/R: no normality assumed).
         x = sims[:, h, 0]

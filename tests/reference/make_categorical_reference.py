@@ -89,7 +89,7 @@ def law_at(n, m, p_fresh, a, A, p_init, T):
 def chain_case(kind, K, n, T, tail_rank, alpha=0.0, L=0.0):
     p0 = init(kind, K)
     a, A = mpf(alpha), K * mpf(alpha)
-    m = int(round(L * n))
+    m = round(L * n)
     order = sorted(range(K), key=lambda i: (-p0[i], i))
     tail = set(order[tail_rank:])
     laws = [law_at(n, m, p0[i], a, A, p0[i], T) for i in range(K)]

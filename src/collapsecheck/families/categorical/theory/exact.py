@@ -31,7 +31,6 @@ fresh (m = 0) all categories share one transition matrix. The work is bounded by
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +41,7 @@ from collapsecheck.families.categorical.theory.chain import (
     backward_final,
     binomial_rows,
     log_binomial_rows,
+    one_blas_thread,
 )
 
 __all__ = ["WORK_LIMIT", "ExactSeries", "exact_series", "moment_series"]
@@ -166,17 +166,19 @@ def _sweep(chains, generations, per_generation):
         yield slice(t0 - 1, t0 - 1 + len(blocks[0][1])), [b for _, b in blocks]
 
 
+@one_blas_thread
 def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray | None = None,
                  fresh: int = 0, alpha: float = 0.0, per_generation: bool = False,
-                 variance: bool = True, work_limit: float = WORK_LIMIT) -> ExactSeries:
+                 variance: bool = True, work_limit: float | None = None) -> ExactSeries:
     """Exact survivors (mean, variance), entropy, P(monomorphic) and tail survivors/P(all
     lost) of the chain with ``fresh`` fresh tokens and smoothing ``alpha``, at generations
     1..T (``per_generation``) or T alone (module notes). ``tail`` is a boolean mask of the
     tail's categories, or None. Requires ``generations >= 1``."""
+    work_limit = WORK_LIMIT if work_limit is None else work_limit
     K = len(p0)
     base = CountChain(n, fresh, 0.0, alpha, K * alpha)
     v, c = groups(p0)
-    tv, tc = groups(p0, tail) if tail is not None else (v, np.zeros_like(c))
+    tc = groups(p0, tail)[1] if tail is not None else np.zeros_like(c)
     n_out = generations if per_generation else 1
     tgrid = np.arange(1, generations + 1) if per_generation else np.array([generations])
     notes = []

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from collapsecheck.families.categorical.theory.chain import one_blas_thread
 from collapsecheck.families.categorical.theory.exact import exact_series, moment_series
 from collapsecheck.families.categorical.theory.regimes import (
     accumulate_gini_simpson_mean,
@@ -178,6 +179,7 @@ def _generation_zero(p0: np.ndarray, tail: np.ndarray | None) -> dict:
     return out
 
 
+@one_blas_thread
 def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
             regime: str = "replace", alpha: float = 0.0, fresh_fraction: float = 0.0,
             temperature: float = 1.0, top_k: int | None = None,
@@ -261,7 +263,7 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     else:
         later = _chain_values(p0, n, generations, tail, fresh, alpha, per_generation,
                               methods, notes, p0)
-    if generations > 0 and not sampling and regime != "accumulate" or (
+    if (generations > 0 and not sampling and regime != "accumulate") or (
             generations > 0 and regime == "accumulate" and not sampling and alpha == 0):
         rec = recurrence(p0, n, fresh=fresh, alpha=alpha if regime != "accumulate" else 0.0,
                          tail=tail)

@@ -49,13 +49,13 @@ import math
 
 import numpy as np
 
-from collapsecheck.families.categorical.theory.chain import CountChain
+from collapsecheck.families.categorical.theory.chain import CountChain, one_blas_thread
 from collapsecheck.families.categorical.theory.exact import groups, pair_sums
 
 __all__ = [
     "STATIONARY_MAX_WORK",
-    "accumulate_gini_simpson_mean",
     "accumulate_gini_simpson_limit",
+    "accumulate_gini_simpson_mean",
     "accumulate_p_monomorphic",
     "accumulate_survivors",
     "accumulate_tail",
@@ -143,6 +143,7 @@ def sampling_law(p: np.ndarray, temperature: float = 1.0, top_k: int | None = No
     return q / q.sum(), exact
 
 
+@one_blas_thread
 def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
                tail: np.ndarray | None = None, max_work: float = STATIONARY_MAX_WORK) -> dict:
     r"""How a lost category comes back (module notes), for the rarest category, the whole

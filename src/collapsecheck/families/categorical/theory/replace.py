@@ -45,9 +45,9 @@ from collapsecheck.families.categorical.theory.chain import (
     absorption_solve,
     backward_final,
     binomial_rows,
+    one_blas_thread,
 )
 from collapsecheck.families.categorical.theory.exact import (
-    ENT,
     LOST,
     MONO,
     SURV,
@@ -101,6 +101,7 @@ def _p_iv(p) -> np.ndarray:
     return arr
 
 
+@one_blas_thread
 def _per_category(p, n, t, column):
     p, n, t = _p_iv(p), _n_iv(n), _t_iv(t)
     flat = p.reshape(-1)
@@ -144,6 +145,7 @@ def gini_simpson_mean(p0, n: int, t: int) -> float:
     return float((1.0 - np.sum(p0 * p0)) * math.pow(1.0 - 1.0 / n, t))
 
 
+@one_blas_thread
 def _final(p0, n, t, **kw):
     p0, n, t = _p_iv(p0), _n_iv(n), _t_iv(t)
     return exact_series(p0, n, t, **kw)
@@ -199,6 +201,7 @@ def tail_mask(p0: np.ndarray, rank: int) -> np.ndarray:
     return mask
 
 
+@one_blas_thread
 def absorption_times(p, n: int) -> dict:
     r"""Exact expected generations (counted from generation 0) until a category of initial
     probability ``p`` is absorbed, and until it is fixed or lost given that it is (module
