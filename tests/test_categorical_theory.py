@@ -94,6 +94,7 @@ def test_accumulate_against_pool_chain(case):
         close(f["tail"][key], case["tail"][key], what=f"tail.{key}")
     assert f["entropy_mean"] is None
     assert "entropy_mean" not in pred.exact
+    _one_note_per_null(pred)
     assert any("entropy_mean" in note for note in pred.notes)
 
 
@@ -339,10 +340,21 @@ def test_recurrence_a7():
     del chain
 
 
+def _one_note_per_null(pred):
+    keys = [k for k in ("survivors_mean", "survivors_sd", "entropy_mean", "gini_simpson_mean",
+                        "p_monomorphic", "tail.mass_mean", "tail.survivors_mean",
+                        "tail.p_all_lost") if k in pred.series]
+    nulls = [k for k in keys if pred.series[k] is None]
+    for k in nulls:
+        assert sum(note.startswith(f"{k}: ") for note in pred.notes) == 1, k
+    assert set(pred.exact) == set(keys) - set(nulls)
+
+
 def test_sampling_modifiers_are_simulation_only_beyond_generation_one():
     p0 = init("zipf", 10)
     p = predict(p0, 20, 5, temperature=0.7, tail_rank=2)
     assert p.exact == ()
+    _one_note_per_null(p)
     assert p.to_dict()["final"]["survivors_mean"] is None
     assert any("simulation only" in note for note in p.notes)
     # Generation 1 is the pure chain's generation 1 from the transformed law.
@@ -390,15 +402,17 @@ def test_work_bound_gives_null_with_note(monkeypatch):
     part = exact.exact_series(p0, 50, 3, fresh=25, work_limit=2e7)
     assert part.survivors_var is None and part.survivors_mean is not None
     assert part.survivors_mean[0] == pytest.approx(full.survivors_mean[0], rel=1e-13)
-    assert part.notes[0].startswith("survivors_sd: 1770 distinct pair sums")
+    assert part.reasons["survivors_sd"].startswith("1770 distinct pair sums")
     none = exact.exact_series(p0, 50, 3, fresh=25, work_limit=1e6)
-    assert none.survivors_mean is None and "above the limit" in none.notes[0]
+    assert none.survivors_mean is None and "above the limit" in none.reasons["entropy_mean"]
     # predict reports the None as not exact, with the note.
     monkeypatch.setattr(exact, "WORK_LIMIT", 2e7)
     p = predict(p0, 50, 3, regime="mix", fresh_fraction=0.5)
     assert p.to_dict()["final"]["survivors_sd"] is None
     assert "survivors_sd" not in p.exact and "survivors_mean" in p.exact
-    assert any(note.startswith("survivors_sd:") for note in p.notes)
+    _one_note_per_null(p)
+    assert [note for note in p.notes if note.startswith("survivors_sd: ")] == [
+        "survivors_sd: " + part.reasons["survivors_sd"]]
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [

@@ -56,7 +56,8 @@ LOST, SURV, MONO, ENT = range(4)
 
 @dataclass(frozen=True)
 class ExactSeries:
-    """Exact values at generations ``t`` (1..T, or T alone); None where not computed."""
+    """Exact values at generations ``t`` (1..T, or T alone); None where not computed, with
+    the reason in ``reasons`` (keys as in ``predict``'s ``final``)."""
 
     generations: np.ndarray
     survivors_mean: np.ndarray | None
@@ -65,7 +66,7 @@ class ExactSeries:
     p_monomorphic: np.ndarray | None
     tail_survivors_mean: np.ndarray | None
     tail_p_all_lost: np.ndarray | None
-    notes: tuple[str, ...] = field(default=())
+    reasons: dict = field(default_factory=dict)  # key -> why it is None
 
 
 def groups(values: np.ndarray, mask: np.ndarray | None = None):
@@ -181,7 +182,7 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
     tc = groups(p0, tail)[1] if tail is not None else np.zeros_like(c)
     n_out = generations if per_generation else 1
     tgrid = np.arange(1, generations + 1) if per_generation else np.array([generations])
-    notes = []
+    reasons: dict[str, str] = {}
 
     def out():
         return np.zeros(n_out)
@@ -213,11 +214,13 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
         read(chain_for(mass, int(tail.sum())), "tail_lost", LOST, binomial_rows(n, [mass])[0])
     work = len(jobs) * _chain_work(n, generations, fresh, per_generation)
     if work > work_limit:
-        notes.append(
-            f"the count chains need about {work:.1e} multiply-adds ({len(jobs)} chains: "
-            f"distinct initial probabilities with fresh draws), above the limit "
-            f"{work_limit:.0e}: survivors, entropy, monomorphic and tail values not computed.")
-        return ExactSeries(tgrid, None, None, None, None, None, None, tuple(notes))
+        why = (f"the count chains need about {work:.1e} multiply-adds ({len(jobs)} chains: "
+               f"one per distinct initial probability with fresh draws), above the limit "
+               f"{work_limit:.0e}: not computed.")
+        keys = ["survivors_mean", "survivors_sd", "entropy_mean", "p_monomorphic"]
+        if tail is not None:
+            keys += ["tail.survivors_mean", "tail.p_all_lost"]
+        return ExactSeries(tgrid, None, None, None, None, None, None, dict.fromkeys(keys, why))
     var = None
     if variance:
         sums, mult = pair_sums(v, c)
@@ -227,9 +230,9 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
         cost = (len(new) * _chain_work(n, generations, fresh, per_generation)
                 + (0 if fresh else pair_weight_work(n, sums)))
         if work + cost > work_limit:
-            notes.append(
-                f"survivors_sd: {len(sums)} distinct pair sums p_i + p_j need about "
-                f"{cost:.1e} multiply-adds, above the limit {work_limit:.0e}: not computed.")
+            reasons["survivors_sd"] = (
+                f"{len(sums)} distinct pair sums p_i + p_j need about {cost:.1e} "
+                f"multiply-adds, above the limit {work_limit:.0e}: not computed.")
         else:
             var = True
             if fresh:
@@ -259,7 +262,7 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
         var = np.maximum(var, 0.0)
     return ExactSeries(tgrid, res["surv"], var, res["ent"], res["mono"],
                        res["tail_surv"] if tail is not None else None, tail_lost,
-                       tuple(notes))
+                       reasons)
 
 
 def moment_series(p0: np.ndarray, n: int, generations: int, *, fresh: int = 0,

@@ -239,6 +239,7 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     zero = _generation_zero(p0, tail)
     methods: dict[str, str] = {}
     notes: list[str] = []
+    reasons: dict[str, str] = {}  # key -> why it is None
     later: dict[str, np.ndarray | None] = {}  # values at generations 1..T (or T)
     absorption = rec = None
 
@@ -247,22 +248,23 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     elif sampling:
         exact_first = regime == "replace" and alpha == 0 and tie_free and generations == 1
         if exact_first:
-            later = _chain_values(law, n, 1, tail, 0, 0.0, False, methods, notes, p0)
+            later = _chain_values(law, n, 1, tail, 0, 0.0, False, methods, reasons, p0)
         else:
             why = ("top-k must break a tie at its boundary" if not tie_free else
                    "the temperature/top-k transform couples the categories")
+            text = (f"temperature={temperature}, top_k={top_k}: {why}; no category's count "
+                    "is a Markov chain of its own, so beyond generation 1 (pure refit, no tie "
+                    "at the top-k boundary) there is no exact theory here: simulation only.")
             for k in keys:
                 later[k] = None
                 methods[k] = "simulation only"
-            notes.append(f"temperature={temperature}, top_k={top_k}: {why}; no category's "
-                         "count is a Markov chain of its own, so beyond generation 1 (pure "
-                         "refit) there is no exact theory here: simulation only.")
+                reasons[k] = text
     elif regime == "accumulate":
         later = _accumulate_values(p0, n, generations, tail, alpha, per_generation, methods,
-                                   notes)
+                                   reasons)
     else:
         later = _chain_values(p0, n, generations, tail, fresh, alpha, per_generation,
-                              methods, notes, p0)
+                              methods, reasons, p0)
     if (generations > 0 and not sampling and regime != "accumulate") or (
             generations > 0 and regime == "accumulate" and not sampling and alpha == 0):
         rec = recurrence(p0, n, fresh=fresh, alpha=alpha if regime != "accumulate" else 0.0,
@@ -280,22 +282,22 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
         series[k] = np.concatenate([[zero[k]], v]) if per_generation else (
             np.asarray(v[-1:]) if generations > 0 else np.array([zero[k]]))
     exact = tuple(k for k in keys if series[k] is not None)
-    for k in keys:
-        if series[k] is None and not any(k.split(".")[-1] in note for note in notes):
-            notes.append(f"{k}: no exact theory for this regime/modifier: simulation only.")
+    null_notes = [f"{k}: {reasons.get(k, 'no exact theory here: simulation only.')}"
+                  for k in keys if series[k] is None]
+    notes = null_notes + notes  # one per null first, then the extras' notes
     return CategoricalPrediction(regime, n, generations, K, tail_rank, grid, series,
                                  exact, methods, tuple(notes), absorption, rec,
                                  per_generation)
 
 
-def _chain_values(law, n, generations, tail, fresh, alpha, per_generation, methods, notes,
+def _chain_values(law, n, generations, tail, fresh, alpha, per_generation, methods, reasons,
                   p0) -> dict:
     """Replace (with smoothing) and mix: the count chains (:mod:`.exact`)."""
     s = exact_series(law, n, generations, tail=tail, fresh=fresh, alpha=alpha,
                      per_generation=per_generation)
     gini, mass = moment_series(law, n, generations, fresh=fresh, alpha=alpha, tail=tail,
                                per_generation=per_generation)
-    notes.extend(s.notes)
+    reasons |= s.reasons
     how = ("backward vectors of the count chain Bin(n, X/n)" if fresh == 0 and alpha == 0
            else "backward vectors of the count chain (fresh draws / smoothing)")
     sd = None if s.survivors_var is None else np.sqrt(s.survivors_var)
@@ -327,12 +329,12 @@ def _chain_values(law, n, generations, tail, fresh, alpha, per_generation, metho
 
 
 def _accumulate_values(p0, n, generations, tail, alpha, per_generation, methods,
-                       notes) -> dict:
+                       reasons) -> dict:
     keys = [k for k in KEYS if tail is not None or not k.startswith("tail.")]
     if alpha != 0:
-        notes.append("accumulate with smoothing: the pool's chain is not exact here: "
-                     "simulation only.")
         methods |= {k: "simulation only" for k in keys}
+        reasons |= dict.fromkeys(keys, "accumulate with smoothing has no exact theory here: "
+                                       "simulation only.")
         return dict.fromkeys(keys)
     T = generations if per_generation else 1
     es, var = accumulate_survivors(p0, n)
@@ -346,8 +348,8 @@ def _accumulate_values(p0, n, generations, tail, alpha, per_generation, methods,
                 "entropy_mean": "simulation only",
                 "gini_simpson_mean": "closed form (1 - sum p0^2) prod_s (1 - 1/(n s^2))",
                 "p_monomorphic": "closed form sum_i p_i^n"}
-    notes.append("entropy_mean: under accumulate the pool's count chain grows with t "
-                 "(states 0..n t); no exact value here: simulation only.")
+    reasons["entropy_mean"] = ("under accumulate the pool's count chain grows with t "
+                               "(states 0..n t); no exact value here: simulation only.")
     if tail is not None:
         tl = accumulate_tail(p0, n, tail)
         out |= {f"tail.{k}": np.full(T, tl[k]) for k in ("mass_mean", "survivors_mean",

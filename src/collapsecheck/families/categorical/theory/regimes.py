@@ -154,7 +154,7 @@ def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
     dict
         ``returns`` (bool: False under pure refit, where 0 is absorbing);
         ``rarest`` and ``tail``: ``{"p0", "p_back_next_generation" (1 - rho),
-        "mean_generations_absent" (1/(1 - rho), inf when it never returns),
+        "mean_generations_absent" (1/(1 - rho); None when it never returns),
         "stationary_p_present" (1 - pi(0), or None)}``; ``stationary_survivors_mean``
         (sum over categories of 1 - pi_i(0)), None when not computed; ``notes``.
     """
@@ -167,7 +167,7 @@ def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
         chain = base.merged(p if fresh else 0.0, size)
         rho = chain.stay_at_zero()
         out = {"p0": p, "p_back_next_generation": 1.0 - rho,
-               "mean_generations_absent": math.inf if rho >= 1 else 1.0 / (1.0 - rho),
+               "mean_generations_absent": None if rho >= 1 else 1.0 / (1.0 - rho),
                "stationary_p_present": None}
         if rho < 1 and cost_one <= max_work:
             out["stationary_p_present"] = float(1.0 - chain.stationary()[0])
