@@ -402,7 +402,7 @@ def test_work_bound_gives_null_with_note(monkeypatch):
     part = exact.exact_series(p0, 50, 3, fresh=25, work_limit=2e7)
     assert part.survivors_var is None and part.survivors_mean is not None
     assert part.survivors_mean[0] == pytest.approx(full.survivors_mean[0], rel=1e-13)
-    assert part.reasons["survivors_sd"].startswith("1770 distinct pair sums")
+    assert part.reasons["survivors_sd"].startswith("1830 pair sums p_i + p_j (60 distinct")
     none = exact.exact_series(p0, 50, 3, fresh=25, work_limit=1e6)
     assert none.survivors_mean is None and "above the limit" in none.reasons["entropy_mean"]
     # predict reports the None as not exact, with the note.
@@ -444,3 +444,27 @@ def test_p0_renormalised_within_tolerance():
     for key in ("survivors_mean", "survivors_sd", "entropy_mean", "gini_simpson_mean"):
         assert a[key] == pytest.approx(b[key], rel=1e-14)
         assert a[key] != pytest.approx(c[key], rel=1e-9, abs=0)  # renormalised, not rounded
+
+
+def test_pair_weights_windowed_equal_full_sum():
+    """The windowed, blockwise pair weights equal the plain sum of full binomial rows."""
+    from scipy.stats import binom
+
+    from collapsecheck.families.categorical.theory.exact import (
+        groups,
+        pair_blocks,
+        pair_sums,
+        pair_weights,
+    )
+
+    p0 = np.concatenate([init("zipf", 150), init("uniform", 50)]) / 2
+    v, c = groups(p0)
+    blocks = list(pair_blocks(v, c, block=700))
+    assert len(blocks) > 1
+    assert sum(float(k.sum()) for _, k in blocks) == len(p0) * (len(p0) - 1) / 2
+    n = 300
+    got = sum(pair_weights(n, x, k) for x, k in blocks)
+    sums, mult = pair_sums(v, c)
+    want = mult @ binom.pmf(np.arange(n + 1)[None, :], n, sums[:, None])
+    # Terms below 1e-60 are dropped by design: absolute error < 1e-50 against W ~ 1e3.
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-40)

@@ -50,6 +50,9 @@ __all__ = ["WORK_LIMIT", "ExactSeries", "exact_series", "moment_series"]
 #: quantity before it is reported as None with a note.
 WORK_LIMIT = 6e10
 
+#: Most pair sums held in memory at once (the pairs are taken in blocks of this size).
+PAIR_BLOCK = 2_000_000
+
 #: Columns of the backward vectors: 1{x = 0}, 1{x > 0}, 1{x = n}, -q log q.
 LOST, SURV, MONO, ENT = range(4)
 
@@ -87,6 +90,21 @@ def pair_sums(v: np.ndarray, c: np.ndarray):
     mult = np.concatenate([c[iu] * c[ju], c * (c - 1) / 2])
     keep = mult > 0
     return sums[keep], mult[keep]
+
+
+def pair_blocks(v: np.ndarray, c: np.ndarray, block: int = PAIR_BLOCK):
+    """:func:`pair_sums` in blocks of at most about ``block`` sums (rows of the upper
+    triangle of the grouped values at a time): memory bounded for any number of values."""
+    g = len(v)
+    rows = max(1, block // max(g, 1))
+    for start in range(0, g, rows):
+        i = np.arange(start, min(start + rows, g))
+        ii, jj = np.broadcast_arrays(i[:, None], np.arange(g)[None, :])
+        upper = jj >= ii
+        ii, jj = ii[upper], jj[upper]
+        mult = np.where(ii == jj, c[ii] * (c[ii] - 1) / 2, c[ii] * c[jj])
+        keep = mult > 0
+        yield v[ii[keep]] + v[jj[keep]], mult[keep]
 
 
 def _pair_plan(n: int, sums: np.ndarray):
@@ -223,25 +241,27 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
         return ExactSeries(tgrid, None, None, None, None, None, None, dict.fromkeys(keys, why))
     var = None
     if variance:
-        sums, mult = pair_sums(v, c)
-        sums = np.minimum(sums, 1.0)
-        pair_chains = {chain_for(float(x), 2) for x in sums} if fresh else {chain_for(0, 2)}
-        new = [ch for ch in pair_chains if ch not in jobs]
-        cost = (len(new) * _chain_work(n, generations, fresh, per_generation)
-                + (0 if fresh else pair_weight_work(n, sums)))
+        n_sums = len(v) * (len(v) + 1) // 2  # distinct pairs of values, at most
+        if fresh:  # one merged chain per distinct pair sum
+            cost = n_sums * _chain_work(n, generations, fresh, per_generation)
+        else:  # one pair-weight vector W (windowed binomials), the chain shared
+            cost = sum(pair_weight_work(n, np.minimum(x, 1.0)) for x, _ in pair_blocks(v, c))
         if work + cost > work_limit:
             reasons["survivors_sd"] = (
-                f"{len(sums)} distinct pair sums p_i + p_j need about {cost:.1e} "
-                f"multiply-adds, above the limit {work_limit:.0e}: not computed.")
+                f"{n_sums} pair sums p_i + p_j ({len(v)} distinct initial probabilities) "
+                f"need about {cost:.1e} multiply-adds, above the limit {work_limit:.0e}: "
+                "not computed.")
         else:
             var = True
             if fresh:
+                sums, mult = pair_sums(v, c)
+                sums = np.minimum(sums, 1.0)
                 for x, k in zip(sums, mult, strict=True):
                     w = k * binomial_rows(n, [x])[0]
                     read(chain_for(float(x), 2), "pair_lost", LOST, w)
                     read(chain_for(float(x), 2), "pair_surv", SURV, w)
             else:
-                W = pair_weights(n, sums, mult)
+                W = sum(pair_weights(n, np.minimum(x, 1.0), k) for x, k in pair_blocks(v, c))
                 read(chain_for(0, 2), "pair_lost", LOST, W)
                 read(chain_for(0, 2), "pair_surv", SURV, W)
     for chain, readers in jobs.items():

@@ -50,7 +50,7 @@ import math
 import numpy as np
 
 from collapsecheck.families.categorical.theory.chain import CountChain, one_blas_thread
-from collapsecheck.families.categorical.theory.exact import groups, pair_sums
+from collapsecheck.families.categorical.theory.exact import groups
 
 __all__ = [
     "STATIONARY_MAX_WORK",
@@ -71,19 +71,34 @@ def accumulate_survivors(p0: np.ndarray, n: int) -> tuple[float, float]:
     """(E, Var) of the survivors at every generation t >= 1 under accumulate (those of
     generation 1; module notes), in closed form for any K."""
     v, c = groups(p0)
-    lost = (1.0 - v) ** n
-    es = float(c @ (1.0 - lost))
-    el = float(c @ lost)
+
+    def lost_and_present(q):  # (1 - q)^n and 1 - (1 - q)^n, each to full relative accuracy
+        with np.errstate(divide="ignore"):
+            log_lost = n * np.log1p(-np.minimum(q, 1.0))
+        return np.exp(log_lost), -np.expm1(log_lost)
+
+    lost, present = lost_and_present(v)
+    es, el = float(c @ present), float(c @ lost)
     K = float(c.sum())
-    sums, mult = pair_sums(v, c)
-    pair_lost = float(mult @ np.clip(1.0 - sums, 0.0, None) ** n)
+    # sum_{i<j} of (1 - p_i - p_j)^n and of its complement over grouped values, a block of
+    # rows at a time (memory bounded for any number of distinct values).
+    same_l, same_s = lost_and_present(2 * v)
+    pair_lost = float(np.sum(c * (c - 1) / 2 * same_l))
+    pair_surv = float(np.sum(c * (c - 1) / 2 * same_s))
+    step = max(1, 2_000_000 // max(len(v), 1))
+    for start in range(0, len(v), step):
+        rows = slice(start, start + step)
+        weight = c[rows, None] * c[None, :] * (
+            np.arange(len(v))[None, :] > np.arange(len(v))[rows, None])
+        bl, bs = lost_and_present(v[rows, None] + v[None, :])
+        pair_lost += float(np.sum(weight * bl))
+        pair_surv += float(np.sum(weight * bs))
     # Var S = Var L (L = K - S lost) = EL - (EL)^2 + 2 sum_{i<j} l_ij, or the same with
     # survivals, sum_{i<j} P(both present) = (K-1) ES - sum_{i<j} s_ij: the form with the
     # smaller mean rounds least.
     if el <= es:
         var = el - el * el + 2 * pair_lost
     else:
-        pair_surv = float(mult.sum()) - pair_lost  # sum_{i<j} s_ij = sum (1 - l_ij)
         var = es - es * es + 2 * ((K - 1) * es - pair_surv)
     return es, max(var, 0.0)
 
