@@ -369,15 +369,20 @@ def test_sampling_modifiers_are_simulation_only_beyond_generation_one():
     assert tied.exact == ()
 
 
-def test_per_generation_matches_final():
+@pytest.mark.parametrize("kw", [{}, {"alpha": 0.3}, {"regime": "mix", "fresh_fraction": 0.2},
+                                {"regime": "accumulate"}])
+def test_per_generation_matches_final(kw):
     p0 = init("zipf", 30)
-    per = predict(p0, 25, 12, tail_rank=5, per_generation=True).to_dict()
+    per = predict(p0, 25, 12, tail_rank=5, per_generation=True, **kw).to_dict()
     for T in (0, 1, 7, 12):
-        fin = predict(p0, 25, T, tail_rank=5).to_dict()["final"]
+        fin = predict(p0, 25, T, tail_rank=5, **kw).to_dict()["final"]
         g = per["per_generation"]
         assert g["generation"][T] == T
         for key in ("survivors_mean", "survivors_sd", "entropy_mean", "gini_simpson_mean",
                     "p_monomorphic"):
+            if g[key] is None:  # accumulate's entropy: null at every generation
+                assert fin[key] is None or T == 0
+                continue
             assert g[key][T] == pytest.approx(fin[key], rel=1e-11, abs=1e-15), (key, T)
         for key in ("mass_mean", "survivors_mean", "p_all_lost"):
             assert g[f"tail_{key}"][T] == pytest.approx(fin["tail"][key], rel=1e-11,
@@ -468,3 +473,17 @@ def test_pair_weights_windowed_equal_full_sum():
     want = mult @ binom.pmf(np.arange(n + 1)[None, :], n, sums[:, None])
     # Terms below 1e-60 are dropped by design: absolute error < 1e-50 against W ~ 1e3.
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-40)
+
+
+def test_zero_probability_categories():
+    """A category with p0 = 0 never appears under pure refit; under smoothing it can."""
+    p0 = np.array([0.6, 0.4, 0.0])
+    assert float(loss_probability(0.0, 10, 5)) == 1.0
+    pure = predict(p0, 10, 5).to_dict()["final"]
+    assert pure["survivors_mean"] <= 2
+    smooth = predict(p0, 10, 5, alpha=0.5)
+    assert smooth.to_dict()["final"]["survivors_mean"] > pure["survivors_mean"]
+    law = _enumerate((Fraction(3, 5), Fraction(2, 5), Fraction(0)), 4, 3, Fraction(1, 2))
+    present = sum(w for x, w in law.items() if x[2] > 0)
+    got = predict(p0, 4, 3, alpha=0.5, tail_rank=2).to_dict()["final"]["tail"]
+    assert 1 - got["p_all_lost"] == pytest.approx(float(present), rel=1e-12)
