@@ -487,3 +487,34 @@ def test_zero_probability_categories():
     present = sum(w for x, w in law.items() if x[2] > 0)
     got = predict(p0, 4, 3, alpha=0.5, tail_rank=2).to_dict()["final"]["tail"]
     assert 1 - got["p_all_lost"] == pytest.approx(float(present), rel=1e-12)
+
+
+@pytest.mark.parametrize("tau", [0.5, 1.7])
+def test_two_categories_at_temperature_against_mpmath(tau):
+    """K = 2 at temperature: the first count's chain, propagated in mpmath (30 digits)."""
+    import mpmath
+
+    with mpmath.workdps(30):
+        n, T, p = 8, 5, mpmath.mpf(3) / 10
+
+        def g(q):
+            a, b = q ** (1 / mpmath.mpf(tau)), (1 - q) ** (1 / mpmath.mpf(tau))
+            return a / (a + b)
+
+        def row(q):
+            return [mpmath.binomial(n, k) * q**k * (1 - q) ** (n - k) for k in range(n + 1)]
+
+        P = [row(g(mpmath.mpf(j) / n)) for j in range(n + 1)]
+        pi = row(g(p))
+        for _ in range(T - 1):
+            pi = [mpmath.fsum(pi[j] * P[j][k] for j in range(n + 1)) for k in range(n + 1)]
+        x = [mpmath.mpf(k) / n for k in range(n + 1)]
+        ent = mpmath.fsum(pi[k] * (-(x[k] * mpmath.log(x[k])) - (1 - x[k]) * mpmath.log(1 - x[k]))
+                          for k in range(1, n))
+    f = predict([0.3, 0.7], n, T, temperature=tau, tail_rank=1).to_dict()["final"]
+    close(f["p_monomorphic"], float(pi[0] + pi[n]), rel=1e-12)
+    close(f["entropy_mean"], float(ent), rel=1e-12)
+    close(f["tail"]["mass_mean"], float(mpmath.fsum(pi[k] * x[k] for k in range(n + 1))),
+          rel=1e-12)
+    close(f["tail"]["p_all_lost"], float(pi[0]), rel=1e-12)
+    close(f["survivors_mean"], float(2 - pi[0] - pi[n]), rel=1e-12)

@@ -17,8 +17,10 @@ mix (L), alpha >= 0           all, within the work bound (one chain per distinct
                               the variance one per distinct pair sum); Gini-Simpson
                               and tail mass always (moment recursion)
 accumulate                    all but the entropy (simulation only)
-temperature != 1, top-k       generation <= 1 only (replace, alpha = 0); otherwise
-                              simulation only: the transform couples the categories
+temperature != 1, top-k       generation <= 1 only (replace, alpha = 0), and every
+                              generation for K = 2 at temperature (replace, alpha = 0);
+                              otherwise simulation only: the transform couples the
+                              categories
 ============================  ====================================================
 
 A number the theory does not give is None, never a made-up value, and ``notes`` says why.
@@ -40,6 +42,7 @@ from collapsecheck.families.categorical.theory.regimes import (
     accumulate_tail,
     recurrence,
     sampling_law,
+    two_category_temperature,
 )
 from collapsecheck.families.categorical.theory.replace import (
     ABSORPTION_MAX_N,
@@ -245,6 +248,10 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
 
     if generations == 0:
         methods = {k: "generation 0 is p0 itself" for k in keys}
+    elif sampling and K == 2 and top_k is None and regime == "replace" and alpha == 0:
+        later = two_category_temperature(p0, n, generations, temperature, tail, per_generation)
+        methods |= dict.fromkeys(keys, "K = 2: the first count is a Markov chain under "
+                                       "temperature; its forward law")
     elif sampling:
         exact_first = regime == "replace" and alpha == 0 and tie_free and generations == 1
         if exact_first:

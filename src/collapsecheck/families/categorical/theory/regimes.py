@@ -207,3 +207,55 @@ def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
         res["stationary_survivors_mean"] = float(c @ present) if fresh else \
             float(c.sum() * present[0])
     return res
+
+
+@one_blas_thread
+def two_category_temperature(p0: np.ndarray, n: int, generations: int, temperature: float,
+                             tail: np.ndarray | None = None,
+                             per_generation: bool = False) -> dict:
+    r"""Exact values for K = 2 at temperature :math:`\tau` (any regime-free replace chain):
+    with two categories the count X of the first determines the model, and the sampling law
+    :math:`g(x) = x^{1/\tau}/(x^{1/\tau} + (1-x)^{1/\tau})` depends on X alone, so X is a
+    Markov chain, :math:`X_t \sim \mathrm{Bin}(n, g(X_{t-1}/n))`,
+    :math:`X_1 \sim \mathrm{Bin}(n, g(p_{0,1}))`. Its forward law gives every summary:
+    survivors :math:`1_{X>0} + 1_{X<n}`, entropy and Gini-Simpson of (X/n, 1 - X/n),
+    monomorphic :math:`X \in \{0, n\}`, and the tail (the less probable category at rank 2).
+
+    Returns the values at generations 1..T (or T), keyed as :func:`.prediction.predict`'s
+    ``final`` (``tail.*`` only with ``tail``).
+    """
+    x = np.arange(n + 1) / n
+
+    def g(q):
+        with np.errstate(divide="ignore"):
+            a = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)) / temperature, -np.inf)
+            b = np.where(q < 1, np.log1p(-np.where(q < 1, q, 0.0)) / temperature, -np.inf)
+        top = np.maximum(a, b)
+        return np.exp(a - top) / (np.exp(a - top) + np.exp(b - top))
+
+    from collapsecheck.families.categorical.theory.chain import binomial_rows
+
+    P = binomial_rows(n, g(x))
+    pi = binomial_rows(n, g(np.array([p0[0]])))[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where((x > 0) & (x < 1), -x * np.log(x) - (1 - x) * np.log1p(-x), 0.0)
+    count = (x > 0) * 1.0 + (x < 1) * 1.0
+    first_in_tail = tail is not None and bool(tail[0])
+    q_tail = x if first_in_tail else 1 - x
+    rows = []
+    for t in range(1, generations + 1):
+        if t > 1:
+            pi = pi @ P
+        if per_generation or t == generations:
+            es = float(pi @ count)
+            row = {"survivors_mean": es,
+                   "survivors_sd": math.sqrt(max(float(pi @ count**2) - es * es, 0.0)),
+                   "entropy_mean": float(pi @ h),
+                   "gini_simpson_mean": float(pi @ (2 * x * (1 - x))),
+                   "p_monomorphic": float(pi[0] + pi[n])}
+            if tail is not None:
+                row |= {"tail.mass_mean": float(pi @ q_tail),
+                        "tail.survivors_mean": float(pi @ (q_tail > 0)),
+                        "tail.p_all_lost": float(pi @ (q_tail == 0))}
+            rows.append(row)
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}
