@@ -364,6 +364,12 @@ def test_sampling_modifiers_are_simulation_only_beyond_generation_one():
     ref = predict(law, 20, 1).to_dict()["final"]
     assert one["survivors_mean"] == pytest.approx(ref["survivors_mean"], rel=1e-13)
     assert one["survivors_mean"] <= 3
+    # Top-1: a point mass on the most probable category from generation 1 on.
+    top1 = predict(p0, 20, 7, top_k=1, tail_rank=2, temperature=0.7)
+    assert top1.to_dict()["final"] == {
+        "survivors_mean": 1.0, "survivors_sd": 0.0, "entropy_mean": 0.0,
+        "gini_simpson_mean": 0.0, "p_monomorphic": 1.0,
+        "tail": {"rank": 2, "mass_mean": 0.0, "survivors_mean": 0.0, "p_all_lost": 1.0}}
     # A tie at the top-k boundary: not exact.
     tied = predict(np.full(4, 0.25), 10, 1, top_k=2)
     assert tied.exact == ()

@@ -9,10 +9,9 @@ independent of the package's.
 
 The package propagates *backward* vectors ``P^{t-1} f`` in double precision and contracts
 them with the binomial law of ``X_1``. Here the *forward* law of each count is propagated
-instead, ``pi_t = pi_{t-1} P`` from ``pi_0 = delta_{n p0}``-free start ``pi_1 = Bin(n, p0)``,
-with transition matrices built from scratch (binomial coefficients as exact integers,
-mpmath at ``DPS`` digits; mix kernels as explicit double sums), and every summary is read
-off the forward laws:
+instead, ``pi_t = pi_{t-1} P`` from ``pi_1 = Bin(n, p0)``, with transition matrices built
+from scratch (mpmath binomials at ``DPS`` digits; mix kernels as explicit double sums), and
+every summary is read off the forward laws:
 
 * survivors, entropy (nats), P(monomorphic), the tail's survivors and Gini-Simpson
   (``E[q(1-q)]`` summed from the laws, not the package's moment recursion or closed form);

@@ -17,8 +17,9 @@ mix (L), alpha >= 0           all, within the work bound (one chain per distinct
                               the variance one per distinct pair sum); Gini-Simpson
                               and tail mass always (moment recursion)
 accumulate                    all but the entropy (simulation only)
-temperature != 1, top-k       generation <= 1 only (replace, alpha = 0), and every
-                              generation for K = 2 at temperature (replace, alpha = 0);
+temperature != 1, top-k       generation <= 1 only (replace, alpha = 0); every
+                              generation for K = 2 at temperature and for top-1
+                              (replace or accumulate, alpha = 0);
                               otherwise simulation only: the transform couples the
                               categories
 ============================  ====================================================
@@ -248,6 +249,17 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
 
     if generations == 0:
         methods = {k: "generation 0 is p0 itself" for k in keys}
+    elif (sampling and top_k == 1 and tie_free and alpha == 0
+          and regime in ("replace", "accumulate")):
+        # Top-1 draws all n tokens of generation 1 from the (unique) most probable category
+        # (temperature keeps the order), and the model stays that point mass for ever.
+        T1 = generations if per_generation else 1
+        top = {"survivors_mean": 1.0, "survivors_sd": 0.0, "entropy_mean": 0.0,
+               "gini_simpson_mean": 0.0, "p_monomorphic": 1.0, "tail.mass_mean": 0.0,
+               "tail.survivors_mean": 0.0, "tail.p_all_lost": 1.0}
+        later = {k: np.full(T1, top[k]) for k in keys}
+        methods |= dict.fromkeys(keys, "top-1: a point mass on the most probable category "
+                                       "from generation 1 on")
     elif sampling and K == 2 and top_k is None and regime == "replace" and alpha == 0:
         later = two_category_temperature(p0, n, generations, temperature, tail, per_generation)
         methods |= dict.fromkeys(keys, "K = 2: the first count is a Markov chain under "
@@ -280,6 +292,9 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     if not sampling and regime == "replace" and alpha == 0:
         absorption = _absorption(p0, n, notes)
 
+    for k in ("p_monomorphic", "tail.p_all_lost"):  # rounding can pass 1 by an ulp or two
+        if later.get(k) is not None:
+            later[k] = np.minimum(later[k], 1.0)
     series = {}
     for k in keys:
         v = later.get(k) if generations > 0 else np.zeros(0)

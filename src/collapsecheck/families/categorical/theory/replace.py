@@ -267,4 +267,4 @@ def kimura_generations_to_monomorphic(p0, n: int) -> float:
     :math:`\sum_i p_i\,\bar t_{\text{fix}}(p_i) = -2n\sum_i (1-p_i)\log(1-p_i)`."""
     p0, n = _p_iv(p0), _n_iv(n)
     q = p0[p0 < 1]
-    return float(-2.0 * n * np.sum((1 - q) * np.log1p(-q)))
+    return float(-2.0 * n * np.sum((1 - q) * np.log1p(-q))) + 0.0  # no -0.0
