@@ -22,6 +22,7 @@ from collapsecheck.families.categorical.theory.regimes import (
     accumulate_tail,
     recurrence,
     sampling_law,
+    two_category_temperature,
 )
 from collapsecheck.families.categorical.theory.replace import (
     absorption_times,
@@ -63,4 +64,5 @@ __all__ = [
     "survivors_moments",
     "tail_mask",
     "tail_summary",
+    "two_category_temperature",
 ]

@@ -25,13 +25,18 @@ With :math:`X_{t,i}` the count of category i at generation t (:mod:`.chain`) and
   :math:`E[1 - \sum p_t^2] = (1 - \sum p_0^2)(1 - 1/n)^t`.
 
 Categories with equal :math:`p_0` share every computation (grouping), and when no token is
-fresh (m = 0) all categories share one transition matrix. The work is bounded by
-:data:`WORK_LIMIT` (multiply-adds); a quantity that would exceed it is None, with a note.
+fresh (m = 0) all categories share one transition matrix, merged pairs included (up to
+their smoothing 2a), so :math:`\sum_{i<j}s_{ij}(t) = W\cdot P^{t-1}1_{\{x>0\}}` with the
+single vector :math:`W = \sum_{i<j}\mathrm{Bin}(\cdot; n, p_{0,i}+p_{0,j})`, built once
+(each binomial summed over the window where it exceeds 1e-60 by the Chernoff bound, the
+pairs in memory-bounded blocks): about 30 s for a Zipf start with K = 10^4, n = 1000. With
+fresh draws each distinct p0 (and each distinct pair sum) needs a chain of its own. The work
+is bounded by :data:`WORK_LIMIT` (multiply-adds); a quantity that would exceed it is None,
+with the reason.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +47,7 @@ from collapsecheck.families.categorical.theory.chain import (
     backward_final,
     binomial_rows,
     log_binomial_rows,
+    one_blas_thread,
 )
 
 __all__ = ["WORK_LIMIT", "ExactSeries", "exact_series", "moment_series"]
@@ -50,13 +56,17 @@ __all__ = ["WORK_LIMIT", "ExactSeries", "exact_series", "moment_series"]
 #: quantity before it is reported as None with a note.
 WORK_LIMIT = 6e10
 
+#: Most pair sums held in memory at once (the pairs are taken in blocks of this size).
+PAIR_BLOCK = 2_000_000
+
 #: Columns of the backward vectors: 1{x = 0}, 1{x > 0}, 1{x = n}, -q log q.
 LOST, SURV, MONO, ENT = range(4)
 
 
 @dataclass(frozen=True)
 class ExactSeries:
-    """Exact values at generations ``t`` (1..T, or T alone); None where not computed."""
+    """Exact values at generations ``t`` (1..T, or T alone); None where not computed, with
+    the reason in ``reasons`` (keys as in ``predict``'s ``final``)."""
 
     generations: np.ndarray
     survivors_mean: np.ndarray | None
@@ -65,7 +75,7 @@ class ExactSeries:
     p_monomorphic: np.ndarray | None
     tail_survivors_mean: np.ndarray | None
     tail_p_all_lost: np.ndarray | None
-    notes: tuple[str, ...] = field(default=())
+    reasons: dict = field(default_factory=dict)  # key -> why it is None
 
 
 def groups(values: np.ndarray, mask: np.ndarray | None = None):
@@ -86,6 +96,21 @@ def pair_sums(v: np.ndarray, c: np.ndarray):
     mult = np.concatenate([c[iu] * c[ju], c * (c - 1) / 2])
     keep = mult > 0
     return sums[keep], mult[keep]
+
+
+def pair_blocks(v: np.ndarray, c: np.ndarray, block: int = PAIR_BLOCK):
+    """:func:`pair_sums` in blocks of at most about ``block`` sums (rows of the upper
+    triangle of the grouped values at a time): memory bounded for any number of values."""
+    g = len(v)
+    rows = max(1, block // max(g, 1))
+    for start in range(0, g, rows):
+        i = np.arange(start, min(start + rows, g))
+        ii, jj = np.broadcast_arrays(i[:, None], np.arange(g)[None, :])
+        upper = jj >= ii
+        ii, jj = ii[upper], jj[upper]
+        mult = np.where(ii == jj, c[ii] * (c[ii] - 1) / 2, c[ii] * c[jj])
+        keep = mult > 0
+        yield v[ii[keep]] + v[jj[keep]], mult[keep]
 
 
 def _pair_plan(n: int, sums: np.ndarray):
@@ -130,21 +155,11 @@ def pair_weights(n: int, sums: np.ndarray, mult: np.ndarray) -> np.ndarray:
     in total for 1e8 pairs: far below the rounding of W itself)."""
     W = np.zeros(n + 1)
     for idx, a, b in _pair_plan(n, sums):
-        W[a:b + 1] += mult[idx] @ _window_rows(n, sums[idx], a, b)
+        rows = log_binomial_rows(n, sums[idx], a, b)
+        # Each row is a whole binomial law up to < 1e-57: scaling it to sum 1 removes any
+        # common-mode rounding of its terms.
+        W[a:b + 1] += (mult[idx] / rows.sum(axis=1)) @ rows
     return W
-
-
-def _window_rows(n: int, q: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Columns a..b of :func:`log_binomial_rows`."""
-    from scipy.special import gammaln
-
-    q = q[:, None]
-    j = np.arange(a, b + 1, dtype=float)
-    lc = gammaln(n + 1.0) - gammaln(j + 1.0) - gammaln(n - j + 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lq = np.where(j > 0, j * np.log(q), 0.0)
-        lr = np.where(j < n, (n - j) * np.log1p(-q), 0.0)
-    return np.exp(lc + lq + lr)
 
 
 def _columns(chain: CountChain) -> np.ndarray:
@@ -176,20 +191,22 @@ def _sweep(chains, generations, per_generation):
         yield slice(t0 - 1, t0 - 1 + len(blocks[0][1])), [b for _, b in blocks]
 
 
+@one_blas_thread
 def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray | None = None,
                  fresh: int = 0, alpha: float = 0.0, per_generation: bool = False,
-                 variance: bool = True, work_limit: float = WORK_LIMIT) -> ExactSeries:
+                 variance: bool = True, work_limit: float | None = None) -> ExactSeries:
     """Exact survivors (mean, variance), entropy, P(monomorphic) and tail survivors/P(all
     lost) of the chain with ``fresh`` fresh tokens and smoothing ``alpha``, at generations
     1..T (``per_generation``) or T alone (module notes). ``tail`` is a boolean mask of the
     tail's categories, or None. Requires ``generations >= 1``."""
+    work_limit = WORK_LIMIT if work_limit is None else work_limit
     K = len(p0)
     base = CountChain(n, fresh, 0.0, alpha, K * alpha)
     v, c = groups(p0)
-    tv, tc = groups(p0, tail) if tail is not None else (v, np.zeros_like(c))
+    tc = groups(p0, tail)[1] if tail is not None else np.zeros_like(c)
     n_out = generations if per_generation else 1
     tgrid = np.arange(1, generations + 1) if per_generation else np.array([generations])
-    notes = []
+    reasons: dict[str, str] = {}
 
     def out():
         return np.zeros(n_out)
@@ -221,32 +238,36 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
         read(chain_for(mass, int(tail.sum())), "tail_lost", LOST, binomial_rows(n, [mass])[0])
     work = len(jobs) * _chain_work(n, generations, fresh, per_generation)
     if work > work_limit:
-        notes.append(
-            f"the count chains need about {work:.1e} multiply-adds ({len(jobs)} chains: "
-            f"distinct initial probabilities with fresh draws), above the limit "
-            f"{work_limit:.0e}: survivors, entropy, monomorphic and tail values not computed.")
-        return ExactSeries(tgrid, None, None, None, None, None, None, tuple(notes))
+        why = (f"the count chains need about {work:.1e} multiply-adds ({len(jobs)} chains: "
+               f"one per distinct initial probability with fresh draws), above the limit "
+               f"{work_limit:.0e}: not computed.")
+        keys = ["survivors_mean", "survivors_sd", "entropy_mean", "p_monomorphic"]
+        if tail is not None:
+            keys += ["tail.survivors_mean", "tail.p_all_lost"]
+        return ExactSeries(tgrid, None, None, None, None, None, None, dict.fromkeys(keys, why))
     var = None
     if variance:
-        sums, mult = pair_sums(v, c)
-        sums = np.minimum(sums, 1.0)
-        pair_chains = {chain_for(float(x), 2) for x in sums} if fresh else {chain_for(0, 2)}
-        new = [ch for ch in pair_chains if ch not in jobs]
-        cost = (len(new) * _chain_work(n, generations, fresh, per_generation)
-                + (0 if fresh else pair_weight_work(n, sums)))
+        n_sums = len(v) * (len(v) + 1) // 2  # distinct pairs of values, at most
+        if fresh:  # one merged chain per distinct pair sum
+            cost = n_sums * _chain_work(n, generations, fresh, per_generation)
+        else:  # one pair-weight vector W (windowed binomials), the chain shared
+            cost = sum(pair_weight_work(n, np.minimum(x, 1.0)) for x, _ in pair_blocks(v, c))
         if work + cost > work_limit:
-            notes.append(
-                f"survivors_sd: {len(sums)} distinct pair sums p_i + p_j need about "
-                f"{cost:.1e} multiply-adds, above the limit {work_limit:.0e}: not computed.")
+            reasons["survivors_sd"] = (
+                f"{n_sums} pair sums p_i + p_j ({len(v)} distinct initial probabilities) "
+                f"need about {cost:.1e} multiply-adds, above the limit {work_limit:.0e}: "
+                "not computed.")
         else:
             var = True
             if fresh:
+                sums, mult = pair_sums(v, c)
+                sums = np.minimum(sums, 1.0)
                 for x, k in zip(sums, mult, strict=True):
                     w = k * binomial_rows(n, [x])[0]
                     read(chain_for(float(x), 2), "pair_lost", LOST, w)
                     read(chain_for(float(x), 2), "pair_surv", SURV, w)
             else:
-                W = pair_weights(n, sums, mult)
+                W = sum(pair_weights(n, np.minimum(x, 1.0), k) for x, k in pair_blocks(v, c))
                 read(chain_for(0, 2), "pair_lost", LOST, W)
                 read(chain_for(0, 2), "pair_surv", SURV, W)
     for chain, readers in jobs.items():
@@ -267,7 +288,7 @@ def exact_series(p0: np.ndarray, n: int, generations: int, *, tail: np.ndarray |
         var = np.maximum(var, 0.0)
     return ExactSeries(tgrid, res["surv"], var, res["ent"], res["mono"],
                        res["tail_surv"] if tail is not None else None, tail_lost,
-                       tuple(notes))
+                       reasons)
 
 
 def moment_series(p0: np.ndarray, n: int, generations: int, *, fresh: int = 0,
@@ -284,7 +305,7 @@ def moment_series(p0: np.ndarray, n: int, generations: int, *, fresh: int = 0,
     t_all = np.arange(generations + 1)
     if fresh == 0 and alpha == 0.0:  # closed form; E p_t = p_0 (a martingale)
         g0 = 1.0 - float(np.sum(p0 * p0))
-        gini = g0 * np.exp(t_all * math.log1p(-1.0 / n))
+        gini = g0 * np.power(1.0 - 1.0 / n, t_all.astype(float))
         mass = None if tail is None else np.full(generations + 1, float(p0[tail].sum()))
     else:
         mu, s = v.copy(), v * v

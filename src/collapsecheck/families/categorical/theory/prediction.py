@@ -17,8 +17,11 @@ mix (L), alpha >= 0           all, within the work bound (one chain per distinct
                               the variance one per distinct pair sum); Gini-Simpson
                               and tail mass always (moment recursion)
 accumulate                    all but the entropy (simulation only)
-temperature != 1, top-k       generation <= 1 only (replace, alpha = 0); otherwise
-                              simulation only: the transform couples the categories
+temperature != 1, top-k       generation <= 1 only (replace, alpha = 0); every
+                              generation for K = 2 at temperature and for top-1
+                              (replace or accumulate, alpha = 0);
+                              otherwise simulation only: the transform couples the
+                              categories
 ============================  ====================================================
 
 A number the theory does not give is None, never a made-up value, and ``notes`` says why.
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from collapsecheck.families.categorical.theory.chain import one_blas_thread
 from collapsecheck.families.categorical.theory.exact import exact_series, moment_series
 from collapsecheck.families.categorical.theory.regimes import (
     accumulate_gini_simpson_mean,
@@ -39,6 +43,7 @@ from collapsecheck.families.categorical.theory.regimes import (
     accumulate_tail,
     recurrence,
     sampling_law,
+    two_category_temperature,
 )
 from collapsecheck.families.categorical.theory.replace import (
     ABSORPTION_MAX_N,
@@ -178,6 +183,7 @@ def _generation_zero(p0: np.ndarray, tail: np.ndarray | None) -> dict:
     return out
 
 
+@one_blas_thread
 def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
             regime: str = "replace", alpha: float = 0.0, fresh_fraction: float = 0.0,
             temperature: float = 1.0, top_k: int | None = None,
@@ -220,8 +226,8 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     >>> p = predict(np.full(100, 0.01), n=100, generations=50, tail_rank=10)
     >>> f = p.to_dict()["final"]
     >>> round(f["gini_simpson_mean"], 6)  # (1 - 1/K)(1 - 1/n)^T
-    0.600959
-    >>> f["tail"]["mass_mean"]  # a martingale: its expectation never moves
+    0.598956
+    >>> round(f["tail"]["mass_mean"], 12)  # a martingale: its expectation never moves
     0.9
     """
     (p0, n, generations, tail_rank, regime, alpha, fresh_fraction, temperature,
@@ -237,31 +243,48 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     zero = _generation_zero(p0, tail)
     methods: dict[str, str] = {}
     notes: list[str] = []
+    reasons: dict[str, str] = {}  # key -> why it is None
     later: dict[str, np.ndarray | None] = {}  # values at generations 1..T (or T)
     absorption = rec = None
 
     if generations == 0:
         methods = {k: "generation 0 is p0 itself" for k in keys}
+    elif (sampling and top_k == 1 and tie_free and alpha == 0
+          and regime in ("replace", "accumulate")):
+        # Top-1 draws all n tokens of generation 1 from the (unique) most probable category
+        # (temperature keeps the order), and the model stays that point mass for ever.
+        T1 = generations if per_generation else 1
+        top = {"survivors_mean": 1.0, "survivors_sd": 0.0, "entropy_mean": 0.0,
+               "gini_simpson_mean": 0.0, "p_monomorphic": 1.0, "tail.mass_mean": 0.0,
+               "tail.survivors_mean": 0.0, "tail.p_all_lost": 1.0}
+        later = {k: np.full(T1, top[k]) for k in keys}
+        methods |= dict.fromkeys(keys, "top-1: a point mass on the most probable category "
+                                       "from generation 1 on")
+    elif sampling and K == 2 and top_k is None and regime == "replace" and alpha == 0:
+        later = two_category_temperature(p0, n, generations, temperature, tail, per_generation)
+        methods |= dict.fromkeys(keys, "K = 2: the first count is a Markov chain under "
+                                       "temperature; its forward law")
     elif sampling:
         exact_first = regime == "replace" and alpha == 0 and tie_free and generations == 1
         if exact_first:
-            later = _chain_values(law, n, 1, tail, 0, 0.0, False, methods, notes, p0)
+            later = _chain_values(law, n, 1, tail, 0, 0.0, False, methods, reasons, p0)
         else:
             why = ("top-k must break a tie at its boundary" if not tie_free else
                    "the temperature/top-k transform couples the categories")
+            text = (f"temperature={temperature}, top_k={top_k}: {why}; no category's count "
+                    "is a Markov chain of its own, so beyond generation 1 (pure refit, no tie "
+                    "at the top-k boundary) there is no exact theory here: simulation only.")
             for k in keys:
                 later[k] = None
                 methods[k] = "simulation only"
-            notes.append(f"temperature={temperature}, top_k={top_k}: {why}; no category's "
-                         "count is a Markov chain of its own, so beyond generation 1 (pure "
-                         "refit) there is no exact theory here: simulation only.")
+                reasons[k] = text
     elif regime == "accumulate":
         later = _accumulate_values(p0, n, generations, tail, alpha, per_generation, methods,
-                                   notes)
+                                   reasons)
     else:
         later = _chain_values(p0, n, generations, tail, fresh, alpha, per_generation,
-                              methods, notes, p0)
-    if generations > 0 and not sampling and regime != "accumulate" or (
+                              methods, reasons, p0)
+    if (generations > 0 and not sampling and regime != "accumulate") or (
             generations > 0 and regime == "accumulate" and not sampling and alpha == 0):
         rec = recurrence(p0, n, fresh=fresh, alpha=alpha if regime != "accumulate" else 0.0,
                          tail=tail)
@@ -269,6 +292,9 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
     if not sampling and regime == "replace" and alpha == 0:
         absorption = _absorption(p0, n, notes)
 
+    for k in ("p_monomorphic", "tail.p_all_lost"):  # rounding can pass 1 by an ulp or two
+        if later.get(k) is not None:
+            later[k] = np.minimum(later[k], 1.0)
     series = {}
     for k in keys:
         v = later.get(k) if generations > 0 else np.zeros(0)
@@ -278,22 +304,22 @@ def predict(p0, n: int, generations: int, *, tail_rank: int | None = None,
         series[k] = np.concatenate([[zero[k]], v]) if per_generation else (
             np.asarray(v[-1:]) if generations > 0 else np.array([zero[k]]))
     exact = tuple(k for k in keys if series[k] is not None)
-    for k in keys:
-        if series[k] is None and not any(k.split(".")[-1] in note for note in notes):
-            notes.append(f"{k}: no exact theory for this regime/modifier: simulation only.")
+    null_notes = [f"{k}: {reasons.get(k, 'no exact theory here: simulation only.')}"
+                  for k in keys if series[k] is None]
+    notes = null_notes + notes  # one per null first, then the extras' notes
     return CategoricalPrediction(regime, n, generations, K, tail_rank, grid, series,
                                  exact, methods, tuple(notes), absorption, rec,
                                  per_generation)
 
 
-def _chain_values(law, n, generations, tail, fresh, alpha, per_generation, methods, notes,
+def _chain_values(law, n, generations, tail, fresh, alpha, per_generation, methods, reasons,
                   p0) -> dict:
     """Replace (with smoothing) and mix: the count chains (:mod:`.exact`)."""
     s = exact_series(law, n, generations, tail=tail, fresh=fresh, alpha=alpha,
                      per_generation=per_generation)
     gini, mass = moment_series(law, n, generations, fresh=fresh, alpha=alpha, tail=tail,
                                per_generation=per_generation)
-    notes.extend(s.notes)
+    reasons |= s.reasons
     how = ("backward vectors of the count chain Bin(n, X/n)" if fresh == 0 and alpha == 0
            else "backward vectors of the count chain (fresh draws / smoothing)")
     sd = None if s.survivors_var is None else np.sqrt(s.survivors_var)
@@ -325,12 +351,12 @@ def _chain_values(law, n, generations, tail, fresh, alpha, per_generation, metho
 
 
 def _accumulate_values(p0, n, generations, tail, alpha, per_generation, methods,
-                       notes) -> dict:
+                       reasons) -> dict:
     keys = [k for k in KEYS if tail is not None or not k.startswith("tail.")]
     if alpha != 0:
-        notes.append("accumulate with smoothing: the pool's chain is not exact here: "
-                     "simulation only.")
         methods |= {k: "simulation only" for k in keys}
+        reasons |= dict.fromkeys(keys, "accumulate with smoothing has no exact theory here: "
+                                       "simulation only.")
         return dict.fromkeys(keys)
     T = generations if per_generation else 1
     es, var = accumulate_survivors(p0, n)
@@ -344,8 +370,8 @@ def _accumulate_values(p0, n, generations, tail, alpha, per_generation, methods,
                 "entropy_mean": "simulation only",
                 "gini_simpson_mean": "closed form (1 - sum p0^2) prod_s (1 - 1/(n s^2))",
                 "p_monomorphic": "closed form sum_i p_i^n"}
-    notes.append("entropy_mean: under accumulate the pool's count chain grows with t "
-                 "(states 0..n t); no exact value here: simulation only.")
+    reasons["entropy_mean"] = ("under accumulate the pool's count chain grows with t "
+                               "(states 0..n t); no exact value here: simulation only.")
     if tail is not None:
         tl = accumulate_tail(p0, n, tail)
         out |= {f"tail.{k}": np.full(T, tl[k]) for k in ("mass_mean", "survivors_mean",

@@ -49,13 +49,13 @@ import math
 
 import numpy as np
 
-from collapsecheck.families.categorical.theory.chain import CountChain
-from collapsecheck.families.categorical.theory.exact import groups, pair_sums
+from collapsecheck.families.categorical.theory.chain import CountChain, one_blas_thread
+from collapsecheck.families.categorical.theory.exact import groups
 
 __all__ = [
     "STATIONARY_MAX_WORK",
-    "accumulate_gini_simpson_mean",
     "accumulate_gini_simpson_limit",
+    "accumulate_gini_simpson_mean",
     "accumulate_p_monomorphic",
     "accumulate_survivors",
     "accumulate_tail",
@@ -71,19 +71,34 @@ def accumulate_survivors(p0: np.ndarray, n: int) -> tuple[float, float]:
     """(E, Var) of the survivors at every generation t >= 1 under accumulate (those of
     generation 1; module notes), in closed form for any K."""
     v, c = groups(p0)
-    lost = (1.0 - v) ** n
-    es = float(c @ (1.0 - lost))
-    el = float(c @ lost)
+
+    def lost_and_present(q):  # (1 - q)^n and 1 - (1 - q)^n, each to full relative accuracy
+        with np.errstate(divide="ignore"):
+            log_lost = n * np.log1p(-np.minimum(q, 1.0))
+        return np.exp(log_lost), -np.expm1(log_lost)
+
+    lost, present = lost_and_present(v)
+    es, el = float(c @ present), float(c @ lost)
     K = float(c.sum())
-    sums, mult = pair_sums(v, c)
-    pair_lost = float(mult @ np.clip(1.0 - sums, 0.0, None) ** n)
+    # sum_{i<j} of (1 - p_i - p_j)^n and of its complement over grouped values, a block of
+    # rows at a time (memory bounded for any number of distinct values).
+    same_l, same_s = lost_and_present(2 * v)
+    pair_lost = float(np.sum(c * (c - 1) / 2 * same_l))
+    pair_surv = float(np.sum(c * (c - 1) / 2 * same_s))
+    step = max(1, 2_000_000 // max(len(v), 1))
+    for start in range(0, len(v), step):
+        rows = slice(start, start + step)
+        weight = c[rows, None] * c[None, :] * (
+            np.arange(len(v))[None, :] > np.arange(len(v))[rows, None])
+        bl, bs = lost_and_present(v[rows, None] + v[None, :])
+        pair_lost += float(np.sum(weight * bl))
+        pair_surv += float(np.sum(weight * bs))
     # Var S = Var L (L = K - S lost) = EL - (EL)^2 + 2 sum_{i<j} l_ij, or the same with
     # survivals, sum_{i<j} P(both present) = (K-1) ES - sum_{i<j} s_ij: the form with the
     # smaller mean rounds least.
     if el <= es:
         var = el - el * el + 2 * pair_lost
     else:
-        pair_surv = float(mult.sum()) - pair_lost  # sum_{i<j} s_ij = sum (1 - l_ij)
         var = es - es * es + 2 * ((K - 1) * es - pair_surv)
     return es, max(var, 0.0)
 
@@ -143,6 +158,7 @@ def sampling_law(p: np.ndarray, temperature: float = 1.0, top_k: int | None = No
     return q / q.sum(), exact
 
 
+@one_blas_thread
 def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
                tail: np.ndarray | None = None, max_work: float = STATIONARY_MAX_WORK) -> dict:
     r"""How a lost category comes back (module notes), for the rarest category, the whole
@@ -153,7 +169,7 @@ def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
     dict
         ``returns`` (bool: False under pure refit, where 0 is absorbing);
         ``rarest`` and ``tail``: ``{"p0", "p_back_next_generation" (1 - rho),
-        "mean_generations_absent" (1/(1 - rho), inf when it never returns),
+        "mean_generations_absent" (1/(1 - rho); None when it never returns),
         "stationary_p_present" (1 - pi(0), or None)}``; ``stationary_survivors_mean``
         (sum over categories of 1 - pi_i(0)), None when not computed; ``notes``.
     """
@@ -166,7 +182,7 @@ def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
         chain = base.merged(p if fresh else 0.0, size)
         rho = chain.stay_at_zero()
         out = {"p0": p, "p_back_next_generation": 1.0 - rho,
-               "mean_generations_absent": math.inf if rho >= 1 else 1.0 / (1.0 - rho),
+               "mean_generations_absent": None if rho >= 1 else 1.0 / (1.0 - rho),
                "stationary_p_present": None}
         if rho < 1 and cost_one <= max_work:
             out["stationary_p_present"] = float(1.0 - chain.stationary()[0])
@@ -191,3 +207,55 @@ def recurrence(p0: np.ndarray, n: int, *, fresh: int = 0, alpha: float = 0.0,
         res["stationary_survivors_mean"] = float(c @ present) if fresh else \
             float(c.sum() * present[0])
     return res
+
+
+@one_blas_thread
+def two_category_temperature(p0: np.ndarray, n: int, generations: int, temperature: float,
+                             tail: np.ndarray | None = None,
+                             per_generation: bool = False) -> dict:
+    r"""Exact values for K = 2 at temperature :math:`\tau` (any regime-free replace chain):
+    with two categories the count X of the first determines the model, and the sampling law
+    :math:`g(x) = x^{1/\tau}/(x^{1/\tau} + (1-x)^{1/\tau})` depends on X alone, so X is a
+    Markov chain, :math:`X_t \sim \mathrm{Bin}(n, g(X_{t-1}/n))`,
+    :math:`X_1 \sim \mathrm{Bin}(n, g(p_{0,1}))`. Its forward law gives every summary:
+    survivors :math:`1_{X>0} + 1_{X<n}`, entropy and Gini-Simpson of (X/n, 1 - X/n),
+    monomorphic :math:`X \in \{0, n\}`, and the tail (the less probable category at rank 2).
+
+    Returns the values at generations 1..T (or T), keyed as :func:`.prediction.predict`'s
+    ``final`` (``tail.*`` only with ``tail``).
+    """
+    x = np.arange(n + 1) / n
+
+    def g(q):
+        with np.errstate(divide="ignore"):
+            a = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)) / temperature, -np.inf)
+            b = np.where(q < 1, np.log1p(-np.where(q < 1, q, 0.0)) / temperature, -np.inf)
+        top = np.maximum(a, b)
+        return np.exp(a - top) / (np.exp(a - top) + np.exp(b - top))
+
+    from collapsecheck.families.categorical.theory.chain import binomial_rows
+
+    P = binomial_rows(n, g(x))
+    pi = binomial_rows(n, g(np.array([p0[0]])))[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where((x > 0) & (x < 1), -x * np.log(x) - (1 - x) * np.log1p(-x), 0.0)
+    count = (x > 0) * 1.0 + (x < 1) * 1.0
+    first_in_tail = tail is not None and bool(tail[0])
+    q_tail = x if first_in_tail else 1 - x
+    rows = []
+    for t in range(1, generations + 1):
+        if t > 1:
+            pi = pi @ P
+        if per_generation or t == generations:
+            es = float(pi @ count)
+            row = {"survivors_mean": es,
+                   "survivors_sd": math.sqrt(max(float(pi @ count**2) - es * es, 0.0)),
+                   "entropy_mean": float(pi @ h),
+                   "gini_simpson_mean": float(pi @ (2 * x * (1 - x))),
+                   "p_monomorphic": float(pi[0] + pi[n])}
+            if tail is not None:
+                row |= {"tail.mass_mean": float(pi @ q_tail),
+                        "tail.survivors_mean": float(pi @ (q_tail > 0)),
+                        "tail.p_all_lost": float(pi @ (q_tail == 0))}
+            rows.append(row)
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}

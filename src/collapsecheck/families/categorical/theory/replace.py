@@ -45,9 +45,9 @@ from collapsecheck.families.categorical.theory.chain import (
     absorption_solve,
     backward_final,
     binomial_rows,
+    one_blas_thread,
 )
 from collapsecheck.families.categorical.theory.exact import (
-    ENT,
     LOST,
     MONO,
     SURV,
@@ -101,6 +101,7 @@ def _p_iv(p) -> np.ndarray:
     return arr
 
 
+@one_blas_thread
 def _per_category(p, n, t, column):
     p, n, t = _p_iv(p), _n_iv(n), _t_iv(t)
     flat = p.reshape(-1)
@@ -141,9 +142,10 @@ def fixation_probability(p, n: int, t: int):
 def gini_simpson_mean(p0, n: int, t: int) -> float:
     r""":math:`E[1 - \sum_i p_{t,i}^2] = (1 - \sum_i p_{0,i}^2)(1 - 1/n)^t` (module notes)."""
     p0, n, t = _p_iv(p0), _n_iv(n), _t_iv(t)
-    return float((1.0 - np.sum(p0 * p0)) * math.exp(t * math.log1p(-1.0 / n)))
+    return float((1.0 - np.sum(p0 * p0)) * math.pow(1.0 - 1.0 / n, t))
 
 
+@one_blas_thread
 def _final(p0, n, t, **kw):
     p0, n, t = _p_iv(p0), _n_iv(n), _t_iv(t)
     return exact_series(p0, n, t, **kw)
@@ -199,6 +201,7 @@ def tail_mask(p0: np.ndarray, rank: int) -> np.ndarray:
     return mask
 
 
+@one_blas_thread
 def absorption_times(p, n: int) -> dict:
     r"""Exact expected generations (counted from generation 0) until a category of initial
     probability ``p`` is absorbed, and until it is fixed or lost given that it is (module
@@ -264,4 +267,4 @@ def kimura_generations_to_monomorphic(p0, n: int) -> float:
     :math:`\sum_i p_i\,\bar t_{\text{fix}}(p_i) = -2n\sum_i (1-p_i)\log(1-p_i)`."""
     p0, n = _p_iv(p0), _n_iv(n)
     q = p0[p0 < 1]
-    return float(-2.0 * n * np.sum((1 - q) * np.log1p(-q)))
+    return float(-2.0 * n * np.sum((1 - q) * np.log1p(-q))) + 0.0  # no -0.0
