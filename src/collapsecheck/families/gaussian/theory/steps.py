@@ -160,7 +160,11 @@ class StepLaw:
         lower incomplete gamma), by :func:`._special.gammainc_lower` so that ``theory``
         needs no scipy; the two agree to a few ulp (tests/test_special.py).
         """
-        return special.gammainc_lower(self.k, 0.5 * math.exp(threshold) * (self.n - self.ddof))
+        try:
+            x = 0.5 * math.exp(threshold) * (self.n - self.ddof)
+        except OverflowError:  # threshold > 709: certain
+            return 1.0
+        return special.gammainc_lower(self.k, x)
 
 
 
@@ -176,7 +180,8 @@ def _centered_log_cf(t: np.ndarray, k: float) -> np.ndarray:
     :math:`|t| < k`) being used for :math:`|t| \le k/4` (64 terms: truncation below
     :math:`4^{-64}`), where the direct difference of log-gammas would lose digits (an
     absolute error of ~1e-15 that a horizon of T generations multiplies by T); elsewhere
-    the direct form, where :math:`|\varphi|^T` is negligible at long horizons anyway.
+    the direct form, where :math:`|\varphi|^T` is negligible at long horizons anyway (its
+    log-gamma difference computed as such, by :func:`._special.log_gamma_ratio`).
     """
     t = np.asarray(t, dtype=float)
     direct = special.log_gamma_ratio(k, t) - 1j * t * special.digamma(k)
