@@ -199,9 +199,9 @@ def test_gammaln_is_math_lgamma():
 
 
 def _p_reference(a, x):
-    r"""P(a, x) = x^a e^{-x}/Gamma(a + 1) * 1F1(1; a + 1; x) (DLMF 8.5.1 with 13.6.5...
-    Kummer's transformation), at 30 digits; mpmath.gammainc's own series does not
-    converge in its default term budget beyond a ~ 1e4."""
+    r"""P(a, x) = x^a e^{-x}/Gamma(a + 1) * M(1, a + 1, x) (DLMF 8.5.1), Kummer's function
+    by mpmath.hyp1f1 at 30 digits; mpmath.gammainc's own series does not converge in its
+    default term budget beyond a ~ 1e4."""
     a, x = _mpf(a), _mpf(x)
     return mp.exp(a * mp.log(x) - x - mp.loggamma(a + 1)) * mp.hyp1f1(1, a + 1, x,
                                                                      maxterms=10**7)
