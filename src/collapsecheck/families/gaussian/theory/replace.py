@@ -54,9 +54,9 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import numpy as np
-from scipy import special
 
 from collapsecheck._roots import brentq
+from collapsecheck.families.gaussian.theory import _special as special
 from collapsecheck.families.gaussian.theory.prediction import exp_or_inf, final_record
 from collapsecheck.families.gaussian.theory.steps import (
     StepLaw,
@@ -108,16 +108,31 @@ def _log_gamma_ratio_excess(k: float, a: float) -> float:
             \frac{(-1)^m \left[B_m(a) - B_m\right]}{m (m - 1) k^{m-1}},
 
     truncated after 24 terms (error far below double precision for k >= 30, |a| <= 8).
+    Below k = 30 the recurrence :math:`\Gamma(x + 1) = x\Gamma(x)` moves k up to
+    :math:`K = k + N \ge 30` first:
+
+    .. math::
+
+        E(k, a) = E(K, a) + a \log\frac{K}{k}
+            - \sum_{i=0}^{N-1} \log\left(1 + \frac{a}{k + i}\right),
+
+    terms of size about 1 instead of a difference of two log-gammas of size up to 70
+    (whose rounding, ~1e-14, a horizon of T generations would multiply by T).
     It is 0 at a = 1, where the ratio is exactly k.
     """
-    if k < _RATIO_SERIES_MIN_K or abs(a) > 8:
+    if abs(a) > 8:
         return float(special.gammaln(k + a) - special.gammaln(k) - a * math.log(k))
+    if k < _RATIO_SERIES_MIN_K:
+        shift = math.ceil(_RATIO_SERIES_MIN_K - k)
+        big = k + shift
+        return (_log_gamma_ratio_excess(big, a) + a * math.log(big / k)
+                - math.fsum(math.log1p(a / (k + i)) for i in range(shift)))
     bern = special.bernoulli(_RATIO_SERIES_TERMS)
     inv = 1.0 / k
     total = 0.0
     for m in range(_RATIO_SERIES_TERMS, 1, -1):
         # B_m(a) - B_m(0) = sum_{i < m} C(m, i) B_i a^(m - i)
-        bm_diff = sum(special.comb(m, i, exact=False) * bern[i] * a ** (m - i) for i in range(m))
+        bm_diff = sum(math.comb(m, i) * bern[i] * a ** (m - i) for i in range(m))
         total += (-1) ** m * bm_diff / (m * (m - 1)) * inv ** (m - 1)  # underflows, never overflows
     return total
 
@@ -744,8 +759,9 @@ def lundberg_exponent(n: int, ddof: float = 0.0) -> float:
 
 
 #: Siegmund's overshoot constant :math:`\rho = -\zeta(1/2)/\sqrt{2\pi} \approx 0.5826`
-#: (Riemann zeta; :math:`\zeta(1/2) = -1.4603545\ldots`).
-SIEGMUND_RHO = float(-special.zeta(0.5) / math.sqrt(2 * math.pi))
+#: (Riemann zeta; :math:`\zeta(1/2) = -1.4603545\ldots`, the mpmath value of
+#: :data:`._special.RIEMANN_ZETA_HALF`).
+SIEGMUND_RHO = -special.RIEMANN_ZETA_HALF / math.sqrt(2 * math.pi)
 
 
 def siegmund_recovery_approximation(n: int, ddof: float, b: float) -> float:
@@ -846,7 +862,9 @@ def _recovery_iv(n, ddof, b, horizon, points_per_sd, tol, max_steps) -> None:
 def _step_cdf_sf(x: np.ndarray, n: int, ddof: float) -> tuple[np.ndarray, np.ndarray]:
     """CDF and survival function of one step, each accurate in its own tail."""
     q = np.exp(np.asarray(x, dtype=float)) * (n - ddof)
-    return special.chdtr(n - 1, q), special.chdtrc(n - 1, q)  # scipy.stats.chi2's cdf, sf
+    from scipy.special import chdtr, chdtrc  # scipy.stats.chi2's cdf, sf
+
+    return chdtr(n - 1, q), chdtrc(n - 1, q)
 
 
 def _absorption_curve(n, ddof, b, h, r, tol, horizon, max_steps):

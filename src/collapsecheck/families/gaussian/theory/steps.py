@@ -22,7 +22,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+
+from collapsecheck.families.gaussian.theory import _special as special
 
 __all__ = ["StepLaw", "log_sigma2_drift", "log_sigma2_step_var"]
 
@@ -145,12 +146,25 @@ class StepLaw:
 
     def cdf(self, x):
         """CDF of X, exact through the chi-square CDF (``scipy.special.chdtr``, the
-        function behind ``scipy.stats.chi2.cdf``, without importing scipy.stats)."""
-        return special.chdtr(self.n - 1, np.exp(np.asarray(x, float)) * (self.n - self.ddof))
+        function behind ``scipy.stats.chi2.cdf``, without importing scipy.stats),
+        vectorised for the many points of a goodness-of-fit test."""
+        from scipy.special import chdtr
+
+        return chdtr(self.n - 1, np.exp(np.asarray(x, float)) * (self.n - self.ddof))
 
     def prob_below(self, threshold: float = 0.0) -> float:
-        """P(X < threshold): e.g. ``threshold=0`` is the chance one refit shrinks sigma."""
-        return float(self.cdf(threshold))
+        r"""P(X < threshold): e.g. ``threshold=0`` is the chance one refit shrinks sigma.
+
+        The same chi-square CDF as :meth:`cdf` at one point,
+        :math:`P\left(k, \tfrac12 (n - d) e^{\text{threshold}}\right)` (regularized
+        lower incomplete gamma), by :func:`._special.gammainc_lower` so that ``theory``
+        needs no scipy; the two agree to a few ulp (tests/test_special.py).
+        """
+        try:
+            x = 0.5 * math.exp(threshold) * (self.n - self.ddof)
+        except OverflowError:  # threshold > 709: certain
+            return 1.0
+        return special.gammainc_lower(self.k, x)
 
 
 
@@ -166,16 +180,17 @@ def _centered_log_cf(t: np.ndarray, k: float) -> np.ndarray:
     :math:`|t| < k`) being used for :math:`|t| \le k/4` (64 terms: truncation below
     :math:`4^{-64}`), where the direct difference of log-gammas would lose digits (an
     absolute error of ~1e-15 that a horizon of T generations multiplies by T); elsewhere
-    the direct form, where :math:`|\varphi|^T` is negligible at long horizons anyway.
+    the direct form, where :math:`|\varphi|^T` is negligible at long horizons anyway (its
+    log-gamma difference computed as such, by :func:`._special.log_gamma_ratio`).
     """
     t = np.asarray(t, dtype=float)
-    direct = special.loggamma(k + 1j * t) - special.gammaln(k) - 1j * t * special.digamma(k)
+    direct = special.log_gamma_ratio(k, t) - 1j * t * special.digamma(k)
     use = (np.abs(t) <= k / 4) & (t != 0)
     if not np.any(use):
         return np.where(t == 0, 0.0 + 0.0j, direct)
     j = np.arange(2, _SERIES_TERMS + 1)
     with np.errstate(under="ignore", divide="ignore"):
-        log_zeta = np.log(special.zeta(j, k))  # -inf once zeta underflows: term negligible
+        log_zeta = np.log(special.hurwitz_zeta(j, k))  # -inf once zeta underflows: negligible
         tu = np.abs(t[use])[:, None]
         mag = np.exp(j * np.log(tu) + log_zeta - np.log(j))
     phase = (-1j) ** (j % 4) * np.sign(t[use])[:, None] ** j
