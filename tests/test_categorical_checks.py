@@ -1,0 +1,84 @@
+"""The categorical family's checks in a profile: the correct engines pass at the fixed
+seed, every categorical mutant is caught as a positive control, a simulator under test
+goes through the family's own record checks, and the report carries the family's figure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from collapsecheck.checks import CHECK_TYPES, build_check
+from collapsecheck.errors import InputError
+from collapsecheck.families.categorical.mutants import MUTANTS
+from collapsecheck.profiles import load_profile
+from collapsecheck.validate import guarded, run_profile
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run_profile(load_profile("categorical"), controls=["categorical"])
+
+
+def test_the_engines_pass_and_every_mutant_is_caught(report):
+    assert not report.failed, [(r.id, r.verdict.value, r.pvalue) for r in report.checks]
+    assert [c.name for c in report.controls] == list(MUTANTS)
+    for control in report.controls:
+        caught = [r.id for r in control.checks if r.verdict.value == "FAIL"]
+        assert caught, f"{control.name} was not caught"
+    assert not report.uncaught_controls
+
+
+def test_the_report_draws_the_family_figure(report):
+    panels = report.figures["panels"]
+    assert [p["ylabel"] for p in panels["panels"]] == ["surviving categories",
+                                                       "entropy (nats)"]
+    first = panels["panels"][0]
+    assert first["exact"][0] == 20 and first["simulated"][0] == 20  # K = 20 at t = 0
+    # the exact mean lies within 5 SE of the simulated one at every generation
+    for p in panels["panels"]:
+        for exact, sim, se in zip(p["exact"], p["simulated"], p["se"], strict=True):
+            assert abs(sim - exact) <= 5 * se + 1e-12
+    assert "trajectories" not in report.figures  # no Gaussian check, no Gaussian figure
+
+
+def test_types_are_registered_and_validate_their_design():
+    for name in ("categorical_gini_mean", "categorical_survivors_mean",
+                 "categorical_gini_martingale"):
+        assert CHECK_TYPES[name].family == "categorical"
+    with pytest.raises(ValueError, match="closed form of E\\[Gini-Simpson\\] holds for plain "
+                                         "refit"):
+        build_check({"type": "categorical_gini_mean", "categories": 5, "alpha": 0.5})
+    c = build_check({"type": "categorical_survivors_mean", "categories": 30, "n": 40,
+                     "generations": 10, "replicates": 500})
+    assert c.id == "categorical.survivors_mean.K30.uniform.n40.T10.sufficient"
+    effect = c.detectable_effect(1e-4, 500)
+    assert effect["value"] > 0 and effect["relative"] < 0.05
+
+
+def test_a_simulator_under_test_is_held_to_the_family_records():
+    check = build_check({"type": "categorical_gini_mean", "categories": 5, "n": 10,
+                         "generations": 3, "replicates": 40})
+    e = check.experiment(seed=1)
+
+    def gaussian_records(experiment, record):
+        from collapsecheck.engines import simulate
+
+        return simulate(__import__("collapsecheck").Experiment(n=5, generations=3,
+                                                               replicates=40, seed=1)
+                        ).trajectories
+
+    with pytest.raises(InputError, match="for the categorical family it must return "
+                                         "collapsecheck.families.categorical.records."
+                                         "TokenTrajectories"):
+        guarded(gaussian_records)(e, "all")
+    good = guarded(check.simulator())(e, "all")
+    assert good.survivors.shape == (40, 4)
+
+
+def test_controls_by_family_name_in_the_cli(tmp_path, capsys):
+    from collapsecheck.cli import ExitCode, main
+
+    assert main(["mutants", "--json"]) == ExitCode.OK
+    listed = {m["name"]: m["profile"] for m in json.loads(capsys.readouterr().out)}
+    assert {name: listed[name] for name in MUTANTS} == dict.fromkeys(MUTANTS, "categorical")
