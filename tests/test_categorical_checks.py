@@ -68,9 +68,9 @@ def test_a_simulator_under_test_is_held_to_the_family_records():
                                                                replicates=40, seed=1)
                         ).trajectories
 
-    with pytest.raises(InputError, match="for the categorical family it must return "
-                                         "collapsecheck.families.categorical.records."
-                                         "TokenTrajectories"):
+    with pytest.raises(InputError, match=r"for the categorical family it must return "
+                                         r"collapsecheck\.families\.categorical\.records\."
+                                         r"TokenTrajectories"):
         guarded(gaussian_records)(e, "all")
     good = guarded(check.simulator())(e, "all")
     assert good.survivors.shape == (40, 4)

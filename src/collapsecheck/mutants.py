@@ -54,7 +54,7 @@ from collapsecheck.engines._blocks import (
 from collapsecheck.experiment import Experiment
 from collapsecheck.trajectories import Trajectories
 
-__all__ = [
+__all__ = [  # noqa: F822 - ALL_MUTANTS is built on first use by __getattr__ (families)
     "ALL_MUTANTS",
     "DRAWS_MAX_N",
     "MUTANTS",
