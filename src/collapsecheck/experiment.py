@@ -118,7 +118,9 @@ def n_schedule(n: int, n_growth: float, t) -> np.ndarray:
     The same product ``n * t**P`` and the same rule (within 1e-12 of a whole number counts
     as it, else the ceiling). The outcome could change with an ulp of the product (numpy's
     ``pow`` against Python's) only where its distance to the nearest whole number is within
-    1e-14 (relative) of the 1e-12 threshold; there :func:`n_at` itself decides.
+    1e-14 (relative) of the 1e-12 threshold, or, for products above 1e12 (where every
+    product is within 1e-12 of a whole number and is rounded), where it lies within a few
+    ulps of a half-integer; there :func:`n_at` itself decides.
     """
     t = np.asarray(t, dtype=float)
     if n_growth == 0:
@@ -128,7 +130,8 @@ def n_schedule(n: int, n_growth: float, t) -> np.ndarray:
     gap = np.abs(x - r)
     out = np.where(gap <= 1e-12 * x, r, np.ceil(x))
     out[t <= 1] = n
-    for i in np.flatnonzero((np.abs(gap - 1e-12 * x) <= 1e-14 * x) & (t > 1)):
+    near = (np.abs(gap - 1e-12 * x) <= 1e-14 * x) | (np.abs(gap - 0.5) <= 8 * np.spacing(x))
+    for i in np.flatnonzero(near & (t > 1)):
         out.flat[i] = n_at(n, n_growth, int(t.flat[i]))
     return out
 
