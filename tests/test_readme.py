@@ -274,7 +274,7 @@ def test_audit_example_on_a_small_simulate_out(tmp_path):
     save = _readme("collapsecheck simulate --engine samples")
     small = [*save, "--replicates", "60", "--generations", "60"]
     assert _run(small, tmp_path).returncode == 0
-    audit = _readme("collapsecheck audit")
+    audit = _readme("collapsecheck audit chains.csv")
     out = _run(audit, tmp_path)
     assert out.returncode == 0, out.stderr
     _fits(out.stdout)
