@@ -380,3 +380,26 @@ def test_stream_seeds_are_spawned_not_offset():
     assert len(seeds) == len(article.STREAMS)
     assert all(0 <= s < 2**63 for s in seeds)
     assert stream_seed(5, (1,)) != stream_seed(6, (1,)) != 6
+
+
+def test_a7_where_the_tails_are_real_against_closed_forms():
+    """A7's token numbers (categorical chain, K = n = 1000, uniform start) against the
+    closed forms a lost category's next draw has: probability 0 under pure refit;
+    1 - (1 - a/(n + K a))^n with add-a smoothing; 1 - (1 - 1/K)^round(L n) with a fresh
+    share L; and the geometric waiting time 1/p of each."""
+    from collapsecheck.checks.article import A7_TOKEN_ALPHA, A7_TOKEN_FRESH, _a7_tokens
+
+    n = K = 1000
+    nums, reading = _a7_tokens(n)
+    smooth = 1 - (1 - A7_TOKEN_ALPHA / (n + K * A7_TOKEN_ALPHA)) ** n
+    fresh = 1 - (1 - 1 / K) ** round(A7_TOKEN_FRESH * n)
+    assert nums["tokens_p_lost_category_returns"]["theory"] == 0.0
+    assert nums["tokens_smoothing_p_back_next_generation"]["theory"] == pytest.approx(
+        smooth, rel=1e-12)
+    assert nums["tokens_smoothing_generations_absent"]["theory"] == pytest.approx(
+        1 / smooth, rel=1e-10)
+    assert nums["tokens_fresh_p_back_next_generation"]["theory"] == pytest.approx(
+        fresh, rel=1e-12)
+    assert nums["tokens_fresh_generations_absent"]["theory"] == pytest.approx(
+        1 / fresh, rel=1e-10)
+    assert "A7 holds exactly" in reading and f"{smooth:.3f}" in reading

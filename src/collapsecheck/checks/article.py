@@ -38,6 +38,7 @@ so results depend on the seed and the configuration only, never on the worker co
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import math
@@ -911,6 +912,8 @@ def _claim_a7(c: ClaimsConfig, runs: _Runs):
             diffusion, None, None, "APPROXIMATION exp(-2 |drift| b / var(step)), no overshoot"
         ),
     }
+    tokens, token_reading = _a7_tokens(c.n)
+    nums.update(copy.deepcopy(tokens))
     if p_ever >= COMMON:
         verdict, how = ClaimVerdict.CONTRADICTED, f"common (>= {COMMON}), so 'impossible' fails"
     elif p_ever >= NEGLIGIBLE:
@@ -924,9 +927,60 @@ def _claim_a7(c: ClaimsConfig, runs: _Runs):
         f"generations, against {p_h:.4f} predicted. Recovery is {how}. The downward drift "
         f"({step.drift:.5f} per generation) is small against the step SD "
         f"({math.sqrt(step.var):.4f}): collapse is a long-run almost-sure trend, not an "
-        "irreversible step."
+        "irreversible step. " + token_reading
     )
     return verdict, reading, nums
+
+
+#: A7 where the tails are real: a token distribution of K = n categories, uniform start,
+#: refit by frequencies (``collapsecheck.families.categorical``); smoothing and fresh data
+#: at these strengths let a lost category come back.
+A7_TOKEN_ALPHA = 0.5
+A7_TOKEN_FRESH = 0.01
+
+
+@functools.lru_cache(maxsize=8)
+def _a7_tokens(n: int) -> tuple[dict[str, Any], str]:
+    """The categorical chain's exact answer to A7 (its recurrence of a lost category);
+    the same for every seed, so computed once per n."""
+    from collapsecheck.families.categorical.theory import predict
+
+    p0 = np.full(n, 1.0 / n)
+    rec = {name: predict(p0, n, 1, **kw).to_dict()["recurrence"]["rarest"] for name, kw in (
+        ("refit", {}), ("smoothing", {"alpha": A7_TOKEN_ALPHA}),
+        ("fresh", {"regime": "mix", "fresh_fraction": A7_TOKEN_FRESH}))}
+    law = f"K = {n} categories, uniform start, n = {n} tokens per generation"
+    nums = {
+        "tokens_p_lost_category_returns": _entry(
+            rec["refit"]["p_back_next_generation"], None, None,
+            f"categorical chain ({law}) refit by frequencies: a category with no token has "
+            "probability 0 from then on (its count chain is absorbed at 0), exactly"),
+        "tokens_smoothing_p_back_next_generation": _entry(
+            rec["smoothing"]["p_back_next_generation"], None, None,
+            f"the same with add-{A7_TOKEN_ALPHA:g} smoothing: P(a lost category has a token "
+            "in the next generation), exact"),
+        "tokens_smoothing_generations_absent": _entry(
+            rec["smoothing"]["mean_generations_absent"], None, None,
+            "its expected generations absent before it returns, exact"),
+        "tokens_fresh_p_back_next_generation": _entry(
+            rec["fresh"]["p_back_next_generation"], None, None,
+            f"with {A7_TOKEN_FRESH:.0%} of each generation's tokens fresh from the original "
+            "law: P(back in the next generation), exact"),
+        "tokens_fresh_generations_absent": _entry(
+            rec["fresh"]["mean_generations_absent"], None, None,
+            "its expected generations absent before it returns, exact"),
+    }
+    reading = (
+        f"Where the tails are literal, in a token distribution ({law}) refit by frequencies, "
+        "A7 holds exactly: a category that draws no token has probability 0 for ever. It "
+        "is the refit rule, not collapse itself, that forbids the return: with "
+        f"add-{A7_TOKEN_ALPHA:g} smoothing a lost category is back the next generation with "
+        f"probability {rec['smoothing']['p_back_next_generation']:.3f} (absent "
+        f"{rec['smoothing']['mean_generations_absent']:.1f} generations on average), and "
+        f"with {A7_TOKEN_FRESH:.0%} fresh tokens with probability "
+        f"{rec['fresh']['p_back_next_generation']:.4f} (absent "
+        f"{rec['fresh']['mean_generations_absent']:.0f} generations on average).")
+    return nums, reading
 
 
 def _claim_a8(c: ClaimsConfig, runs: _Runs):
