@@ -207,3 +207,38 @@ def test_the_multivariate_family_is_reached_through_its_declaration(capsys):
     assert "needs --dim" in capsys.readouterr().err
     assert main(["theory", "--dim", "3"]) == ExitCode.USAGE
     assert "--dim is an option of the mvgaussian family" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["theory", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3"],
+    ["theory", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3", "--tail-rank", "2", "--per-generation"],
+    ["theory", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3", "--temperature", "0.8"],
+    ["theory", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3", "--regime", "mix", "--fresh-fraction", "0.2", "--alpha", "0.1"],
+    ["theory", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3", "--regime", "accumulate", "--init", "zipf"],
+    ["simulate", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3", "--replicates", "50", "--seed", "1", "--tail-rank", "3"],
+    ["simulate", "--family", "categorical", "--categories", "8", "--n", "10",
+     "--generations", "3", "--replicates", "50", "--seed", "1", "--engine", "samples",
+     "--top-k", "4"],
+], ids=lambda a: " ".join(a[3:]))
+def test_family_records_follow_their_shipped_schemas(argv, capsys):
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    schema_path = spec("categorical").schemas[argv[0]]
+    schema = json.loads(resources.files("collapsecheck").joinpath(schema_path).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert main([*argv, "--json"]) == ExitCode.OK
+    record = json.loads(capsys.readouterr().out)
+    jsonschema.validate(record, schema)
+    broken = {**record, "final": {**record["final"], "p_monomorphic": 1.5}}
+    if argv[0] == "theory":  # the schema can fail: a probability above 1 is refused
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)

@@ -41,6 +41,9 @@ a few primitives; the shared layers derive the rest):
     :class:`collapsecheck.mutants.Mutant`, each naming the profile that must catch it);
     ``collapsecheck mutants``, ``calibrate --mutant`` and ``validate --controls`` list and
     run them, ``--mutant <family>`` standing for all of them.
+``schemas``
+    ``command -> path`` (inside the ``collapsecheck`` package) of the JSON Schema its
+    ``--json`` record of that command follows, shipped with the package.
 ``commands``
     ``command name -> "module:function"``. The function is called as
     ``function(params, *, json_=...)`` with ``params`` a dict of every option the family
@@ -105,6 +108,7 @@ class FamilySpec:
     figures: str | None = None  # "module:function" giving its report figures' data
     results: str | None = None  # "module:function" validating a simulator's records
     mutants: str | None = None  # "module:NAME" of its {name: Mutant} mapping
+    schemas: dict[str, str] = field(default_factory=dict)  # command -> JSON Schema file
 
     def takes(self, option: str, declared: frozenset[str]) -> bool:
         """Whether this family takes ``option``; ``declared`` are the options the command

@@ -41,6 +41,8 @@ SPEC = FamilySpec(
     figures="collapsecheck.families.categorical.figures:figure_data",
     results="collapsecheck.families.categorical.records:check_simulated",
     mutants="collapsecheck.families.categorical.mutants:MUTANTS",
+    schemas={"theory": "families/categorical/theory.schema.json",
+             "simulate": "families/categorical/simulate.schema.json"},
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
 )
