@@ -188,7 +188,8 @@ class TestDesignGuards:
     def test_every_type_has_a_statement_test_and_effect(self):
         for cls in CHECK_TYPES.values():
             # regime checks name a regime they accept (`example`)
-            c = cls(n=1000, generations=100, replicates=100000, **getattr(cls, "example", {}))
+            c = cls(**{"n": 1000, "generations": 100, "replicates": 100000,
+                       **getattr(cls, "example", {})})
             assert c.statement() and c.test_name()
             eff = c.detectable_effect(1e-4, c.replicates)
             assert eff["metric"] and math.isfinite(eff["value"])

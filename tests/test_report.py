@@ -254,8 +254,9 @@ class TestMarkdown:
 class TestHtml:
     def test_one_svg_per_figure_kind(self, report, html_text):
         # the six figures of a profile without regime checks (the seventh, "regimes", is
-        # drawn for profiles that have them: tests/test_regimes_profile.py)
-        assert len(FIGURE_KINDS) == 7 and "regimes" in FIGURE_KINDS
+        # drawn for profiles that have them: tests/test_regimes_profile.py; the eighth,
+        # "panels", for a model family's checks: tests/test_categorical_checks.py)
+        assert len(FIGURE_KINDS) == 8 and {"regimes", "panels"} <= set(FIGURE_KINDS)
         assert {"pit_increments", "pit_endpoint"} <= set(FIGURE_KINDS)
         assert html_text.count("<svg") == sum(k in report.figures for k in FIGURE_KINDS) == 6
         assert "<?xml" not in html_text and "<!DOCTYPE svg" not in html_text

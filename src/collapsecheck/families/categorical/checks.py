@@ -46,6 +46,9 @@ class CategoricalCheck(Check):
     (``ddof``, ``mu0`` and ``sigma0`` are not used by this family)."""
 
     family: ClassVar[str] = "categorical"
+    #: A design every check type of the family accepts (tests and listings use it).
+    example: ClassVar[dict] = {"categories": 10, "n": 20, "generations": 10,
+                               "replicates": 200}
     text_fields: ClassVar[tuple[str, ...]] = ("id", "engine", "regime", "init")
     optional_fields: ClassVar[tuple[str, ...]] = ("fresh_fraction", "zipf_s", "tail_rank",
                                                   "top_k", "categories")
@@ -101,6 +104,13 @@ class CategoricalCheck(Check):
                 "generation")
 
 
+def _plain_refit_iv(check: CategoricalCheck) -> None:
+    """E[G_t | past] = (1 - 1/n) G_(t-1) holds for refit by plain frequencies only."""
+    if check.regime != "replace" or check.alpha or check.temperature != 1 or check.top_k:
+        raise ValueError(f"check {check.id!r}: the closed form of E[Gini-Simpson] holds for "
+                         "plain refit (regime replace, no smoothing, temperature or top-k).")
+
+
 @dataclass(frozen=True)
 class GiniMean(CategoricalCheck):
     type: ClassVar[str] = "categorical_gini_mean"
@@ -110,9 +120,13 @@ class GiniMean(CategoricalCheck):
         return float((1.0 - np.sum(p0 * p0)) * (1.0 - 1.0 / self.n) ** self.generations)
 
     def validate_design(self) -> None:
-        if self.regime != "replace" or self.alpha or self.temperature != 1 or self.top_k:
-            raise ValueError(f"check {self.id!r}: the closed form of E[Gini-Simpson] holds for "
-                             "plain refit (regime replace, no smoothing, temperature or top-k).")
+        _plain_refit_iv(self)
+        p0 = self.experiment(seed=0, replicates=1).p0
+        if self._exact() < 1e-3 * (1.0 - float(np.sum(p0 * p0))):
+            raise ValueError(f"check {self.id!r}: E[Gini-Simpson] falls below 1e-3 of its "
+                             f"start by T={self.generations} (n={self.n}): nearly every chain "
+                             "holds one category by then and the mean has nothing to test. "
+                             "Use a shorter horizon or a larger n.")
 
     def statement(self) -> str:
         return (f"E[1 - sum p_T^2] at T={self.generations} ({self.law()}) equals "
@@ -125,6 +139,10 @@ class GiniMean(CategoricalCheck):
         g = np.asarray(simulator(experiment, "final").gini_simpson, float)[:, -1]
         exact = self._exact()
         se = float(g.std(ddof=1)) / math.sqrt(g.size)
+        if se == 0:  # every chain has the same index: it can only be the exact mean if
+            ok = bool(np.all(g == exact))  # the law is degenerate
+            return Outcome(0.0 if ok else math.inf, 1.0 if ok else 0.0,
+                           {"estimate": float(g.mean()), "exact": exact, "se": 0.0})
         z = stats.z_test(float(g.mean()), se, null=exact)
         ci = z.confidence_interval()
         return Outcome(z.statistic, z.pvalue, {"estimate": float(g.mean()), "exact": exact,
@@ -187,7 +205,7 @@ class GiniMartingale(CategoricalCheck):
     type: ClassVar[str] = "categorical_gini_martingale"
 
     def validate_design(self) -> None:
-        GiniMean.validate_design(self)  # the same plain-refit condition
+        _plain_refit_iv(self)
         if self.generations < 1:
             raise ValueError(f"check {self.id!r}: `generations` must be >= 1.")
 
