@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import numbers
 import os
 import re
 from collections.abc import Sequence
@@ -36,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from collapsecheck.errors import InputError
-from collapsecheck.experiment import MAX_GENERATIONS, MAX_REPLICATES
+from collapsecheck.experiment import _is_int, _is_real, sizes_iv
 
 __all__ = ["INITS", "MAX_CATEGORIES", "MAX_INIT_FILE_BYTES", "REGIMES", "SUM_TOLERANCE",
            "CategoricalExperiment", "load_init_file"]
@@ -65,38 +64,19 @@ MAX_LINE_BYTES = 64
 MAX_INIT_FILE_BYTES = MAX_CATEGORIES * MAX_LINE_BYTES
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _experiment_iv(n, generations, replicates, seed) -> None:
     """Validate the sizes of :class:`CategoricalExperiment`; raise on the first bad one.
 
     TypeError for the wrong kind of value, ValueError for a wrong value. Each message
     names the parameter in backticks, states the rule and echoes the bad value.
     """
-    for name, value in (("n", n), ("generations", generations), ("replicates", replicates)):
-        if not _is_int(value):
-            raise TypeError(f"`{name}` must be a whole number; got {value!r}.")
+    if not _is_int(n):
+        raise TypeError(f"`n` must be a whole number; got {n!r}.")
     if n < 1:
         raise ValueError(f"`n` (tokens per generation) must be at least 1; got {n}.")
     if n > MAX_N:
         raise ValueError(f"`n` must be at most {MAX_N:.0e} (counts stay exact); got {n}.")
-    if generations < 0:
-        raise ValueError(f"`generations` must be 0 or more; got {generations}.")
-    if generations > MAX_GENERATIONS:
-        raise ValueError(f"`generations` must be at most {MAX_GENERATIONS:.0e}; "
-                         f"got {generations}.")
-    if replicates < 1:
-        raise ValueError(f"`replicates` must be at least 1; got {replicates}.")
-    if replicates > MAX_REPLICATES:
-        raise ValueError(f"`replicates` must be at most {MAX_REPLICATES:.0e}; got {replicates}.")
-    if seed is not None and not (_is_int(seed) and seed >= 0):
-        raise ValueError(f"`seed` must be a whole number >= 0; got {seed!r}.")
+    sizes_iv(generations, replicates, seed)
 
 
 def _categories_iv(categories) -> None:

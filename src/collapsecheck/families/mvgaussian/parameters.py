@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from collapsecheck.errors import InputError
-from collapsecheck.experiment import MAX_GENERATIONS, MAX_N, MAX_REPLICATES, _is_int, _is_real
+from collapsecheck.experiment import MAX_N, _is_int, _is_real, sizes_iv
 
 __all__ = ["MAX_COV_FILE_BYTES", "MAX_DIM", "MVGaussianExperiment", "load_cov_file"]
 
@@ -35,8 +35,7 @@ def _mv_experiment_iv(n, dim, generations, replicates, ddof, mu0, sigma0, seed) 
     """Validate the scalar parameters of :class:`MVGaussianExperiment`; raise on the first
     bad one (TypeError for a wrong kind, ValueError for a wrong value; each message names
     the parameter, states the rule and echoes the value)."""
-    for name, value in (("n", n), ("dim", dim), ("generations", generations),
-                        ("replicates", replicates)):
+    for name, value in (("n", n), ("dim", dim)):
         if not _is_int(value):
             raise TypeError(f"`{name}` must be a whole number; got {value!r}.")
     for name, value in (("ddof", ddof), ("mu0", mu0), ("sigma0", sigma0)):
@@ -52,15 +51,7 @@ def _mv_experiment_iv(n, dim, generations, replicates, ddof, mu0, sigma0, seed) 
         raise ValueError(
             f"`n` must exceed `dim` (the scatter matrix of n draws in dimension D has rank "
             f"at most n - 1, so the fit is singular unless n > D); got n={n} with dim={dim}.")
-    if generations < 0:
-        raise ValueError(f"`generations` must be 0 or more; got {generations}.")
-    if generations > MAX_GENERATIONS:
-        raise ValueError(f"`generations` must be at most {MAX_GENERATIONS:.0e}; "
-                         f"got {generations}.")
-    if replicates < 1:
-        raise ValueError(f"`replicates` must be at least 1; got {replicates}.")
-    if replicates > MAX_REPLICATES:
-        raise ValueError(f"`replicates` must be at most {MAX_REPLICATES:.0e}; got {replicates}.")
+    sizes_iv(generations, replicates, None)
     if not math.isfinite(ddof) or ddof < 0:
         raise ValueError(f"`ddof` must be a finite number >= 0; got {ddof}.")
     if not n - ddof > 0:
