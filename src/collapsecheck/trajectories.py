@@ -714,14 +714,7 @@ def _csv_ragged_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray
     require_memory(8.0 * max(memory_factor, 2.0) * R * G,
                    f"{path}: analysing its {R} replicates x {G} generations (padded)", _THIN)
     flat = rep_idx * G + (gen - lo)
-    _, first = np.unique(flat, return_index=True)
-    if first.size != flat.size:
-        repeat = np.ones(flat.size, dtype=bool)
-        repeat[first] = False
-        i = int(np.argmax(repeat))
-        line, _ = _csv_line(path, i)
-        raise InputError(f"{path}: line {line} repeats replicate {rep[i]}, generation {gen[i]}; "
-                         "each (replicate, generation) pair may appear at most once.")
+    _refuse_repeats(path, flat, rep, gen)
     lv = np.full(R * G, np.nan)
     lv[flat] = log_var
     mean = None
@@ -730,6 +723,20 @@ def _csv_ragged_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray
         mean[flat] = col["mean"]
         mean = mean.reshape(R, G)
     return Trajectories(np.arange(lo, lo + G), lv.reshape(R, G), mean)
+
+
+def _refuse_repeats(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray) -> None:
+    """Name the line of the first repeated (replicate, generation) pair (``flat``: each
+    row's cell on the replicate x generation grid), if any."""
+    _, first = np.unique(flat, return_index=True)
+    if first.size == flat.size:
+        return
+    repeat = np.ones(flat.size, dtype=bool)
+    repeat[first] = False
+    i = int(np.argmax(repeat))
+    line, _ = _csv_line(path, i)
+    raise InputError(f"{path}: line {line} repeats replicate {rep[i]}, generation {gen[i]}; "
+                     "each (replicate, generation) pair may appear at most once.")
 
 
 def _refuse_repeated_pairs(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray,

@@ -46,6 +46,7 @@ from collapsecheck.trajectories import (
     _check_csv_values,
     _csv_line,
     _csv_table,
+    _refuse_repeats,
     _require_csv_memory,
 )
 
@@ -335,14 +336,7 @@ def _grid(path: Path, col: dict, K: int, absorbing: bool,
     require_memory(8.0 * _LOAD_FACTOR * R * G,
                    f"{path}: analysing its {R} replicates x {G} generations (padded)", _THIN)
     flat = rep_idx * G + (gen - lo)
-    _, first = np.unique(flat, return_index=True)
-    if first.size != flat.size:
-        repeat = np.ones(flat.size, dtype=bool)
-        repeat[first] = False
-        i = int(np.argmax(repeat))
-        line, _ = _csv_line(path, i)
-        raise InputError(f"{path}: line {line} repeats replicate {rep[i]}, generation {gen[i]}; "
-                         "each (replicate, generation) pair may appear at most once.")
+    _refuse_repeats(path, flat, rep, gen)
     row = np.full(R * G, -1, dtype=np.int64)
     row[flat] = np.arange(flat.size)
     row = row.reshape(R, G)
