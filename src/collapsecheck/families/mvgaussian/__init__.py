@@ -20,7 +20,10 @@ SPEC = FamilySpec(
         FamilyOption("dim", int, "Dimension D (1 <= D < n)."),
         FamilyOption("cov_file", str, "Starting covariance from a CSV file (D x D, symmetric "
                      "positive definite; replaces --sigma0)."),
+        FamilyOption("trace_ratio", bool, "The log's trace column is tr Sigma_t / tr Sigma_0.",
+                     commands=("audit",)),
     ),
-    accepts=frozenset({"ddof", "mu0", "sigma0"}),
-    commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate"},
+    accepts=frozenset({"ddof", "mu0", "sigma0", "path", "budget"}),
+    commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
+              "audit": f"{_COMMANDS}:audit"},
 )

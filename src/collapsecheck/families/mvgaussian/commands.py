@@ -10,9 +10,16 @@ ci95, theory}`` under the same names.
 
 from __future__ import annotations
 
-from collapsecheck.families.console import estimate_table, print_json, print_notes, value_table
+from collapsecheck.families.console import (
+    audit_table,
+    estimate_table,
+    fmt,
+    print_json,
+    print_notes,
+    value_table,
+)
 
-__all__ = ["simulate", "simulation_record", "theory", "theory_record"]
+__all__ = ["audit", "simulate", "simulation_record", "theory", "theory_record"]
 
 #: The schema version of the multivariate ``theory`` and ``simulate`` records.
 SCHEMA_VERSION = "1.0"
@@ -131,3 +138,37 @@ def simulate(params: dict, *, json_: bool = False) -> int:
                    f"T={e.generations}, replicates={e.replicates}, seed={e.seed}", rows)
     print_notes(record["notes"], record["timing"], record["workers"])
     return 0
+
+
+def audit(params: dict, *, json_: bool = False) -> int:
+    """Audit a multivariate log (log det, trace per generation) against the exact theory;
+    FAIL exits 1."""
+    import numpy as np
+
+    from collapsecheck.errors import InputError
+    from collapsecheck.families.mvgaussian.audit import audit_mv, load
+
+    if params.get("n") is None:
+        raise InputError("audit needs --n, the draws each generation was fitted to; the log "
+                         "does not record it, and a wrong n is what the audit tests.")
+    given_start = params.get("sigma0") is not None or params.get("cov_file") is not None
+    e = _experiment({**params, "sigma0": params.get("sigma0") or 1.0})
+    log = load(params["path"], trace_ratio=bool(params.get("trace_ratio")))
+    s0 = e.sigma_start
+    start = None
+    if given_start:  # generation 0 as declared, for logs that start later
+        start = (float(np.linalg.slogdet(s0)[1]), float(np.trace(s0)))
+    result = audit_mv(log, n=e.n, dim=e.dim, ddof=e.ddof, budget=params["budget"],
+                      start=start, source=str(params["path"]))
+    if json_:
+        print_json(result.to_dict())
+    else:
+        lines = []
+        if "n_eff" in result.rate:
+            r = result.rate["n_eff"]
+            lines.append(f"effective n from the log det step variance: {fmt(r['estimate'])} "
+                         f"(95% CI {fmt(r['ci95'][0])} to {fmt(r['ci95'][1])})")
+        chains = log["logdet"].shape[0]
+        audit_table(f"audit of {params['path']} as multivariate chains: n={e.n}, D={e.dim}, "
+                    f"ddof={e.ddof:g}, {chains} chain(s)", result, lines)
+    return 1 if result.verdict.value == "FAIL" else 0
