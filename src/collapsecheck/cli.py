@@ -41,7 +41,7 @@ class ExitCode(enum.IntEnum):
 
 app = typer.Typer(
     name="collapsecheck",
-    help="Verify model collapse in the Gaussian refit chain against exact theory.",
+    help="Verify model collapse (Gaussian, token and multivariate refit chains) against exact theory.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -1058,7 +1058,7 @@ def _root(
                            help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Verify model collapse in the Gaussian refit chain against exact theory."""
+    """Verify model collapse (Gaussian, token and multivariate refit chains) against exact theory."""
 
 
 def _say(message: str) -> None:
