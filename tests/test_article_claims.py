@@ -5,6 +5,7 @@ numbers. Fixed seeds; statistical comparisons at alpha = 1e-6.
 """
 
 import dataclasses
+import itertools
 import json
 import math
 from fractions import Fraction
@@ -17,6 +18,7 @@ from scipy import special, stats
 from collapsecheck.checks import article
 from collapsecheck.checks.article import ClaimsConfig, evaluate_claims, stream_seed
 from collapsecheck.results import ClaimVerdict
+from collapsecheck.theory import LogVarianceLaw
 
 ALPHA = 1e-6
 SEED = 20240601
@@ -276,6 +278,44 @@ def test_a4_numbers_and_verdict(claims):
     # The simulated median (order-statistic CI) is within 5 SE of the exact one.
     assert within_five_se(num(a4, "sigma_median", "simulation"),
                           a4.numbers["sigma_median"]["ci95"], median)
+
+
+def exact_law_sigma(stream, generations, width):
+    """The claims' exact-law draws of sigma_T, re-made from their documented stream
+    (SeedSequence(seed, spawn_key=STREAMS[stream]), inversion of the exact CDF)."""
+    rng = np.random.default_rng(np.random.SeedSequence(SEED, spawn_key=article.STREAMS[stream]))
+    law = LogVarianceLaw(1000, generations)
+    return np.exp(0.5 * law.sample((MC_REPS, width), rng))
+
+
+def test_monte_carlo_numbers_are_their_estimators_on_their_draws(claims):
+    # The Monte Carlo numbers of A2-A4 can be compared with exact values only to their MC
+    # error (above); this pins the arithmetic exactly: each is its stated estimator
+    # (fraction, sample quantile) applied to the stated draws, so a wrong R, interval,
+    # level or factor fails at any size.
+    sig = exact_law_sigma("article_mc", 1000, 1000)
+    for cid, r in (("A2", 1000), ("A3", 10), ("A3", 100)):
+        avg = sig[:, :r].mean(axis=1)
+        p = np.mean((avg >= 0.4) & (avg <= 0.5))
+        assert num(claims[cid], f"p_average_in_interval_R{r}") == pytest.approx(p, rel=1e-12)
+    assert num(claims["A2"], "p_average_at_most_article") == pytest.approx(
+        np.mean(sig.mean(axis=1) <= 0.45), rel=1e-12)
+    avg = exact_law_sigma("long_mc", 10_000, 1000).mean(axis=1)
+    for q in (0.025, 0.5, 0.975):
+        want = np.sort(avg)[[math.floor(q * (MC_REPS - 1)), math.ceil(q * (MC_REPS - 1))]]
+        frac = q * (MC_REPS - 1) % 1  # numpy's default (linear) sample quantile
+        want = want[0] + frac * (want[1] - want[0])
+        assert num(claims["A4"], f"average_quantile_{q}") == pytest.approx(want, rel=1e-12)
+    assert num(claims["A4"], "p_average_at_most_article") == pytest.approx(
+        np.mean(avg <= 0.0004), rel=1e-12)
+
+
+def test_a4_median_checkpoint_ratio(claims):
+    # Medians of sigma_t at the checkpoints 1000, 2000, ..., 10000 (Cornish-Fisher, error
+    # below 1e-5 relative at t >= 1000): each ratio is about exp(drift * 1000 / 2) = 0.37.
+    meds = [math.exp(cornish_fisher_median(t) / 2) for t in range(1000, 10_001, 1000)]
+    want = max(b / a for a, b in itertools.pairwise(meds))
+    assert num(claims["A4"], "largest_checkpoint_ratio_median") == pytest.approx(want, rel=3e-5)
 
 
 def test_a5_numbers_and_verdict(claims):

@@ -16,7 +16,8 @@ tau above b is finite almost surely; Wald's identity gives the exact representat
     P(sup_t S_t >= b) = E_R[exp(-R S_tau)],
 
 so the mean of exp(-R S_tau) over tilted paths is an unbiased estimate whose standard
-error is the sample SD over sqrt(paths). This is the method of
+error is the sample SD over sqrt(paths); likewise P(tau <= h) = E_R[exp(-R S_tau); tau <= h]
+for the finite horizons h in HORIZONS, from the same paths. This is the method of
 tests/test_theory_extras.py::tilted_estimate run at a much larger number of paths; it
 shares nothing with the package's method (propagation of the sub-density on a grid below
 an absorbing barrier, Richardson-extrapolated).
@@ -40,6 +41,7 @@ BATCH = 50_000
 CHUNK = 256
 # (n, ddof, start, paths): the article's recovery from 0.9 and the deeper fall from 0.3.
 CASES = [(1000, 0.0, 0.9, 4_000_000), (1000, 0.0, 0.3, 1_000_000)]
+HORIZONS = (1000, 3000)
 
 
 def lundberg(n: int, ddof: float) -> float:
@@ -52,10 +54,11 @@ def lundberg(n: int, ddof: float) -> float:
 
 
 def tilted_batch(n, ddof, b, r, paths, rng):
-    """exp(-R S_tau) for `paths` tilted walks."""
+    """exp(-R S_tau) and tau for `paths` tilted walks."""
     k, shift = (n - 1) / 2, math.log(2 / (n - ddof))
-    s, est = np.zeros(paths), np.zeros(paths)
+    s, est, tau = np.zeros(paths), np.zeros(paths), np.zeros(paths, dtype=np.int64)
     alive = np.arange(paths)
+    steps = 0
     while alive.size:
         path = s[alive] + np.cumsum(
             np.log(rng.standard_gamma(k + r, (CHUNK, alive.size))) + shift, 0
@@ -64,9 +67,11 @@ def tilted_batch(n, ddof, b, r, paths, rng):
         done = hit.any(axis=0)
         first = np.argmax(hit, axis=0)
         est[alive[done]] = np.exp(-r * path[first[done], np.nonzero(done)[0]])
+        tau[alive[done]] = steps + first[done] + 1
         s[alive[~done]] = path[-1, ~done]
         alive = alive[~done]
-    return est
+        steps += CHUNK
+    return est, tau
 
 
 def main() -> None:
@@ -75,13 +80,16 @@ def main() -> None:
     for i, (n, ddof, start, paths) in enumerate(CASES):
         b = 2 * math.log(1 / start)
         r = lundberg(n, ddof)
-        total, total_sq, done = 0.0, 0.0, 0
+        sums = np.zeros((1 + len(HORIZONS), 2))  # (ever, within each h) x (sum, sum of squares)
+        done = 0
         for j in range(0, paths, BATCH):
             rng = np.random.default_rng(np.random.SeedSequence(SEED, spawn_key=(i, j // BATCH)))
-            est = tilted_batch(n, ddof, b, r, min(BATCH, paths - j), rng)
-            total, total_sq, done = total + est.sum(), total_sq + (est**2).sum(), done + est.size
-        mean = total / done
-        sd = math.sqrt((total_sq - done * mean**2) / (done - 1))
+            est, tau = tilted_batch(n, ddof, b, r, min(BATCH, paths - j), rng)
+            for row, x in enumerate([est, *(est * (tau <= h) for h in HORIZONS)]):
+                sums[row] += x.sum(), (x**2).sum()
+            done += est.size
+        means = sums[:, 0] / done
+        ses = np.sqrt((sums[:, 1] - done * means**2) / (done - 1) / done)
         cases.append(
             {
                 "n": n,
@@ -90,15 +98,20 @@ def main() -> None:
                 "b": b,
                 "lundberg_exponent": r,
                 "paths": done,
-                "probability": mean,
-                "standard_error": sd / math.sqrt(done),
+                "probability": float(means[0]),
+                "standard_error": float(ses[0]),
+                "within": {
+                    str(h): {"probability": float(m), "standard_error": float(e)}
+                    for h, m, e in zip(HORIZONS, means[1:], ses[1:], strict=True)
+                },
             }
         )
         print(cases[-1], file=sys.stderr)
     doc = {
         "description": "P(sigma ever returns from recovery_start to 1), sigma_0 = 1 after the "
         "fall, by importance sampling under the Lundberg tilt (see the script's docstring); "
-        "'standard_error' is the Monte Carlo SE of 'probability'.",
+        "'standard_error' is the Monte Carlo SE of 'probability'; 'within' gives "
+        "P(return within h generations) from the same paths.",
         "script": "tests/reference/make_recovery_reference.py",
         "seed": SEED,
         "numpy_version": np.__version__,
