@@ -419,3 +419,127 @@ class TestIndependence:
 
 def test_confidence_interval_is_a_plain_record():
     assert ConfidenceInterval(1.0, 2.0) == ConfidenceInterval(low=1.0, high=2.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Exact theory: one step (families/gaussian/theory/steps.py), against mpmath at 30 digits
+# ---------------------------------------------------------------------------------------
+
+mpmath = pytest.importorskip("mpmath")
+MP = mpmath.mp.clone() if hasattr(mpmath.mp, "clone") else mpmath.mp
+MP.dps = 30
+
+
+def mp_drift(n, d):
+    k = MP.mpf(n - 1) / 2
+    return float(MP.digamma(k) + MP.log(2) - MP.log(MP.mpf(n) - d))
+
+
+class TestSteps:
+    @pytest.mark.parametrize(("n", "d"), [(2, 0.0), (3, 1.0), (10, 0.5), (61, 0.0), (62, 1.0),
+                                          (1000, 0.0), (10**6, 1.0)])
+    def test_drift_and_var(self, n, d):
+        from collapsecheck.families.gaussian.theory.steps import (
+            StepLaw,
+            log_sigma2_drift,
+            log_sigma2_step_var,
+        )
+
+        k = MP.mpf(n - 1) / 2
+        assert log_sigma2_drift(n, d) == pytest.approx(mp_drift(n, d), rel=1e-13)
+        assert log_sigma2_step_var(n) == pytest.approx(float(MP.psi(1, k)), rel=1e-13)
+        law = StepLaw(n, d)
+        assert law.k == (n - 1) / 2
+        assert law.drift == log_sigma2_drift(n, d) and law.var == log_sigma2_step_var(n)
+        assert law.cumulant(1) == law.drift
+        for j in (2, 3, 4):
+            assert law.cumulant(j) == pytest.approx(float(MP.psi(j - 1, k)), rel=1e-12)
+        for s in (-0.4, 0.5, 2.0):
+            want = s * (MP.log(2) - MP.log(MP.mpf(n) - d)) + MP.loggamma(k + s) - MP.loggamma(k)
+            # the direct difference of log-gammas of size k log k: absolute error ~1e-12 k
+            assert float(law.log_mgf(s)) == pytest.approx(float(want), rel=1e-10,
+                                                          abs=4e-12 * float(k))
+        for x in (-0.3, 0.0, 0.01):
+            want = stats.chi2.cdf(math.exp(x) * (n - d), n - 1)
+            assert float(law.cdf(x)) == pytest.approx(want, rel=1e-12)
+            assert law.prob_below(x) == pytest.approx(want, rel=1e-12)
+        assert law.prob_below() == pytest.approx(stats.chi2.cdf(n - d, n - 1), rel=1e-12)
+
+    @pytest.mark.parametrize("k", [1.5, 29.5, 29.999, 30.0, 30.5, 400.0, 5e6])
+    def test_digamma_minus_log_on_both_sides_of_the_switch(self, k):
+        from collapsecheck.families.gaussian.theory.steps import _digamma_minus_log
+
+        want = float(MP.digamma(k) - MP.log(k))
+        assert _digamma_minus_log(k) == pytest.approx(want, rel=1e-13)
+
+    def test_cumulant_order_is_checked(self):
+        from collapsecheck.families.gaussian.theory.steps import StepLaw
+
+        with pytest.raises(ValueError, match=r"^`j` must be >= 1; got 0\.$"):
+            StepLaw(5).cumulant(0)
+
+    @pytest.mark.parametrize(
+        ("n", "d", "error", "message"),
+        [(2.0, 0.0, TypeError, "`n` must be a whole number; got 2.0."),
+         (True, 0.0, TypeError, "`n` must be a whole number; got True."),
+         (1, 0.0, ValueError, "`n` must be at least 2; got 1."),
+         (5, -0.5, ValueError, "`ddof` must satisfy 0 <= ddof < n; got ddof=-0.5 with n=5."),
+         (5, 5.0, ValueError, "`ddof` must satisfy 0 <= ddof < n; got ddof=5.0 with n=5."),
+         (5, math.nan, ValueError, "`ddof` must satisfy 0 <= ddof < n; got ddof=nan with n=5.")],
+    )
+    def test_step_iv(self, n, d, error, message):
+        from collapsecheck.families.gaussian.theory.steps import StepLaw, log_sigma2_drift
+
+        with pytest.raises(error) as info:
+            log_sigma2_drift(n, d)
+        assert str(info.value) == message
+        with pytest.raises(error):
+            StepLaw(n, d)
+
+    def test_boundaries_are_allowed(self):
+        from collapsecheck.families.gaussian.theory.steps import StepLaw, log_sigma2_drift
+
+        assert log_sigma2_drift(np.int64(2), 0.0) == pytest.approx(mp_drift(2, 0.0), rel=1e-13)
+        assert StepLaw(5, 4.999).drift == pytest.approx(mp_drift(5, 4.999), rel=1e-12)
+
+    @pytest.mark.parametrize(
+        ("T", "error", "message"),
+        [(1.0, TypeError, "`generations` must be a whole number; got 1.0."),
+         (False, TypeError, "`generations` must be a whole number; got False."),
+         (-1, ValueError, "`generations` must be 0 or more; got -1.")],
+    )
+    def test_horizon_iv(self, T, error, message):
+        from collapsecheck.theory import log_sigma_moment
+
+        with pytest.raises(error) as info:
+            log_sigma_moment(T, 10)
+        assert str(info.value) == message
+        assert log_sigma_moment(np.int64(0), 10) == 0.0
+
+    @pytest.mark.parametrize("k", [1.0, 4.5, 499.5])
+    def test_centred_log_cf_on_both_branches(self, k):
+        from collapsecheck.families.gaussian.theory.steps import _centered_log_cf
+
+        t = np.array([0.0, 1e-3, -0.2, k / 8, -k / 4, k / 4 * 1.001, 3 * k, -40.0])
+        got = _centered_log_cf(t, k)
+        for ti, gi in zip(t, got, strict=True):
+            want = (MP.loggamma(k + 1j * MP.mpf(ti)) - MP.loggamma(k)
+                    - 1j * MP.mpf(ti) * MP.digamma(k))
+            assert gi.real == pytest.approx(float(want.real), rel=1e-10, abs=1e-14)
+            assert gi.imag == pytest.approx(float(want.imag), rel=1e-10, abs=1e-14)
+        # only the direct branch (every |t| > k/4, or t = 0)
+        big = np.array([0.0, 2 * k, -3 * k])
+        for ti, gi in zip(big, _centered_log_cf(big, k), strict=True):
+            want = (MP.loggamma(k + 1j * MP.mpf(ti)) - MP.loggamma(k)
+                    - 1j * MP.mpf(ti) * MP.digamma(k))
+            assert complex(gi) == pytest.approx(complex(want), rel=1e-10, abs=1e-14)
+
+    @pytest.mark.parametrize(("log_r", "T"), [(-0.5, 1), (-1e-9, 7), (-3.0, 50), (0.0, 9),
+                                              (1e-9, 7), (0.7, 30), (2.0, 1)])
+    def test_log_geometric_sum(self, log_r, T):
+        from collapsecheck.families.gaussian.theory.steps import _log_geometric_sum
+
+        r = MP.exp(MP.mpf(log_r))
+        want = float(MP.log(MP.fsum(r**t for t in range(T))))
+        assert _log_geometric_sum(log_r, T) == pytest.approx(want, rel=1e-12, abs=1e-15)
+        assert _log_geometric_sum(log_r, 0) == -math.inf

@@ -9,7 +9,8 @@ only the test files listed for it below. mutmut first runs that selection once t
 which tests reach each function, then runs each mutant against only the tests that reach
 its function (fastest first, stopping at the first failure), so each mutant costs seconds.
 Runs resume: a module's finished mutants are kept in its scratch copy and only new or
-changed ones run again (delete ``.mutation/`` to start afresh).
+changed ones run again (delete ``.mutation/`` to start afresh); ``--rerun-survivors``
+runs the surviving ones again too, after tests were added to kill them.
 
 Then it writes ``reports/mutation/summary.json`` (``tool``, ``tool_version``, ``date``,
 ``commit``, ``command``, and ``modules``: module path -> ``{mutants, killed, survived,
@@ -100,14 +101,22 @@ def _prepare(name: str) -> Path:
     return work
 
 
-def _run(name: str, max_children: int) -> None:
+def _run(name: str, max_children: int, rerun_survivors: bool) -> None:
     work = _prepare(name)
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
     env.pop("PYTHONPATH", None)
     print(f"[mutation] {name}: {MODULES[name][0]}", flush=True)
-    with open(work / "run.log", "w") as log:
-        subprocess.run([str(_mutmut()), "run", "--max-children", str(max_children)],
-                       cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    cmd = [str(_mutmut()), "run", "--max-children", str(max_children)]
+    with open(work / "run.log", "a") as log:
+        subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                       check=False)
+        st = _statuses(name) or {}
+        again = sorted(m for m, s in st.items() if s in SURVIVED)
+        if rerun_survivors and again:
+            # finished mutants keep their result; new tests can only kill survivors
+            print(f"[mutation] {name}: re-running {len(again)} survivors", flush=True)
+            subprocess.run([*cmd, *again], cwd=work, env=env, stdout=log,
+                           stderr=subprocess.STDOUT, check=False)
 
 
 def _statuses(name: str) -> dict[str, str] | None:
@@ -212,11 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--summary-only", action="store_true",
                         help="only rewrite the summary from the runs already made")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="after the run, run the surviving mutants again (after new tests)")
     args = parser.parse_args(argv)
     names = args.module or list(MODULES)
     if not args.summary_only:
         for name in names:
-            _run(name, args.max_children)
+            _run(name, args.max_children, args.rerun_survivors)
     _summarise([] if args.summary_only else names)
     return 0
 
