@@ -821,3 +821,55 @@ class TestReplace:
         rec = prob_ever_recovers(10, 0.0, 0.5, horizon=1, points_per_sd=2, tol=9.9e-4,
                                  max_steps=1)
         assert rec.within(1) == pytest.approx(stats.chi2.sf(10 * math.exp(0.5), 9), rel=1e-10)
+
+
+# ---------------------------------------------------------------------------------------
+# Exact theory: the prediction records (families/gaussian/theory/prediction.py)
+# ---------------------------------------------------------------------------------------
+
+
+class TestPrediction:
+    def test_exp_or_inf(self):
+        from collapsecheck.families.gaussian.theory.prediction import exp_or_inf
+
+        assert exp_or_inf(None) is None
+        assert exp_or_inf(709.78) == math.exp(709.78) and math.isfinite(exp_or_inf(709.78))
+        assert exp_or_inf(709.7801) == math.inf and exp_or_inf(1e6) == math.inf
+        assert exp_or_inf(-1.5) == math.exp(-1.5) and exp_or_inf(-1e6) == 0.0
+
+    def test_final_record_of_a_regime_prediction(self):
+        from collapsecheck.families.gaussian.theory.prediction import RegimePrediction
+
+        p = RegimePrediction(regime="mix", generations=4, mu0=0.5, sigma0=2.0,
+                             ln_sigma2_mean=0.25, ln_mu_var=-1.0, log_sigma2_mean=0.1,
+                             log_sigma2_sd=0.3, ln_sigma_mean=-0.2,
+                             ln_sigma_quantiles={"0.5": -0.4})
+        assert p.final() == {
+            "sigma_mean": math.exp(-0.2), "sigma2_mean": math.exp(0.25),
+            "log_sigma2_mean": 0.1, "log_sigma2_sd": 0.3, "mu_mean": 0.5,
+            "mu_var": math.exp(-1.0), "sigma_quantiles": {"0.5": math.exp(-0.4)},
+            "log_scale": {"sigma_mean": -0.2, "sigma2_mean": 0.25, "mu_var": -1.0,
+                          "sigma_quantiles": {"0.5": -0.4}}}
+        bare = RegimePrediction(regime="truncate", generations=1, mu0=0.0, sigma0=1.0,
+                                ln_sigma2_mean=None, ln_mu_var=None)
+        assert bare.final() == {
+            "sigma_mean": None, "sigma2_mean": None, "log_sigma2_mean": None,
+            "log_sigma2_sd": None, "mu_mean": 0.0, "mu_var": None, "sigma_quantiles": None,
+            "log_scale": {"sigma_mean": None, "sigma2_mean": None, "mu_var": None,
+                          "sigma_quantiles": None}}
+        assert bare.exact == () and bare.methods == {} and bare.notes == ()
+        assert bare.stationary is None and bare.limit is None
+
+    def test_final_record_of_the_replace_chain(self):
+        from collapsecheck import Experiment
+        from collapsecheck.theory import predict
+
+        p = predict(Experiment(n=10, generations=3, replicates=1, mu0=1.0, sigma0=0.5,
+                               seed=0))
+        f = p.final()
+        assert f["sigma_mean"] == p.sigma_mean and f["mu_var"] == p.mu_var
+        assert f["mu_mean"] == 1.0 and f["log_sigma2_sd"] == p.log_sigma2_sd
+        assert f["log_scale"] == {"sigma_mean": p.ln_sigma_mean,
+                                  "sigma2_mean": p.ln_sigma2_mean, "mu_var": p.ln_mu_var,
+                                  "sigma_quantiles": p.ln_sigma_quantiles}
+        assert f["sigma_quantiles"] == p.sigma_quantiles
