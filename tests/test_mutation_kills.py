@@ -131,6 +131,27 @@ class TestDriftDegenerate:
         assert res == ref
 
 
+class TestClusterSlope:
+    @pytest.mark.parametrize(("r", "g"), [(2, [0, 1]), (5, [0, 1, 2, 3]), (9, [0, 2, 3, 7, 20])])
+    def test_both_forms_against_a_direct_sandwich(self, r, g):
+        # CR1 by hand: X = [1, g] stacked, bread (X'X)^-1, meat sum_r s_r s_r' with
+        # s_r = X_r' u_r, times R/(R-1) (N-1)/(N-K) (statsmodels' cov_type='cluster').
+        from collapsecheck.stats import _cluster_slope, _cluster_slope_statsmodels
+
+        g = np.array(g, float)
+        y = np.random.default_rng(r).normal(size=(r, g.size)).cumsum(axis=1) + 3.0
+        X = np.column_stack([np.ones(r * g.size), np.tile(g, r)])
+        beta = np.linalg.solve(X.T @ X, X.T @ y.ravel())
+        u = (y.ravel() - X @ beta).reshape(r, g.size)
+        bread = np.linalg.inv(X.T @ X)
+        scores = np.stack([X[i * g.size:(i + 1) * g.size].T @ u[i] for i in range(r)])
+        n_obs = r * g.size
+        cov = bread @ (scores.T @ scores) @ bread * r / (r - 1) * (n_obs - 1) / (n_obs - 2)
+        for est, se in (_cluster_slope(g, y), _cluster_slope_statsmodels(g, y)):
+            assert est == pytest.approx(beta[1], rel=1e-10, abs=1e-14)
+            assert se == pytest.approx(math.sqrt(cov[1, 1]), rel=1e-10)
+
+
 class TestDriftIntervals:
     def test_confidence_interval_and_half_life(self):
         res = DriftResult(estimate=-0.002, se=0.0005, statistic=-4.0, pvalue=1e-4, null=0.0,
