@@ -367,6 +367,11 @@ def test_a7_numbers_and_verdict(claims):
     assert ref["lundberg_exponent"] == pytest.approx(r, rel=1e-9)
     assert abs(p_ever - ref["probability"]) < 5 * ref["standard_error"] + 2e-5
     assert p_ever < math.exp(-r * b)
+    # Within 1000 and 3000 generations, against the same reference paths' first passages.
+    for h in (1000, 3000):
+        want = ref["within"][str(h)]
+        got = num(a7, f"p_returns_within_{h}")
+        assert abs(got - want["probability"]) < 5 * want["standard_error"] + 2e-5
     # The simulated chains started at 0.9 reach 1 within 3000 generations as predicted.
     entry = a7.numbers["p_returns_within_3000"]
     hits = round(entry["simulation"] * 320)

@@ -128,6 +128,40 @@ class TestDriftDegenerate:
             res = drift_regression([0, 1], y)
         assert res.se == pytest.approx(1e-9 * math.sqrt(1 / 3 * 5 / 4), rel=1e-6)
 
+    @pytest.mark.parametrize(
+        ("g", "level", "se", "degenerate"),
+        [([0, 1], 0.0, 1.5e-12, False),   # threshold 1e-12 * max(1, |y|) / max(1, ptp g)
+         ([0, 1], 0.0, 0.7e-12, True),
+         ([0, 4], 0.0, 1e-12, False),     # ptp 4: threshold 2.5e-13
+         ([0, 4], 0.0, 0.2e-12, True),
+         ([0, 1], 10.0, 1e-12, True),     # |y| = 10: threshold 1e-11
+         ([0, 1], 10.0, 1.5e-11, False)],
+    )
+    def test_rounding_floor_of_the_se(self, g, level, se, degenerate):
+        from collapsecheck.stats import drift_regression
+
+        # slopes (+a, -a, 0) over g: SE^2 = 2 a^2 / (3 * 2) * (6 - 1)/(6 - 2) = 5 a^2 / 12
+        a = se / math.sqrt(5 / 12)
+        dg = g[1] - g[0]
+        y = level + np.array([[0.0, a * dg], [0.0, -a * dg], [0.0, 0.0]])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = drift_regression(g, y)
+        assert len(caught) == int(degenerate)
+        assert math.isnan(res.se) == degenerate
+        if not degenerate:
+            assert res.se == pytest.approx(se, rel=1e-2)
+
+    def test_result_fields(self):
+        from collapsecheck.stats import drift_regression
+
+        y = np.random.default_rng(5).normal(size=(6, 4)).cumsum(axis=1)
+        res = drift_regression([0, 1, 2, 5], y, null=0.3, alternative="greater")
+        assert res.statistic == pytest.approx((res.estimate - 0.3) / res.se, rel=1e-13)
+        assert res.pvalue == pytest.approx(stats.t.sf(res.statistic, 5), rel=1e-12)
+        assert (res.null, res.alternative, res.df, res.replicates, res.generations) == (
+            0.3, "greater", 5, 6, 4)
+
     def test_integer_inputs(self):
         from collapsecheck.stats import drift_regression
 
@@ -207,6 +241,9 @@ class TestZTest:
         assert res.pvalue == pytest.approx(want, rel=1e-12)
         assert (res.estimate, res.se, res.null, res.alternative, res.df) == (
             1.3, 0.5, 0.2, alternative, df)
+        q = dist.ppf(0.975)
+        ci = res.confidence_interval()  # the default level: 95%
+        assert (ci.low, ci.high) == (pytest.approx(1.3 - q * 0.5), pytest.approx(1.3 + q * 0.5))
         for level in (0.95, 0.5):
             q = dist.ppf(1 - (1 - level) / 2)
             ci = res.confidence_interval(level)
