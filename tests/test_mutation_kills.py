@@ -452,8 +452,21 @@ class TestIndependence:
     def test_centred_single_increment(self):
         res, msg = only_warning(independence_test, np.array([[0.5], [-0.5]]), centred=True)
         assert msg == "need at least 2 increments per replicate when centred."
-        assert nan(res.pvalue) and nan(res.statistic) and nan(res.mean_correlation)
+        fields = (res.statistic, res.pvalue, res.common_statistic, res.common_pvalue,
+                  res.pairs_statistic, res.pairs_pvalue, res.mean_correlation)
+        assert all(nan(v) for v in fields)
         assert (res.df, res.replicates) == (1, 2)
+
+    def test_pairs_with_small_positive_variance(self):
+        # m4 = 1 (Z = +-1), T = 2: v = 2 + (1 - 3)/2 = 1 > 0, so the pairs test is used
+        z = np.array([[1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [-1.0, 1.0]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = independence_test(z, m4=1.0)
+        u = np.array([z[0] @ z[1], z[2] @ z[3]]) / 2
+        s = 2 * np.sum(u**2)
+        assert res.pairs_statistic == pytest.approx(s)
+        assert res.pairs_pvalue == pytest.approx(stats.chi2.sf(s / 0.5, 4 / 1), rel=1e-12)
 
     def test_pairs_without_variance(self):
         # T = 1, Z = +-1: m4 = 1 and every T u_p^2 = 1, so only the common test is used
