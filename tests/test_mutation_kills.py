@@ -295,9 +295,12 @@ class TestTost:
         assert near_low.pvalue == pytest.approx(dist.sf(0.5), rel=1e-12)
 
     def test_equal_pvalues_take_the_lower_statistic(self):
-        res = tost(0.05, 0.2, low=-0.5, upp=0.6)
-        assert res.lower.pvalue == pytest.approx(res.upper.pvalue, rel=1e-12)
-        assert res.statistic in (res.lower.statistic, res.upper.statistic)
+        # the estimate midway between the margins (all exact in binary): z = +3 and -3,
+        # p-values equal to the last bit; the lower margin's test is reported on a tie
+        res = tost(0.25, 0.25, low=-0.5, upp=1.0)
+        assert res.lower.statistic == 3.0 and res.upper.statistic == -3.0
+        assert res.lower.pvalue == res.upper.pvalue == res.pvalue
+        assert res.statistic == 3.0
 
     @pytest.mark.parametrize(("low", "upp"), [(1.0, 1.0), (2.0, 1.0)])
     def test_bad_margins(self, low, upp):
