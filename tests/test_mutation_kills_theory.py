@@ -461,3 +461,60 @@ class TestPrediction:
                                   "sigma2_mean": p.ln_sigma2_mean, "mu_var": p.ln_mu_var,
                                   "sigma_quantiles": p.ln_sigma_quantiles}
         assert f["sigma_quantiles"] == p.sigma_quantiles
+
+
+class TestTable:
+    def test_empty_table_at_horizon_zero(self):
+        from collapsecheck.families.gaussian.theory.replace import TabulatedCDF
+        from collapsecheck.theory import LogVarianceLaw
+
+        t = TabulatedCDF(LogVarianceLaw(4, 0))
+        assert t.poly is None and t.nodes == 0
+        assert all(math.isnan(v) for v in (*t.y_range, t.step, t.max_node_error))
+        one = TabulatedCDF(LogVarianceLaw(4, 1))  # one generation is tabulated
+        assert one.nodes > 0 and one.poly is not None
+
+    @pytest.mark.parametrize(("n", "T"), [(6, 4), (2, 1), (1000, 1000), (3, 10)])
+    def test_range_nodes_and_recorded_error(self, n, T):
+        # documented construction: from +-8 SDs outward in steps of 4 until F (or 1 - F)
+        # falls to 1e-14 or 64 SDs are reached; equally spaced nodes at the accepted step;
+        # max_node_error is the largest |table - exact| at the node midpoints
+        from collapsecheck.families.gaussian.theory.replace import TabulatedCDF
+        from collapsecheck.theory import LogVarianceLaw
+
+        law = LogVarianceLaw(n, T)
+
+        def f(y):
+            return float(law.cdf(law.mean + law.sd * y))
+
+        lo, hi = -8.0, 8.0
+        while lo > -64 and f(lo) > 1e-14:
+            lo -= 4.0
+        while hi < 64 and 1.0 - f(hi) > 1e-14:
+            hi += 4.0
+        t = TabulatedCDF(law)
+        assert t.y_range == (lo, hi)
+        x = t.poly.x
+        assert t.nodes == x.size == round((hi - lo) / t.step) + 1
+        np.testing.assert_allclose(np.diff(x), t.step, rtol=1e-9)
+        assert x[0] == lo and x[-1] == pytest.approx(hi, abs=1e-12)
+        mid = (x[:-1] + x[1:]) / 2
+        err = np.max(np.abs(np.clip(t.poly(mid), 0, 1) - law._standard_cdf(mid)))
+        assert t.max_node_error == pytest.approx(err, rel=1e-9, abs=1e-18)
+
+    def test_cdf_pdf_slope_at_every_point(self):
+        from collapsecheck.theory import LogVarianceLaw
+
+        law = LogVarianceLaw(5, 3)
+        y = np.linspace(-6, 6, 600)  # more than one block of 256
+        cdf, pdf, slope = law._standard_cdf_pdf_slope(y)
+        np.testing.assert_allclose(cdf, law._standard_cdf(y), rtol=0, atol=1e-14)
+        np.testing.assert_allclose(pdf, law._standard_pdf(y), rtol=0, atol=1e-14)
+        h = 1e-5
+        num = (law._standard_pdf(y + h) - law._standard_pdf(y - h)) / (2 * h)
+        np.testing.assert_allclose(slope, num, rtol=0, atol=1e-7)
+
+    def test_mu_fourth_moment_defaults(self):
+        from collapsecheck.families.gaussian.theory.replace import mu_fourth_moment
+
+        assert mu_fourth_moment(5, 7) == pytest.approx(mp_mu4(5, 7, 0.0, 1.0), rel=1e-11)
