@@ -518,3 +518,28 @@ class TestTable:
         from collapsecheck.families.gaussian.theory.replace import mu_fourth_moment
 
         assert mu_fourth_moment(5, 7) == pytest.approx(mp_mu4(5, 7, 0.0, 1.0), rel=1e-11)
+
+
+def test_moment_defaults():
+    from collapsecheck.theory import log_sigma_moment, mu_var
+
+    r = MP.mpf(999) / 1000
+    assert mu_var(7, 1000) == pytest.approx(float(MP.fsum(r**t for t in range(7)) / 1000),
+                                            rel=1e-13)
+    assert log_sigma_moment(7, 1000) == log_sigma_moment(7, 1000, 0.0, 1.0, 1.0)
+
+
+def test_recovery_ever_bracket_at_small_n():
+    # "ever" (no horizon): the bracket [lower, upper] holds the fine grid's value to the
+    # stopping tolerance, below the Lundberg bound; the extrapolated value is inside it up
+    # to the discretisation error, and agrees with the tilted estimate of test_theory_extras
+    from collapsecheck.theory import lundberg_exponent, prob_ever_recovers
+
+    rec = prob_ever_recovers(5, 0.0, 0.5)
+    assert rec.horizon is None
+    assert 0 < rec.lower <= rec.upper < rec.lower + 1e-8
+    assert rec.upper < rec.lundberg_bound == pytest.approx(
+        math.exp(-0.5 * lundberg_exponent(5)), rel=1e-14)
+    assert abs(rec.probability - rec.lower) < 3 * rec.discretisation_error + 1e-8
+    assert rec.discretisation_error < 1e-3
+    assert rec.within(rec.steps) == rec.probability

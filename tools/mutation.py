@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fnmatch
 import json
 import os
 import shutil
@@ -103,17 +104,20 @@ def _prepare(name: str) -> Path:
     return work
 
 
-def _run(name: str, max_children: int, rerun_survivors: bool) -> None:
+def _run(name: str, max_children: int, rerun_survivors: bool, only: str | None = None,
+         fresh: bool = True) -> None:
     work = _prepare(name)
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
     env.pop("PYTHONPATH", None)
     print(f"[mutation] {name}: {MODULES[name][0]}", flush=True)
     cmd = [str(_mutmut()), "run", "--max-children", str(max_children)]
     with open(work / "run.log", "a") as log:
-        subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
-                       check=False)
+        if fresh:
+            subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                           check=False)
         st = _statuses(name) or {}
-        again = sorted(m for m, s in st.items() if s in SURVIVED)
+        again = sorted(m for m, s in st.items() if s in SURVIVED
+                       and (only is None or fnmatch.fnmatch(m, only)))
         if rerun_survivors and again:
             # finished mutants keep their result; new tests can only kill survivors
             print(f"[mutation] {name}: re-running {len(again)} survivors", flush=True)
@@ -251,11 +255,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="only rewrite the summary from the runs already made")
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="after the run, run the surviving mutants again (after new tests)")
+    parser.add_argument("--only-survivors", metavar="GLOB",
+                        help="skip the run of unchecked mutants; re-run only the survivors "
+                             "whose names match GLOB")
     args = parser.parse_args(argv)
     names = args.module or list(MODULES)
     if not args.summary_only:
         for name in names:
-            _run(name, args.max_children, args.rerun_survivors)
+            if args.only_survivors:
+                _run(name, args.max_children, True, args.only_survivors, fresh=False)
+            else:
+                _run(name, args.max_children, args.rerun_survivors)
     _summarise([] if args.summary_only else names)
     return 0
 
