@@ -117,7 +117,7 @@ def _run(name: str, max_children: int, rerun_survivors: bool, only: str | None =
                            check=False)
         st = _statuses(name) or {}
         again = sorted(m for m, s in st.items() if s in SURVIVED
-                       and (only is None or fnmatch.fnmatch(m, only)))
+                       and (only is None or any(fnmatch.fnmatch(m, g) for g in only.split(","))))
         if rerun_survivors and again:
             # finished mutants keep their result; new tests can only kill survivors
             print(f"[mutation] {name}: re-running {len(again)} survivors", flush=True)
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="after the run, run the surviving mutants again (after new tests)")
     parser.add_argument("--only-survivors", metavar="GLOB",
                         help="skip the run of unchecked mutants; re-run only the survivors "
-                             "whose names match GLOB")
+                             "whose names match GLOB (several: comma-separated)")
     args = parser.parse_args(argv)
     names = args.module or list(MODULES)
     if not args.summary_only:
