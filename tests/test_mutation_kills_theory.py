@@ -53,6 +53,11 @@ class TestSteps:
             assert law.prob_below(x) == pytest.approx(want, rel=1e-12)
         assert law.prob_below() == pytest.approx(stats.chi2.cdf(n - d, n - 1), rel=1e-12)
 
+    def test_drift_default_ddof_is_zero(self):
+        from collapsecheck.families.gaussian.theory.steps import log_sigma2_drift
+
+        assert log_sigma2_drift(50) == pytest.approx(mp_drift(50, 0.0), rel=1e-13)
+
     @pytest.mark.parametrize("k", [1.5, 29.5, 29.999, 30.0, 30.5, 400.0, 5e6])
     def test_digamma_minus_log_on_both_sides_of_the_switch(self, k):
         from collapsecheck.families.gaussian.theory.steps import _digamma_minus_log
@@ -108,7 +113,7 @@ class TestSteps:
     def test_centred_log_cf_on_both_branches(self, k):
         from collapsecheck.families.gaussian.theory.steps import _centered_log_cf
 
-        t = np.array([0.0, 1e-3, -0.2, k / 8, -k / 4, k / 4 * 1.001, 3 * k, -40.0])
+        t = np.array([0.0, 1e-3, -0.2, k / 8, -k / 4, k / 4 * 1.001, 3 * k, -40.0, 1.0])
         got = _centered_log_cf(t, k)
         for ti, gi in zip(t, got, strict=True):
             want = (MP.loggamma(k + 1j * MP.mpf(ti)) - MP.loggamma(k)
