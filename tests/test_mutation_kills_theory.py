@@ -548,3 +548,19 @@ def test_recovery_ever_bracket_at_small_n():
     assert abs(rec.probability - rec.lower) < 3 * rec.discretisation_error + 1e-8
     assert rec.discretisation_error < 1e-3
     assert rec.within(rec.steps) == rec.probability
+
+
+def test_defaults_and_return_types():
+    from collapsecheck.theory import LogVarianceLaw, log_mu_var, log_sigma_moment, sigma_quantiles
+
+    k = MP.mpf(9) / 2
+    want = float(0.5 * MP.log(MP.mpf(2) / 10) + MP.loggamma(k + 0.5) - MP.loggamma(k)) * 3
+    got = log_sigma_moment(3, 10)
+    assert isinstance(got, float) and got == pytest.approx(want, rel=1e-12)
+    r = MP.mpf(9) / 10
+    assert log_mu_var(3, 10) == pytest.approx(float(MP.log((1 + r + r * r) / 10)), rel=1e-12)
+    law = LogVarianceLaw(10, 3)
+    got = sigma_quantiles(3, 10)
+    assert got["0.5"] == pytest.approx(0.5 * float(law.ppf(0.5)), rel=1e-12)
+    # level keys are format(p, "g"): short, lower-case exponents
+    assert list(sigma_quantiles(3, 10, levels=(1e-5, 0.1 + 0.2))) == ["1e-05", "0.3"]
