@@ -167,7 +167,7 @@ def _diff(name: str, mutant: str) -> str:
     return "\n".join(lines) or out.stdout.strip()
 
 
-def _summarise(ran: list[str]) -> None:
+def _summarise(ran: list[str], note: str | None = None) -> None:
     classified = json.loads(CLASSIFIED.read_text()) if CLASSIFIED.exists() else {}
     version = subprocess.run([str(_mutmut()), "--version"], capture_output=True, text=True,
                              check=False).stdout.strip().split()[-1]
@@ -230,6 +230,7 @@ def _summarise(ran: list[str]) -> None:
         "source_differs_from_commit": dirty,
         "command": "nice -n 19 python tools/mutation.py",
         "ran_this_time": ran,
+        "note": note,
         "partial": any(not m["complete"] for m in modules.values()),
         "counting": "killed includes timeouts; survived includes mutants no selected test "
                     "reaches and known survivors; score = killed / (mutants - equivalent - "
@@ -253,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--summary-only", action="store_true",
                         help="only rewrite the summary from the runs already made")
+    parser.add_argument("--note", help="a sentence about this run, kept in the summary")
     parser.add_argument("--rerun-survivors", action="store_true",
                         help="after the run, run the surviving mutants again (after new tests)")
     parser.add_argument("--only-survivors", metavar="GLOB",
@@ -266,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                 _run(name, args.max_children, True, args.only_survivors, fresh=False)
             else:
                 _run(name, args.max_children, args.rerun_survivors)
-    _summarise([] if args.summary_only else names)
+    _summarise([] if args.summary_only else names, args.note)
     return 0
 
 
