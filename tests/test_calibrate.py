@@ -4,8 +4,10 @@ import json
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pytest
+from scipy import stats as sps
 
-from collapsecheck.calibrate import calibrate
+from collapsecheck.calibrate import CALIBRATION_ALPHA, calibrate
 from collapsecheck.checks.base import Check, Outcome
 from collapsecheck.cli import main
 from collapsecheck.profiles import parse_profile
@@ -40,8 +42,14 @@ def test_correct_checks_pass_calibration():
     res = calibrate(parse_profile(TINY), list(range(12)), workers=1)
     assert res.runs == 12 and res.failed_runs == 0 and res.passed
     assert not res.conclusive  # 12 seeds cannot resolve a budget of 0.001
-    for rec in res.checks.values():
-        assert 0 <= rec["validity_pvalue"] <= 1
+    assert set(res.pvalues) == set(res.checks)
+    for cid, rec in res.checks.items():
+        # each check's 12 p-values, referred to the uniform by scipy's one-sided KS; a
+        # correct check must pass validity (p-values not stochastically small) at these seeds
+        assert len(res.pvalues[cid]) == 12
+        ks = sps.kstest(res.pvalues[cid], "uniform", alternative="greater").pvalue
+        assert rec["validity_pvalue"] == pytest.approx(ks, rel=1e-12)
+        assert rec["validity_ok"] and rec["validity_pvalue"] >= CALIBRATION_ALPHA / 2
 
 
 def test_liberal_p_values_fail_calibration():
@@ -83,8 +91,6 @@ def _run_json(capsys, *args):
 
 
 def test_exact_one_sided_bounds():
-    from scipy import stats as sps
-
     from collapsecheck.calibrate import lower_bound95, upper_bound95
 
     # 0 of K: (1 - u)^K = 0.05 solves for the upper bound; K of K: u^K = 0.05 the lower
@@ -115,9 +121,10 @@ def test_json_shape(tmp_path, capsys):
     # two consistency checks, a = budget / 2; WEAK when a/2 <= p < weak_alpha
     a = 0.001 / 2
     assert abs(out["weak_rate_design"] - (1 - (1 - (0.02 - a / 2)) ** 2)) < 1e-15
-    assert 0 <= out["weak_rate"] <= 1 and out["weak_runs"] == round(out["weak_rate"] * 6)
+    assert out["weak_rate"] == out["weak_runs"] / 6 and out["weak_runs"] in range(7)
     uni = out["pvalue_uniformity"]
-    assert set(uni) == set(out["checks"]) and all(0 <= p <= 1 for p in uni.values())
+    # correct checks: every p-value sample passes validity (Bonferroni over the 2 checks)
+    assert set(uni) == set(out["checks"]) and all(p >= CALIBRATION_ALPHA / 2 for p in uni.values())
     assert out["pvalue_uniformity_correction"] == "bonferroni"
     assert out["pvalue_uniformity_p"] == min(1.0, 2 * min(uni.values()))
     for cid, rec in out["checks"].items():

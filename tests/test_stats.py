@@ -213,10 +213,15 @@ class TestDetection:
 
     def test_independence_rejects_shared_random_numbers(self):
         row = np.random.default_rng(4).standard_normal(50)
+        row /= np.sqrt(np.mean(row**2))  # sum of squares exactly T: every correlation is 1
         res = independence_test(np.tile(row, (50, 1)))
         assert res.pvalue < 1e-6
         assert res.common_pvalue < 1e-6 and res.pairs_pvalue < 1e-6
-        assert res.mean_correlation == pytest.approx(1, abs=0.3)
+        # W = sum_t (R z_t)^2 / R = R T, and the estimated correlation (W/T - 1)/(R - 1) = 1;
+        # each neighbour pair has u_p = 1, so S = T (R/2).
+        assert res.common_statistic == pytest.approx(50 * 50, rel=1e-12)
+        assert res.mean_correlation == pytest.approx(1, rel=1e-12)
+        assert res.pairs_statistic == pytest.approx(50 * 25, rel=1e-12)
 
     def test_independence_rejects_neighbour_reuse(self):
         # replicate 2p + 1 reuses replicate 2p's numbers: W only doubles, the pairs see it

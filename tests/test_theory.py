@@ -145,6 +145,48 @@ class TestLaw:
         law = LogVarianceLaw(nd[0], T, nd[1])
         assert law.cdf(law.ppf(q)) == pytest.approx(q, abs=1e-9)
 
+    @pytest.mark.parametrize(("n", "ddof"), [(2, 0.0), (3, 1.0), (10, 0.0), (50, 1.0), (1000, 0.0)])
+    @pytest.mark.parametrize("z", [-3.0, -1.3, 0.0, 0.7, 2.5])
+    def test_cdf_of_two_generations_by_convolution(self, n, ddof, z):
+        # The round trip above cannot see a wrong CDF (ppf inverts whatever cdf gives):
+        # P(X_1 + X_2 <= x) = int f_X(y) F_X(x - y) dy with the exact one-step law
+        # F_X(y) = F_chi2(n-1)((n - ddof) e^y), by adaptive quadrature, at x = mean + z SD.
+        k, c = n - 1, n - ddof
+
+        def pdf(y):
+            return stats.chi2.pdf(c * math.exp(y), k) * c * math.exp(y)
+
+        def cdf(y):
+            return stats.chi2.cdf(c * math.exp(y), k)
+
+        law = LogVarianceLaw(n, 2, ddof)
+        x = law.mean + z * law.sd
+        step_sd = math.sqrt(law.sd**2 / 2)
+        lo, hi = law.mean / 2 - 40 * step_sd, law.mean / 2 + 12 * step_sd
+        mode = math.log(k / c)  # of the one-step density, e^{ky/2 - c e^y/2}
+        pts = sorted({mode, x - mode, x - law.mean / 2})
+        want = integrate.quad(lambda y: pdf(y) * cdf(x - y), lo, hi, points=pts,
+                              epsabs=1e-14, epsrel=1e-12, limit=400)[0]
+        assert float(law.cdf(x)) == pytest.approx(want, abs=1e-10)
+        # and the density against the derivative of the same convolution
+        dens = integrate.quad(lambda y: pdf(y) * pdf(x - y), lo, hi, points=pts,
+                              epsabs=1e-14, epsrel=1e-12, limit=400)[0]
+        assert float(law.pdf(x)) == pytest.approx(dens, rel=1e-8, abs=1e-12)
+
+    @pytest.mark.parametrize(("T", "z"), [(1000, -2.0), (1000, 0.5), (10**5, -1.0), (10**5, 1.7)])
+    def test_cdf_at_long_horizons_against_edgeworth(self, T, z):
+        # S_T is a sum of T i.i.d. steps: the Edgeworth expansion to second order in the
+        # exact cumulants has error O(T^-3/2) (below 1e-7 here at n = 1000).
+        k = 999 / 2
+        k1 = T * (special.digamma(k) + math.log(2 / 1000))
+        k2, k3, k4 = (T * special.polygamma(j, k) for j in (1, 2, 3))
+        g1, g2 = k3 / k2**1.5, k4 / k2**2
+        corr = (g1 / 6 * (z**2 - 1) + g2 / 24 * (z**3 - 3 * z)
+                + g1**2 / 72 * (z**5 - 10 * z**3 + 15 * z))
+        want = stats.norm.cdf(z) - stats.norm.pdf(z) * corr
+        law = LogVarianceLaw(1000, T, 0.0)
+        assert float(law.cdf(k1 + z * math.sqrt(k2))) == pytest.approx(want, abs=1e-7)
+
     @pytest.mark.parametrize(("n", "T"), [(2, 1), (2, 3), (4, 3), (3, 10), (50, 5), (1000, 1000)])
     def test_density_integrates_to_one_with_exact_mean_and_variance(self, n, T):
         law = LogVarianceLaw(n, T, 0.0)

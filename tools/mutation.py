@@ -1,0 +1,276 @@
+"""Mutation testing of the exact theory, the formal tests and the grading code (not in CI).
+
+    python tools/mutation.py [--module NAME ...] [--max-children 2] [--summary-only]
+
+Runs mutmut (3.x: ``pip install -e ".[mutation]"``) once per module, each in its own
+scratch copy of the repository under ``.mutation/<name>/`` (git-ignored) whose
+``pyproject.toml`` gets a ``[tool.mutmut]`` table mutating only that module and selecting
+only the test files listed for it below. mutmut first runs that selection once to record
+which tests reach each function, then runs each mutant against only the tests that reach
+its function (fastest first, stopping at the first failure), so each mutant costs seconds.
+Runs resume: a module's finished mutants are kept in its scratch copy and only new or
+changed ones run again (delete ``.mutation/`` to start afresh); ``--rerun-survivors``
+runs the surviving ones again too, after tests were added to kill them.
+
+Then it writes ``reports/mutation/summary.json`` (``tool``, ``tool_version``, ``date``,
+``commit``, ``command``, and ``modules``: module path -> ``{mutants, killed, survived,
+equivalent, known_survivors, not_checked, score, complete, tests}``) and
+``reports/mutation/survivors.md`` (every surviving mutant's diff with its classification).
+``killed`` counts mutants a test failed on (timeouts included: the mutant changed
+behaviour); ``survived`` counts the unclassified ones no selected test failed on (mutants
+no selected test reaches included); ``score`` is killed / (mutants - equivalent - not
+checked). Surviving mutants are classified in ``tools/mutation_classified.json``:
+``{"<mutant name>": {"class": "equivalent" | "known survivor", "reason": "..."}}``; an
+equivalent mutant is one no test can kill because the program's behaviour is unchanged
+(e.g. ``x >= a`` vs ``x > a`` on a continuous variable), a known survivor one that a test
+could kill but does not, with the reason. Modules not run (or not finished) are listed
+with ``complete: false``.
+
+Run it under ``nice -n 19``: the full set (every module below) takes one to two hours on
+2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH = ROOT / ".mutation"
+OUT = ROOT / "reports" / "mutation"
+CLASSIFIED = Path(__file__).with_name("mutation_classified.json")
+THEORY = "src/collapsecheck/families/gaussian/theory"
+THEORY_TESTS = ["tests/test_theory.py", "tests/test_theory_reference.py",
+                "tests/test_theory_extras.py"]
+
+# name -> (module path, test files that test it). The selection is what a mutant may be
+# killed by; mutmut narrows it further to the tests that reach the mutated function.
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "stats": ("src/collapsecheck/stats.py",
+              ["tests/test_stats.py", "tests/test_mutation_kills.py"]),
+    "results": ("src/collapsecheck/results.py",
+                ["tests/test_results.py", "tests/test_mutation_kills.py"]),
+    "steps": (f"{THEORY}/steps.py", [*THEORY_TESTS, "tests/test_mutation_kills_theory.py"]),
+    "replace": (f"{THEORY}/replace.py", [*THEORY_TESTS, "tests/test_mutation_kills_theory.py"]),
+    "prediction": (f"{THEORY}/prediction.py",
+                   [*THEORY_TESTS, "tests/test_theory_schema.py",
+                    "tests/test_mutation_kills_theory.py"]),
+    "sampling": (f"{THEORY}/sampling.py", ["tests/test_theory_sampling.py"]),
+    "accumulate": (f"{THEORY}/accumulate.py", ["tests/test_theory_accumulate.py"]),
+    "mix": (f"{THEORY}/mix.py", ["tests/test_theory_mix.py"]),
+    "subsample": (f"{THEORY}/subsample.py", ["tests/test_theory_subsample.py"]),
+    "temperature": (f"{THEORY}/temperature.py", ["tests/test_theory_temperature.py"]),
+    "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py"]),
+    "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py"]),
+}
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+SURVIVED = {"survived", "no tests", "suspicious", "skipped"}
+
+
+def _mutmut() -> Path:
+    exe = Path(sys.executable).with_name("mutmut")
+    if not exe.exists():
+        raise SystemExit('mutmut not found beside this Python: pip install -e ".[mutation]"')
+    return exe
+
+
+def _prepare(name: str) -> Path:
+    """The module's scratch copy: src/ and tests/ refreshed, its own mutmut table."""
+    module, tests = MODULES[name]
+    work = SCRATCH / name
+    work.mkdir(parents=True, exist_ok=True)
+    for sub in ("src", "tests"):
+        if (work / sub).exists():
+            shutil.rmtree(work / sub)
+        shutil.copytree(ROOT / sub, work / sub,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    tests = [t for t in tests if (ROOT / t).exists()]
+    table = (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src/"]\n'
+        f"only_mutate = {json.dumps([module])}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
+    )
+    text = (ROOT / "pyproject.toml").read_text()
+    (work / "pyproject.toml").write_text(text + table)
+    return work
+
+
+def _run(name: str, max_children: int, rerun_survivors: bool, only: str | None = None,
+         fresh: bool = True) -> None:
+    work = _prepare(name)
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
+    env.pop("PYTHONPATH", None)
+    print(f"[mutation] {name}: {MODULES[name][0]}", flush=True)
+    cmd = [str(_mutmut()), "run", "--max-children", str(max_children)]
+    with open(work / "run.log", "a") as log:
+        if fresh:
+            subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                           check=False)
+        st = _statuses(name) or {}
+        again = sorted(m for m, s in st.items() if s in SURVIVED
+                       and (only is None or any(fnmatch.fnmatch(m, g) for g in only.split(","))))
+        if rerun_survivors and again:
+            # finished mutants keep their result; new tests can only kill survivors
+            print(f"[mutation] {name}: re-running {len(again)} survivors", flush=True)
+            subprocess.run([*cmd, *again], cwd=work, env=env, stdout=log,
+                           stderr=subprocess.STDOUT, check=False)
+
+
+def _statuses(name: str) -> dict[str, str] | None:
+    """mutant name -> mutmut status, from the scratch copy's result files."""
+    from mutmut.stats import status_by_exit_code
+
+    module = MODULES[name][0]
+    meta = SCRATCH / name / "mutants" / (module + ".meta")
+    if not meta.exists():
+        return None
+    data = json.loads(meta.read_text())
+    return {k: status_by_exit_code[v] for k, v in data["exit_code_by_key"].items()}
+
+
+def _not_mutated(module: str) -> list[str]:
+    """Functions mutmut 3 leaves alone: decorated ones other than static/class methods
+    (properties, cached properties, lru_cache'd functions; mutmut cannot trampoline them),
+    listed so the summary says what its numbers do not cover."""
+    import ast
+
+    tree = ast.parse((ROOT / module).read_text())
+    out = []
+
+    def visit(node, prefix=""):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = {ast.unparse(d).split("(")[0] for d in child.decorator_list}
+                if names - {"staticmethod", "classmethod"}:
+                    out.append(f"{prefix}{child.name} (@{', @'.join(sorted(names))})")
+
+    visit(tree)
+    return out
+
+
+def _diff(name: str, mutant: str) -> str:
+    out = subprocess.run([str(_mutmut()), "show", mutant], cwd=SCRATCH / name,
+                         capture_output=True, text=True, check=False)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("+", "-"))
+             and not ln.startswith(("+++", "---"))]
+    return "\n".join(lines) or out.stdout.strip()
+
+
+def _summarise(ran: list[str], note: str | None = None) -> None:
+    classified = json.loads(CLASSIFIED.read_text()) if CLASSIFIED.exists() else {}
+    version = subprocess.run([str(_mutmut()), "--version"], capture_output=True, text=True,
+                             check=False).stdout.strip().split()[-1]
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True, check=False).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "src", "tests"], cwd=ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip())
+    modules: dict[str, dict] = {}
+    md = ["# Surviving mutants", "",
+          "Made by `python tools/mutation.py` (see `summary.json` for the date and commit).",
+          "Each mutant no selected test killed, with its diff and classification",
+          "(`tools/mutation_classified.json`).", ""]
+    for name, (module, tests) in MODULES.items():
+        st = _statuses(name)
+        if st is None:
+            modules[module] = {"mutants": None, "killed": None, "survived": None,
+                               "equivalent": None, "complete": False,
+                               "note": "not run"}
+            continue
+        counts = {"killed": 0, "survived": 0, "equivalent": 0, "known_survivors": 0,
+                  "not_checked": 0}
+        rows = []
+        for mutant, status in sorted(st.items()):
+            if status in KILLED:
+                counts["killed"] += 1
+                continue
+            if status == "not checked":
+                counts["not_checked"] += 1
+                continue
+            c = classified.get(mutant, {})
+            kind = c.get("class")
+            if kind == "equivalent":
+                counts["equivalent"] += 1
+            else:
+                counts["survived"] += 1
+                if kind == "known survivor":
+                    counts["known_survivors"] += 1
+            rows.append((mutant, status, kind or "UNCLASSIFIED", c.get("reason", "")))
+        checked = len(st) - counts["not_checked"] - counts["equivalent"]
+        modules[module] = {
+            "mutants": len(st),
+            **counts,
+            "score": round(counts["killed"] / checked, 4) if checked else None,
+            "complete": counts["not_checked"] == 0,
+            "tests": [t for t in tests if (ROOT / t).exists()],
+            "not_mutated": _not_mutated(module),
+        }
+        md += [f"## {module}", "",
+               f"{len(st)} mutants: {counts['killed']} killed, {counts['survived']} "
+               f"survived ({counts['known_survivors']} known), {counts['equivalent']} "
+               f"equivalent, {counts['not_checked']} not checked.", ""]
+        for mutant, status, kind, reason in rows:
+            md += [f"### `{mutant}` ({status}; {kind})", "", reason or "(no reason recorded)",
+                   "", "```diff", _diff(name, mutant), "```", ""]
+    summary = {
+        "tool": "mutmut",
+        "tool_version": version,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": commit,
+        "source_differs_from_commit": dirty,
+        "command": "nice -n 19 python tools/mutation.py",
+        "ran_this_time": ran,
+        "note": note,
+        "partial": any(not m["complete"] for m in modules.values()),
+        "counting": "killed includes timeouts; survived includes mutants no selected test "
+                    "reaches and known survivors; score = killed / (mutants - equivalent - "
+                    "not_checked)",
+        "not_mutated": "mutmut 3 does not mutate decorated functions (other than static and "
+                       "class methods) nor module- or class-level constants; each module's "
+                       "'not_mutated' lists those functions, which the counts do not cover",
+        "modules": modules,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (OUT / "survivors.md").write_text("\n".join(md))
+    for module, m in modules.items():
+        print(f"{module}: {m}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", choices=list(MODULES),
+                        help="run only these modules (default: all, in the order above)")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--summary-only", action="store_true",
+                        help="only rewrite the summary from the runs already made")
+    parser.add_argument("--note", help="a sentence about this run, kept in the summary")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="after the run, run the surviving mutants again (after new tests)")
+    parser.add_argument("--only-survivors", metavar="GLOB",
+                        help="skip the run of unchecked mutants; re-run only the survivors "
+                             "whose names match GLOB (several: comma-separated)")
+    args = parser.parse_args(argv)
+    names = args.module or list(MODULES)
+    if not args.summary_only:
+        for name in names:
+            if args.only_survivors:
+                _run(name, args.max_children, True, args.only_survivors, fresh=False)
+            else:
+                _run(name, args.max_children, args.rerun_survivors)
+    _summarise([] if args.summary_only else names, args.note)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
