@@ -256,7 +256,11 @@ class TestReplace:
         h = 1e-4 * law.sd
         deriv = (law.cdf(x + h) - law.cdf(x - h)) / (2 * h)
         np.testing.assert_allclose(law.pdf(x), deriv, rtol=1e-6)
-        assert float(law.pdf(law.mean + 60 * law.sd)) == 0.0  # clipped at 0, not negative
+        # far in the tail the inversion leaves noise of either sign near 1e-16: clipped at 0,
+        # never negative (a grid, so that the clip is met whatever the noise's sign)
+        tail = law.pdf(law.mean + law.sd * np.linspace(20, 80, 400))
+        assert tail.min() == 0.0 and np.count_nonzero(tail == 0) > 10
+        assert tail.max() < 1e-15
         assert float(law.cdf(law.mean - 80 * law.sd)) == 0.0
         assert float(law.cdf(law.mean + 80 * law.sd)) == 1.0
 

@@ -946,9 +946,11 @@ def _a7_tokens(n: int) -> tuple[dict[str, Any], str]:
     from collapsecheck.families.categorical.theory import predict
 
     p0 = np.full(n, 1.0 / n)
+    fresh = max(A7_TOKEN_FRESH, 1.0 / n)  # at least one fresh token per generation
+    share = f"{A7_TOKEN_FRESH:.0%}" if fresh == A7_TOKEN_FRESH else f"1 in {n}"
     rec = {name: predict(p0, n, 1, **kw).to_dict()["recurrence"]["rarest"] for name, kw in (
         ("refit", {}), ("smoothing", {"alpha": A7_TOKEN_ALPHA}),
-        ("fresh", {"regime": "mix", "fresh_fraction": A7_TOKEN_FRESH}))}
+        ("fresh", {"regime": "mix", "fresh_fraction": fresh}))}
     law = f"K = {n} categories, uniform start, n = {n} tokens per generation"
     nums = {
         "tokens_p_lost_category_returns": _entry(
@@ -964,8 +966,8 @@ def _a7_tokens(n: int) -> tuple[dict[str, Any], str]:
             "its expected generations absent before it returns, exact"),
         "tokens_fresh_p_back_next_generation": _entry(
             rec["fresh"]["p_back_next_generation"], None, None,
-            f"with {A7_TOKEN_FRESH:.0%} of each generation's tokens fresh from the original "
-            "law: P(back in the next generation), exact"),
+            f"with {share} of each generation's tokens fresh from the original law: P(back in "
+            "the next generation), exact"),
         "tokens_fresh_generations_absent": _entry(
             rec["fresh"]["mean_generations_absent"], None, None,
             "its expected generations absent before it returns, exact"),
@@ -977,7 +979,7 @@ def _a7_tokens(n: int) -> tuple[dict[str, Any], str]:
         f"add-{A7_TOKEN_ALPHA:g} smoothing a lost category is back the next generation with "
         f"probability {rec['smoothing']['p_back_next_generation']:.3f} (absent "
         f"{rec['smoothing']['mean_generations_absent']:.1f} generations on average), and "
-        f"with {A7_TOKEN_FRESH:.0%} fresh tokens with probability "
+        f"with {share} fresh tokens with probability "
         f"{rec['fresh']['p_back_next_generation']:.4f} (absent "
         f"{rec['fresh']['mean_generations_absent']:.0f} generations on average).")
     return nums, reading
