@@ -32,10 +32,12 @@ def _figure_experiment(profile, results) -> Experiment | None:
     if c is not None:
         return Experiment(n=c.n, generations=c.generations, replicates=min(c.replicates, 1000),
                           ddof=c.ddof, seed=seed)
+    from collapsecheck.families import FAMILIES
+
     for r in results:
         s = r.spec
-        if not {"ddof", "mu0", "sigma0"} <= set(s):  # another model family's check
-            continue
+        if getattr(r, "family", "") in FAMILIES and r.family != "gaussian":
+            continue  # another model family's check: its figures are its own
         if s.get("generations", 0) >= 1:
             return Experiment(n=s["n"], generations=s["generations"],
                               replicates=min(s["replicates"], 1000), ddof=s["ddof"],

@@ -26,4 +26,7 @@ SPEC = FamilySpec(
     accepts=frozenset({"ddof", "mu0", "sigma0", "path", "budget"}),
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
+    checks="collapsecheck.families.mvgaussian.checks:CHECK_TYPES",
+    results="collapsecheck.families.mvgaussian.records:check_simulated",
+    mutants="collapsecheck.families.mvgaussian.mutants:MUTANTS",
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -214,6 +215,9 @@ class MVGaussianExperiment:
         Entropy of the :class:`numpy.random.SeedSequence` behind every draw; None draws
         fresh entropy and records it.
     """
+
+    #: The model family (:mod:`collapsecheck.families`) these parameters belong to.
+    family: ClassVar[str] = "mvgaussian"
 
     n: int = 32
     dim: int = 10

@@ -28,7 +28,7 @@ from collapsecheck.summary import (
     _var_se,
 )
 
-__all__ = ["MVFinalSummary", "MVRun", "MVTrajectories", "final_summary"]
+__all__ = ["MVFinalSummary", "MVRun", "MVTrajectories", "check_simulated", "final_summary"]
 
 
 @dataclass(frozen=True)
@@ -178,3 +178,24 @@ def final_summary(records: MVTrajectories, theory_final) -> MVFinalSummary:
             ci95 = (math.nan, math.nan)
         quantiles[key] = QuantileEstimate(level, est, ci95, th_q.get(key))
     return MVFinalSummary(R, int(records.generations[-1]), ldm, lds, tm, ts, mum, quantiles)
+
+
+def check_simulated(records, experiment, record, name: str) -> MVTrajectories:
+    """What a simulator under test returned for ``experiment`` (``validate --simulator``):
+    :class:`MVTrajectories` with one row per replicate, ending at the horizon, finite log
+    det and log trace; otherwise an InputError naming the problem."""
+    from collapsecheck.errors import InputError
+
+    if not isinstance(records, MVTrajectories):
+        raise InputError(f"the simulator {name!r} returned {type(records).__name__}; for the "
+                         "mvgaussian family it must return collapsecheck.families.mvgaussian."
+                         "records.MVTrajectories.")
+    if records.replicates != experiment.replicates or \
+            int(np.asarray(records.generations)[-1]) != experiment.generations:
+        raise InputError(f"the simulator {name!r} returned {records.replicates} chains up to "
+                         f"generation {int(np.asarray(records.generations)[-1])}; expected "
+                         f"{experiment.replicates} up to {experiment.generations}.")
+    for column in ("logdet", "log_trace"):
+        if not np.all(np.isfinite(getattr(records, column))):
+            raise InputError(f"the simulator {name!r} returned non-finite `{column}` values.")
+    return records
