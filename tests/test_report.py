@@ -394,3 +394,14 @@ class TestWrite:
         with pytest.raises(RuntimeError, match="renderer broke"):
             write_reports(report, fresh)
         assert not fresh.exists()
+
+
+def test_markdown_prose_reads_as_written_and_never_carries_markup():
+    """report.md is read as plain text too: comparisons stay "<" and ">=", while anything
+    that could open raw HTML or an entity is escaped."""
+    from collapsecheck.report.markdown import _text
+
+    assert _text("FAIL if p < fail; P(sigma_T < 1) >= 0.5") == \
+        "FAIL if p < fail; P(sigma_T < 1) >= 0.5"
+    assert _text("<script>alert(1)</script>") == "&lt;script>alert(1)&lt;/script>"
+    assert _text("<!-- c --> &amp; &#60; a & b") == "&lt;!-- c --> &amp;amp; &amp;#60; a & b"

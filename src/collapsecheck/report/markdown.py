@@ -7,7 +7,6 @@ through to a renderer); table cells also escape ``|`` and fold newlines.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,9 +27,17 @@ _ICON = {"PASS": "✅", "WEAK": "⚠️", "FAIL": "❌",
          "SUPPORTED": "✅", "QUALIFIED": "⚠️", "CONTRADICTED": "❌"}
 
 
+#: A "<" that could open raw HTML (a tag, closing tag, comment, declaration or processing
+#: instruction: CommonMark 6.6), and an "&" that could start an entity reference.
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY_START = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
 def _text(s: Any) -> str:
-    """Prose: entities for HTML-significant characters, newlines kept."""
-    return html.escape(str(s), quote=False)
+    """Prose as written ("p < 0.05", "a >= b"), newlines kept: only a "<" that could open
+    raw HTML and an "&" that could start an entity become entities, so no report text
+    reaches a renderer as markup and a plain-text reader sees the text itself."""
+    return _HTML_START.sub("&lt;", _ENTITY_START.sub("&amp;", str(s)))
 
 
 def _cell(s: Any) -> str:
