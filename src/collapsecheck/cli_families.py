@@ -64,18 +64,14 @@ def family_command(command: str):
         base = inspect.signature(body, eval_str=True)
         declared = frozenset(base.parameters)
         all_specs = specs()
-        extra: dict[str, tuple[inspect.Parameter, str]] = {}
+        extra: dict[str, inspect.Parameter] = {}  # two families sharing one: declared once
         for s in all_specs:
             for option in s.options:
-                if command not in option.commands or option.name in declared:
-                    continue
-                if option.name in extra:  # two families share an option: declare it once
-                    continue
-                extra[option.name] = (_option_parameter(option, s.name), s.name)
+                if command in option.commands and option.name not in {*declared, *extra}:
+                    extra[option.name] = _option_parameter(option, s.name)
         owners = {name: [s.name for s in all_specs if any(o.name == name for o in s.options)]
                   for name in extra}
-        parameters = [*base.parameters.values(), _family_parameter(),
-                      *(p for p, _ in extra.values()),
+        parameters = [*base.parameters.values(), _family_parameter(), *extra.values(),
                       inspect.Parameter("family_ctx_", inspect.Parameter.KEYWORD_ONLY,
                                         annotation=typer.Context)]
         signature = base.replace(parameters=parameters)
