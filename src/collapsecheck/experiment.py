@@ -44,7 +44,8 @@ def sizes_iv(generations, replicates, seed) -> None:
     if replicates < 1:
         raise ValueError(f"`replicates` must be at least 1; got {replicates}.")
     if replicates > MAX_REPLICATES:
-        raise ValueError(f"`replicates` must be at most {MAX_REPLICATES:.0e}; got {replicates}.")
+        raise ValueError(f"`replicates` must be at most {MAX_REPLICATES:.0e} (the final state of "
+                         f"each is held in memory); got {replicates}.")
     if seed is not None and not (_is_int(seed) and seed >= 0):
         raise ValueError(f"`seed` must be a whole number >= 0; got {seed!r}.")
 
@@ -55,9 +56,9 @@ def _experiment_iv(n, generations, replicates, ddof, mu0, sigma0, seed) -> None:
     TypeError for the wrong kind of value, ValueError for a wrong value. Each message
     names the parameter in backticks, states the rule and echoes the bad value.
     """
-    for name, value in (("n", n), ("generations", generations), ("replicates", replicates)):
-        if not _is_int(value):
-            raise TypeError(f"`{name}` must be a whole number; got {value!r}.")
+    if not _is_int(n):
+        raise TypeError(f"`n` must be a whole number; got {n!r}.")
+    sizes_iv(generations, replicates, seed)
     for name, value in (("ddof", ddof), ("mu0", mu0), ("sigma0", sigma0)):
         if not _is_real(value):
             raise TypeError(f"`{name}` must be a real number; got {value!r}.")
@@ -66,15 +67,6 @@ def _experiment_iv(n, generations, replicates, ddof, mu0, sigma0, seed) -> None:
     if n > MAX_N:
         raise ValueError(f"`n` must be at most {MAX_N:.0e} (beyond it the chi-square's degrees "
                          f"of freedom are not exact in double precision); got {n}.")
-    if generations < 0:
-        raise ValueError(f"`generations` must be 0 or more; got {generations}.")
-    if generations > MAX_GENERATIONS:
-        raise ValueError(f"`generations` must be at most {MAX_GENERATIONS:.0e}; got {generations}.")
-    if replicates < 1:
-        raise ValueError(f"`replicates` must be at least 1; got {replicates}.")
-    if replicates > MAX_REPLICATES:
-        raise ValueError(f"`replicates` must be at most {MAX_REPLICATES:.0e} (the final state of "
-                         f"each is held in memory); got {replicates}.")
     if not math.isfinite(ddof) or ddof < 0:
         raise ValueError(f"`ddof` must be a finite number >= 0; got {ddof}.")
     if not n - ddof > 0:
@@ -86,8 +78,6 @@ def _experiment_iv(n, generations, replicates, ddof, mu0, sigma0, seed) -> None:
         raise ValueError(f"`mu0` must be finite; got {mu0}.")
     if not (math.isfinite(sigma0) and sigma0 > 0):
         raise ValueError(f"`sigma0` must be a finite number > 0; got {sigma0}.")
-    if seed is not None and not (_is_int(seed) and seed >= 0):
-        raise ValueError(f"`seed` must be a whole number >= 0; got {seed!r}.")
 
 
 def _regime_iv(regime, fresh_fraction, n_growth, temperature, truncate) -> None:
