@@ -321,16 +321,34 @@ def _judge(check: Check, outcome, a: float, weak_alpha: float,
             verdict, reason = Verdict.WEAK, (f"not confirmed at level {level:g} (p = {p:.3g}): "
                                              "too little data to show collapse")
     else:
-        verdict = grade(p, fail=a, weak=weak_alpha)
-        reason = {
-            Verdict.FAIL: f"p < {a:.3g}, this check's share of the budget",
-            Verdict.WEAK: (f"p < weak_alpha = {weak_alpha:g}: unusual but not damning; fixed "
-                           "data cannot be re-run, so it stands"),
-            Verdict.PASS: "",
-        }[verdict]
+        verdict, reason = consistency_verdict(p, a, weak_alpha)
     return AuditCheck(check.id, check.statement(), check.test_name(), verdict,
                       outcome.statistic, p, a, reason,
                       check.detectable_effect(a, check.replicates), numbers)
+
+
+def consistency_verdict(p: float, alpha: float, weak_alpha: float) -> tuple[Verdict, str]:
+    """The verdict of a consistency test on fixed data and its reason: FAIL below
+    ``alpha`` (the check's share of the budget), WEAK below ``weak_alpha`` (it stands:
+    nothing can be re-run), else PASS."""
+    verdict = grade(p, fail=alpha, weak=weak_alpha)
+    reason = {
+        Verdict.FAIL: f"p < {alpha:.3g}, this check's share of the budget",
+        Verdict.WEAK: (f"p < weak_alpha = {weak_alpha:g}: unusual but not damning; fixed "
+                       "data cannot be re-run, so it stands"),
+        Verdict.PASS: "",
+    }[verdict]
+    return verdict, reason
+
+
+def graded_check(check_id: str, statement: str, test: str, statistic: float, pvalue: float,
+                 alpha: float, weak_alpha: float, effect: dict[str, Any],
+                 numbers: dict[str, Any]) -> AuditCheck:
+    """An :class:`AuditCheck` of a consistency test on fixed data, graded by
+    :func:`consistency_verdict` (the model families' audits build theirs with it)."""
+    verdict, reason = consistency_verdict(pvalue, alpha, weak_alpha)
+    return AuditCheck(check_id, statement, test, verdict, float(statistic), float(pvalue),
+                      alpha, reason, effect, numbers)
 
 
 def _rate(data: Trajectories, n: int, ddof: float) -> dict:

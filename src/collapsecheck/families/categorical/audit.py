@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from collapsecheck import stats
-from collapsecheck.results import Verdict, grade
+from collapsecheck.audit import graded_check
 
 __all__ = ["audit_tokens"]
 
@@ -86,7 +86,7 @@ def _gini_martingale(records, n: int, p0: np.ndarray, alpha: float, weak: float)
     zs = _normal_isf(alpha / 2) + _normal_isf(1 - _POWER)
     shift_per_e = float(prev.sum()) / (n * float(np.sqrt(np.sum(d * d))))
     detectable = zs / shift_per_e if shift_per_e > 0 else math.inf
-    check = _check(
+    check = graded_check(
         "gini_martingale",
         f"Gini-Simpson decays by exactly 1 - 1/n = {1 - 1 / n:.6g} per generation in "
         "expectation (martingale differences G_t - (1 - 1/n) G_(t-1))",
@@ -96,19 +96,6 @@ def _gini_martingale(records, n: int, p0: np.ndarray, alpha: float, weak: float)
          "power": _POWER},
         {"increments": int(d.size), "informative": informative, **rate["decay_factor"]})
     return (check, rate, detectable), None
-
-
-def _check(name, statement, test, statistic, pvalue, alpha, weak, effect, numbers):
-    from collapsecheck.audit import AuditCheck
-
-    verdict = grade(pvalue, fail=alpha, weak=weak)
-    reason = {Verdict.FAIL: f"p = {pvalue:.3g} below its alpha {alpha:.3g}",
-              Verdict.WEAK: f"p = {pvalue:.3g} unusual (below {weak:.3g}); on fixed data "
-                            "there is nothing to re-run",
-              Verdict.PASS: ""}[verdict]
-    return AuditCheck(id=name, statement=statement, test=test, verdict=verdict,
-                      statistic=float(statistic), pvalue=float(pvalue), alpha=alpha,
-                      reason=reason, detectable_effect=effect, numbers=numbers)
 
 
 _LABELS = {"survivors": "surviving categories", "entropy": "entropy (nats)",
@@ -165,7 +152,7 @@ def _score(records, name: str, predictions, n: int, p0, alpha: float, weak: floa
     zs = _normal_isf(alpha / 2) + _normal_isf(1 - _POWER)
     n_eff = {"estimate": n + float(a.mean()) / gain,
              "ci95": sorted([n + ci.low / gain, n + ci.high / gain])}
-    check = _check(
+    check = graded_check(
         f"{name}_mean",
         f"the {_LABELS[name]} follow their exact mean at every recorded generation "
         f"({int(seen.any(axis=0).sum())} generations, {a.size} chains)",

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from collapsecheck import stats
+from collapsecheck.audit import graded_check
 from collapsecheck.errors import InputError
-from collapsecheck.results import Verdict, grade
 
 __all__ = ["audit_mv", "load"]
 
@@ -111,19 +111,6 @@ def load(path, *, trace_ratio: bool = False) -> dict:
         else:
             out[name] = None
     return out
-
-
-def _check(name, statement, test, statistic, pvalue, alpha, weak, effect, numbers):
-    from collapsecheck.audit import AuditCheck
-
-    verdict = grade(pvalue, fail=alpha, weak=weak)
-    reason = {Verdict.FAIL: f"p = {pvalue:.3g} below its alpha {alpha:.3g}",
-              Verdict.WEAK: f"p = {pvalue:.3g} unusual (below {weak:.3g}); on fixed data "
-                            "there is nothing to re-run",
-              Verdict.PASS: ""}[verdict]
-    return AuditCheck(id=name, statement=statement, test=test, verdict=verdict,
-                      statistic=float(statistic), pvalue=float(pvalue), alpha=alpha,
-                      reason=reason, detectable_effect=effect, numbers=numbers)
 
 
 def _steps(gens: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -202,7 +189,7 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
         law = LogDetLaw(n, 1, ddof, dim=dim)
         gof = stats.gof_exact(d, law.cdf)
         gap = stats.kolmogorov_detectable_gap(int(d.size), alpha, _POWER)
-        checks.append(_check(
+        checks.append(graded_check(
             "logdet_increment_gof",
             f"every step of log det Sigma follows its exact law (a sum of {dim} independent "
             f"log-chi-square terms, n={n}, ddof={ddof:g})",
@@ -214,7 +201,7 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
         se = math.sqrt(var / d.size)
         z = stats.z_test(float(d.mean()), se, null=drift)
         zs = float(sps.norm.isf(alpha / 2) + sps.norm.isf(1 - _POWER))
-        checks.append(_check(
+        checks.append(graded_check(
             "logdet_drift",
             f"the mean step of log det Sigma equals its exact drift {drift:.6g}",
             "two-sided z-test of the mean step with the exact step variance (i.i.d. steps)",
@@ -246,7 +233,7 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
             c = n - ddof
             sd_max = math.sqrt(2 * (n - 1)) / c
             zs = float(sps.norm.isf(alpha / 2) + sps.norm.isf(1 - _POWER))
-            checks.append(_check(
+            checks.append(graded_check(
                 "trace_martingale",
                 f"tr Sigma_t / tr Sigma_(t-1) has conditional mean (n-1)/(n-ddof) = {r:.6g} at "
                 "every step",
