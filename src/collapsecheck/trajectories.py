@@ -31,6 +31,7 @@ import re
 import shutil
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -475,26 +476,36 @@ def _load_csv(path: Path, memory_factor: float, ragged: bool = False) -> Traject
     return _csv_grid(path, col, _csv_log_var(path, col))
 
 
-def _csv_header(path: Path, fh) -> list[str]:
-    """Read and check line 1: known column names, each once, with replicate, generation
-    and std or log_var among them."""
+def csv_header_line(path: Path, fh, columns: Sequence[str], example: str,
+                    hint: str = "") -> tuple[list[str], str]:
+    """Read and check line 1 of a CSV log: UTF-8, not empty, no comment, every name among
+    ``columns`` and each once. Returns the names and the line (for the callers' own
+    rules); ``example`` is a header shown in the messages, ``hint`` added to the comment
+    refusal."""
     try:
         line = fh.readline().strip()
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a UTF-8 text file.") from None
     if not line:
-        raise InputError(f"{path}: empty file; expected a header such as "
-                         "'replicate,generation,mean,std'.")
+        raise InputError(f"{path}: empty file; expected a header such as '{example}'.")
     if "#" in line:
         raise InputError(f"{path}: line 1 (the header) holds a '#', but comments are not part "
                          "of the format; start the file with the plain header, e.g. "
-                         "replicate,generation,mean,std (np.savetxt writes '# ' before a "
-                         "header unless given comments='').")
+                         f"{example}{hint}.")
     header = [h.strip() for h in line.split(",")]
-    allowed = {"replicate", "generation", "mean", "std", "log_var"}
-    if any(h not in allowed for h in header) or len(set(header)) != len(header):
+    if any(h not in columns for h in header) or len(set(header)) != len(header):
         raise InputError(f"{path}: bad header {line!r}; columns must be among "
-                         "replicate,generation,mean,std,log_var, each once.")
+                         f"{','.join(columns)}, each once.")
+    return header, line
+
+
+def _csv_header(path: Path, fh) -> list[str]:
+    """Read and check line 1: known column names, each once, with replicate, generation
+    and std or log_var among them."""
+    header, line = csv_header_line(
+        path, fh, ("replicate", "generation", "mean", "std", "log_var"),
+        "replicate,generation,mean,std",
+        " (np.savetxt writes '# ' before a header unless given comments='')")
     missing = [c for c in _REQUIRED if c not in header]
     if missing or not ({"std", "log_var"} & set(header)):
         raise InputError(f"{path}: header {line!r} lacks {', '.join(missing) or 'std or log_var'}; "

@@ -48,6 +48,7 @@ from collapsecheck.trajectories import (
     _csv_table,
     _refuse_repeats,
     _require_csv_memory,
+    csv_header_line,
 )
 
 __all__ = ["COLUMNS", "ROUNDING_SLACK", "TokenTrajectories", "check_simulated", "final_summary",
@@ -232,22 +233,8 @@ def load(path: str | os.PathLike, categories: int, *, absorbing: bool = True,
 
 
 def _header(path: Path, fh) -> list[str]:
-    try:
-        line = fh.readline().strip()
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file.") from None
-    if not line:
-        raise InputError(f"{path}: empty file; expected a header such as "
-                         "'replicate,generation,survivors,entropy,gini_simpson'.")
-    if "#" in line:
-        raise InputError(f"{path}: line 1 (the header) holds a '#', but comments are not part "
-                         "of the format; start the file with the plain header, e.g. "
-                         "replicate,generation,survivors,entropy,gini_simpson.")
-    header = [h.strip() for h in line.split(",")]
-    allowed = {"replicate", "generation", *COLUMNS}
-    if any(h not in allowed for h in header) or len(set(header)) != len(header):
-        raise InputError(f"{path}: bad header {line!r}; columns must be among "
-                         f"replicate,generation,{','.join(COLUMNS)}, each once.")
+    header, line = csv_header_line(path, fh, ("replicate", "generation", *COLUMNS),
+                                   "replicate,generation,survivors,entropy,gini_simpson")
     missing = [c for c in ("replicate", "generation") if c not in header]
     if missing or not set(COLUMNS) & set(header):
         lacks = ", ".join(missing) or "a statistic (survivors, zeros, entropy, gini_simpson)"

@@ -59,6 +59,7 @@ def load(path, *, trace_ratio: bool = False) -> dict:
         _csv_table,
         _refuse_repeats,
         _require_csv_memory,
+        csv_header_line,
     )
 
     path = Path(path)
@@ -68,16 +69,12 @@ def load(path, *, trace_ratio: bool = False) -> dict:
         raise InputError(f"multivariate log {str(path)!r} is over {MAX_FILE_BYTES} bytes; "
                          "thin it (fewer generations or replicates) first.")
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as fh:
-        try:
-            line = fh.readline().strip()
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not a UTF-8 text file.") from None
-        header = [h.strip() for h in line.split(",")]
-        if (sorted(header[:2]) != ["generation", "replicate"] or "logdet" not in header
-                or any(h not in ("replicate", "generation", *_COLUMNS) for h in header)
-                or len(set(header)) != len(header)):
-            raise InputError(f"{path}: bad header {line!r}; expected "
-                             "replicate,generation,logdet or replicate,generation,logdet,trace.")
+        header, line = csv_header_line(path, fh, ("replicate", "generation", *_COLUMNS),
+                                       "replicate,generation,logdet,trace")
+        if "logdet" not in header or not {"replicate", "generation"} <= set(header):
+            raise InputError(f"{path}: header {line!r} lacks replicate, generation or logdet; "
+                             "expected replicate,generation,logdet or "
+                             "replicate,generation,logdet,trace.")
         _require_csv_memory(path, len(header), 8.0)
         data = _csv_table(path, fh, header)
     col = {name: data[:, i] for i, name in enumerate(header)}
