@@ -347,6 +347,26 @@ def _footer(report: ValidationReport) -> str:
 </footer>"""
 
 
+def page(title: str, body: str) -> str:
+    """A self-contained HTML page: ``title`` (escaped here) and ``body`` (already HTML),
+    with the reports' stylesheet inline."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<main>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
 def render_html(report: ValidationReport) -> str:
     """``report.html``: header with the overall verdict, figures present in
     ``report.figures``, checks with their details, positive controls (when any were
@@ -369,18 +389,4 @@ def render_html(report: ValidationReport) -> str:
         _remedy_section(report),
         _footer(report),
     ])
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<main>
-{body}
-</main>
-</body>
-</html>
-"""
+    return page(title, body)

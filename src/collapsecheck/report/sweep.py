@@ -249,21 +249,7 @@ large-n law (dashed) and the fitted power law (dotted), on log-log axes.</figcap
 <h2>Exponent</h2>{note}{exponent}
 <h2>Statistics</h2><ul>{statistics}</ul>
 <footer><h2>Design</h2>{spec}<h2>Environment</h2>{_html._kv(environment())}</footer>"""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title>
-<style>{_html._CSS}</style>
-</head>
-<body>
-<main>
-{body}
-</main>
-</body>
-</html>
-"""
+    return _html.page(title, body)
 
 
 # ---------------------------------------------------------------------------------------
