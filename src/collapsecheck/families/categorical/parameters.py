@@ -35,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from collapsecheck.errors import InputError
-from collapsecheck.experiment import _is_int, _is_real, sizes_iv
+from collapsecheck.sizes import _is_int, _is_real, sizes_iv
 
 __all__ = ["INITS", "MAX_CATEGORIES", "MAX_INIT_FILE_BYTES", "REGIMES", "SUM_TOLERANCE",
            "CategoricalExperiment", "load_init_file"]

@@ -36,11 +36,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from collapsecheck.errors import InputError
-from collapsecheck.io import atomic_write
-from collapsecheck.resources import require_memory
-from collapsecheck.summary import Estimate, _empirical_clt_ok, _mean_estimate
-from collapsecheck.trajectories import (
+from collapsecheck.csvlog import (
     _THIN,
     MAX_FILE_BYTES,
     _check_csv_values,
@@ -50,6 +46,10 @@ from collapsecheck.trajectories import (
     _require_csv_memory,
     csv_header_line,
 )
+from collapsecheck.errors import InputError
+from collapsecheck.io import atomic_write
+from collapsecheck.resources import require_memory
+from collapsecheck.summary import Estimate, _empirical_clt_ok, _mean_estimate
 
 __all__ = ["COLUMNS", "ROUNDING_SLACK", "TokenTrajectories", "check_simulated", "final_summary",
            "load", "save"]
