@@ -2,14 +2,14 @@
 
 ``samples`` draws all n values of every generation (as the article did); ``sufficient``
 draws only the fitted mean and sum of squares from their exact laws. Both return
-:class:`~collapsecheck.trajectories.Trajectories` with the same law; for a given seed their
-numbers differ (they consume randomness differently), but each is reproducible bit for bit
-whatever the number of workers or the memory chunk.
+:class:`~collapsecheck.families.gaussian.records.Trajectories` with the same law; for a
+given seed their numbers differ (they consume randomness differently), but each is
+reproducible bit for bit whatever the number of workers or the memory chunk.
 
 Experiments other than the article's chain (``not experiment.is_base``: another regime,
-temperature, n-growth or truncation) run on :mod:`collapsecheck.engines.regimes`, which
-says which engine supports which regime; the article's chain always runs on the engines
-here, unchanged.
+temperature, n-growth or truncation) run on
+:mod:`collapsecheck.families.gaussian.engines.regimes`, which says which engine supports
+which regime; the article's chain always runs on the engines here, unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from collapsecheck.engines import samples, sufficient
 from collapsecheck.engines._blocks import (
     BIT_GENERATOR,
     REPLICATE_BLOCK,
@@ -30,8 +29,9 @@ from collapsecheck.engines._blocks import (
     resolve_workers,
     scheduler_iv,
 )
-from collapsecheck.experiment import Experiment
-from collapsecheck.trajectories import EMIT_ELEMENTS, Trajectories
+from collapsecheck.families.gaussian.engines import samples, sufficient
+from collapsecheck.families.gaussian.parameters import Experiment
+from collapsecheck.families.gaussian.records import EMIT_ELEMENTS, Trajectories
 
 __all__ = ["BIT_GENERATOR", "ENGINES", "SimulationRun", "simulate"]
 
@@ -84,12 +84,12 @@ def _overflow_iv(e: Experiment) -> None:
     import math
 
     if not e.is_base:  # the regimes' own conservative envelope
-        from collapsecheck.engines.regimes import overflow_iv
+        from collapsecheck.families.gaussian.engines.regimes import overflow_iv
 
         overflow_iv(e)
         return
 
-    from collapsecheck.theory import LogVarianceLaw
+    from collapsecheck.families.gaussian.theory import LogVarianceLaw
 
     law = LogVarianceLaw(e.n, e.generations, e.ddof)
     if law.mean > 0:  # growing chains peak at the end: their mean + 8 SD there
@@ -162,7 +162,7 @@ def simulate(
         raise ValueError(f"`workers` must be a whole number >= 0 (0 = automatic); got {workers!r}.")
     regimes = None
     if not experiment.is_base:
-        from collapsecheck.engines import regimes
+        from collapsecheck.families.gaussian.engines import regimes
 
         regimes.engine_iv(experiment, engine)
     _overflow_iv(experiment)

@@ -1,7 +1,8 @@
 r"""Engines for the regimes of the Gaussian refit chain (everything but the article's chain).
 
-:func:`collapsecheck.engines.simulate` runs an experiment with ``experiment.is_base`` on
-the base engines (:mod:`collapsecheck.engines.samples`, ``.sufficient``), unchanged, and
+:func:`collapsecheck.families.gaussian.engines.simulate` runs an experiment with
+``experiment.is_base`` on the base engines
+(:mod:`collapsecheck.families.gaussian.engines.samples`, ``.sufficient``), unchanged, and
 every other experiment here:
 
 ============================  ===========  =========================================
@@ -32,9 +33,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import digamma, polygamma
 
-from collapsecheck.engines.regimes import samples, sufficient
-from collapsecheck.engines.regimes._steps import sufficient_unavailable
-from collapsecheck.experiment import n_schedule
+from collapsecheck.families.gaussian.engines.regimes import samples, sufficient
+from collapsecheck.families.gaussian.engines.regimes._steps import sufficient_unavailable
+from collapsecheck.families.gaussian.parameters import n_schedule
 
 __all__ = ["ENGINES", "block_task", "engine_iv", "overflow_iv", "per_draw", "preflight",
            "require_memory", "total_draws"]
@@ -62,8 +63,8 @@ def block_task(experiment, engine: str) -> Callable:
 
 def preflight(experiment, engine: str, workers: int = 1,
               chunk_elements: int = 1 << 14) -> None:
-    """Every refusal :func:`~collapsecheck.engines.simulate` would make for a regime
-    experiment, before anything runs or is written: :func:`engine_iv`, :func:`overflow_iv`
+    """Every refusal :func:`~collapsecheck.families.gaussian.engines.simulate` would make for
+    a regime experiment, before anything runs or is written: :func:`engine_iv`, :func:`overflow_iv`
     and :func:`require_memory` (with ``workers`` blocks at once)."""
     engine_iv(experiment, engine)
     overflow_iv(experiment)

@@ -3,14 +3,15 @@ r"""The regimes' ``samples`` engine: every value drawn, for every regime and mod
 Generation t draws its :math:`r_t = n_t - m_t` model values as :math:`\mu + \tau\sigma z`
 with z standard normal, or, under truncation at C, standard normal conditioned on
 :math:`|z| \le C` (drawn by inversion, :func:`truncated_standard_normal`); ``mix`` adds
-:math:`m_t` fresh N(0, 1) values (standardised coordinates: the original
-:math:`N(\mu_0, \sigma_0^2)`). The batches are reduced exactly as the base samples engine
-reduces its rows (:func:`collapsecheck.engines.samples._fit_rows`: chunked, long rows in
+:math:`m_t` fresh N(0, 1) values (standardised coordinates: the original :math:`N(\mu_0,
+\sigma_0^2)`). The batches are reduced exactly as the base samples engine reduces its rows
+(:func:`collapsecheck.families.gaussian.engines.samples._fit_rows`: chunked, long rows in
 fixed pieces merged exactly) and merged exactly by :mod:`._steps`. For
-``accumulate-subsample`` every chain keeps its real pool of :math:`N_t = n_1 + \dots +
-n_t` values (``rows x N_T`` float64 per block; :func:`collapsecheck.engines.regimes.
-require_memory` refuses what cannot fit) and fits the :math:`n_t` values whose random keys
-are smallest: a uniformly random subset, drawn without replacement.
+``accumulate-subsample`` every chain keeps its real pool of :math:`N_t = n_1 + \dots + n_t`
+values (``rows x N_T`` float64 per block;
+:func:`collapsecheck.families.gaussian.engines.regimes.require_memory` refuses what cannot
+fit) and fits the :math:`n_t` values whose random keys are smallest: a uniformly random
+subset, drawn without replacement.
 
 Stream layout of block b (the reproducibility contract): three Generators (on
 :data:`~collapsecheck.engines._blocks.BIT_GENERATOR`) from
@@ -37,8 +38,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from collapsecheck.engines._blocks import Recorder, block_seed, check_cancelled, generator
-from collapsecheck.engines.regimes._steps import run_chains
-from collapsecheck.engines.samples import _fit_rows
+from collapsecheck.families.gaussian.engines.regimes._steps import run_chains
+from collapsecheck.families.gaussian.engines.samples import _fit_rows
 
 __all__ = ["TruncatedNormals", "run_block", "truncated_standard_normal"]
 

@@ -26,7 +26,10 @@ import math
 import numpy as np
 
 from collapsecheck.engines._blocks import block_seed, generator
-from collapsecheck.engines.regimes._steps import run_chains, sufficient_unavailable
+from collapsecheck.families.gaussian.engines.regimes._steps import (
+    run_chains,
+    sufficient_unavailable,
+)
 
 __all__ = ["run_block"]
 
