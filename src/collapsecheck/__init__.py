@@ -7,9 +7,17 @@ follows from the exact law of that chain (see :mod:`collapsecheck.theory`).
 
 __version__ = "0.1.0"
 
-from collapsecheck.experiment import Experiment
-
 __all__ = ["Experiment", "__version__", "audit_chains"]
+
+
+def __getattr__(name: str):
+    """``Experiment``, the Gaussian family's parameters, resolved on first use so that
+    importing a shared module (or another family) loads no family."""
+    if name == "Experiment":
+        from collapsecheck.families.gaussian.parameters import Experiment
+
+        return Experiment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def audit_chains(trajectories, *, n: int, ddof: float = 0.0, **options):
