@@ -28,7 +28,7 @@ from scipy import stats as sps
 
 from collapsecheck import stats
 from collapsecheck.checks.base import Check, Outcome, finite_or_none
-from collapsecheck.theory import StepLaw
+from collapsecheck.families.gaussian.theory import StepLaw
 
 __all__ = ["Collapse", "DriftConsistency", "DriftEquivalence", "regression_grid"]
 

@@ -27,7 +27,7 @@ from scipy import stats as sps
 
 from collapsecheck import stats
 from collapsecheck.checks.base import Check, Outcome
-from collapsecheck.theory import (
+from collapsecheck.families.gaussian.theory import (
     LogVarianceLaw,
     StepLaw,
     log_sigma2_step_var,

@@ -37,7 +37,7 @@ from scipy import stats as sps
 
 from collapsecheck import stats
 from collapsecheck.checks.base import Check, Outcome
-from collapsecheck.experiment import Experiment, n_schedule
+from collapsecheck.families.gaussian.parameters import Experiment, n_schedule
 
 __all__ = ["PILOT_REPLICATES", "PILOT_SEED", "RegimeIncrementGof", "RegimeLogVarGof",
            "RegimeMeanIncrementGof", "RegimeMuVar", "RegimeSigma2Mean", "RegimeStepRatio",
@@ -65,7 +65,7 @@ class _RegimeCheck(Check):
 
     def __post_init__(self) -> None:
         # the engine must be able to run the regime (before any design guard simulates)
-        from collapsecheck.engines.regimes import engine_iv
+        from collapsecheck.families.gaussian.engines.regimes import engine_iv
 
         e = self.experiment(seed=0, replicates=1)
         if not e.is_base and self.engine in ("samples", "sufficient"):
@@ -127,7 +127,7 @@ def _prediction(e: Experiment):
 @lru_cache(maxsize=256)
 def _pilot(e: Experiment, engine: str) -> tuple[np.ndarray, np.ndarray]:
     """Final sigma^2/sigma0^2 and ((mu - mu0)/sigma0)^2 of a seeded pilot of the design."""
-    from collapsecheck.engines import simulate
+    from collapsecheck.families.gaussian.engines import simulate
 
     traj = simulate(e, engine=engine, workers=1, record="final").trajectories
     s2 = np.exp(traj.final_log_var - 2 * math.log(e.sigma0))
@@ -495,7 +495,7 @@ def audit_checks(e: Experiment, has_mean: bool) -> tuple[list[Check], dict[str, 
     Step by step where the regime has an exact step law (:func:`step_law_kind`): i.i.d.
     steps, so they work from few chains; across chains, the exact moments at the final
     generation (every regime whose theory has them)."""
-    from collapsecheck.engines.regimes import engine_iv
+    from collapsecheck.families.gaussian.engines.regimes import engine_iv
 
     try:
         engine_iv(e, "sufficient")

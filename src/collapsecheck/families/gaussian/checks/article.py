@@ -52,12 +52,10 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from collapsecheck.engines import ENGINES, simulate
 from collapsecheck.engines._blocks import REPLICATE_BLOCK, resolve_workers, run_blocks
-from collapsecheck.experiment import Experiment
-from collapsecheck.results import ClaimResult, ClaimVerdict
-from collapsecheck.seeds import derived_seed
-from collapsecheck.theory import (
+from collapsecheck.families.gaussian.engines import ENGINES, simulate
+from collapsecheck.families.gaussian.parameters import Experiment
+from collapsecheck.families.gaussian.theory import (
     LogVarianceLaw,
     StepLaw,
     log_sigma2_drift,
@@ -65,6 +63,8 @@ from collapsecheck.theory import (
     lundberg_exponent,
     prob_ever_recovers,
 )
+from collapsecheck.results import ClaimResult, ClaimVerdict
+from collapsecheck.seeds import derived_seed
 
 __all__ = ["CLAIMS", "STREAMS", "ClaimsConfig", "evaluate_claims", "stream_seed"]
 
@@ -1101,7 +1101,7 @@ def evaluate_claims(
 
     Examples
     --------
-    >>> from collapsecheck.checks.article import ClaimsConfig, evaluate_claims
+    >>> from collapsecheck.families.gaussian.checks.article import ClaimsConfig, evaluate_claims
     >>> (a6,) = evaluate_claims(ClaimsConfig(one_step_replicates=10_000), seed=1, ids=["A6"])
     >>> a6.verdict.value, round(a6.numbers["p_one_step_below"]["theory"], 4)
     ('QUALIFIED', 0.5149)
