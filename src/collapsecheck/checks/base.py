@@ -21,23 +21,24 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from collapsecheck.experiment import Experiment
-from collapsecheck.trajectories import Trajectories
+if TYPE_CHECKING:  # the Gaussian family's, imported where used: this module is shared
+    from collapsecheck.families.gaussian.parameters import Experiment
+    from collapsecheck.families.gaussian.records import Trajectories
 
 __all__ = ["Check", "Outcome", "Simulator", "engine_simulator"]
 
 #: ``simulator(experiment, record) -> Trajectories``; ``record`` is 'all', 'final' or a
 #: list of generations. The built-in engines are wrapped by :func:`engine_simulator`;
 #: a researcher's own simulator can be passed in their place.
-Simulator = Callable[[Experiment, str | Sequence[int]], Trajectories]
+Simulator = Callable[["Experiment", str | Sequence[int]], "Trajectories"]
 
 
 def engine_simulator(engine: str, workers: int | None = None,
                      scheduler: str | None = None) -> Simulator:
     """A :data:`Simulator` that runs one of the built-in engines."""
-    from collapsecheck.engines import simulate
+    from collapsecheck.families.gaussian.engines import simulate
 
     def run(experiment: Experiment, record) -> Trajectories:
         return simulate(experiment, engine=engine, workers=workers, record=record,
@@ -115,6 +116,10 @@ class Check(ABC):
         """Raise ValueError if the check cannot be trusted at these parameters."""
 
     def experiment(self, seed: int, replicates: int | None = None) -> Experiment:
+        """The experiment the check simulates (the Gaussian family's parameters; another
+        family's checks override this)."""
+        from collapsecheck.families.gaussian.parameters import Experiment
+
         return Experiment(n=self.n, generations=self.generations,
                           replicates=self.replicates if replicates is None else replicates,
                           ddof=self.ddof, mu0=self.mu0, sigma0=self.sigma0, seed=seed)

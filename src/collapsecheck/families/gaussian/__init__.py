@@ -13,4 +13,5 @@ SPEC = FamilySpec(
     name="gaussian",
     summary="1-D Gaussian refit chain (the article's experiment) and its regimes",
     native=True,
+    checks="collapsecheck.families.gaussian.checks:CHECK_TYPES",
 )
