@@ -1,0 +1,349 @@
+"""The package layout of DESIGN.md ("Families and regimes"): the Gaussian family's code
+lives under ``collapsecheck.families.gaussian``, its historical paths still work, and the
+shared layers do not reach into it.
+
+Historical paths. Every module that moved left an alias at its old path
+(:mod:`collapsecheck._alias`): the old name and the new one are the same module object,
+however and in whatever order they are imported, so imports, ``from pkg import module``,
+monkeypatching, pickles and ``python -m`` by the old path keep working.
+
+Shared layers. A shared module (formal tests, grading, streams, the drivers, the report
+writers, the check registry and the other families) should reach the Gaussian family only
+through the registry (:mod:`collapsecheck.families`, ``FamilySpec``). That is NOT yet true
+everywhere. :data:`KNOWN_DIRECT` lists, per shared module, the Gaussian modules it still
+imports by name (new or historical path), and :data:`KNOWN_LOADS` the shared modules that,
+imported on their own, still load the Gaussian family (directly or through another shared
+module). The tests compare the actual sets with these lists exactly, so a new reach into
+the family fails, and so does removing one without updating the list. What remains:
+
+* ``audit``: the Gaussian audit (``audit_chains``) is still the body of this module, beside
+  the shared grading (``consistency_verdict``, ``graded_check``) the other families' audits
+  use; hence the categorical and multivariate audits load the Gaussian family through it.
+* ``validate``: the Gaussian claims (``checks.article``), ``Experiment`` for the native
+  family's profiles and ``Trajectories`` for a simulator's records.
+* ``profiles``: a profile's claims table is read into the Gaussian ``ClaimsConfig``.
+* ``calibrate`` and the families' ``mutants``: through :mod:`collapsecheck.mutants`, which
+  holds both the shared ``Mutant`` and the Gaussian mutants.
+* ``summary`` (the shared estimates, ``Estimate``) holds the Gaussian final summary too and
+  imports the Gaussian theory; the categorical and multivariate records import it.
+* ``report.sweep`` imports the Gaussian theory's ``log_sigma2_drift`` (a report writer;
+  the sweep's numbers should come from the family).
+* ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
+  ``experiment()`` builds the Gaussian parameters (both imported where used, so importing
+  it loads no family); its fields are the Gaussian chain's.
+* ``families.mvgaussian``: ``parameters`` imports ``collapsecheck.experiment`` (its names
+  now live in :mod:`collapsecheck.sizes`), ``audit`` imports ``collapsecheck.trajectories``
+  (its names now live in :mod:`collapsecheck.csvlog`), and ``theory`` uses the Gaussian
+  theory's special functions and laws (``steps._log_geometric_sum``,
+  ``ngrowth._digamma_minus_log``, ``ngrowth.GrowthLaw``, ``replace.LogVarianceLaw``,
+  ``prediction.exp_or_inf``), which belong in a shared module.
+* ``families.gaussian.checks.article`` judges claim A7 on the categorical chain too, with
+  the categorical theory (one family importing another).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import collapsecheck
+
+G = "collapsecheck.families.gaussian"
+
+#: Every moved module: historical path -> where it lives now.
+MOVED = {
+    "collapsecheck.experiment": f"{G}.parameters",
+    "collapsecheck.trajectories": f"{G}.records",
+    "collapsecheck.engines.samples": f"{G}.engines.samples",
+    "collapsecheck.engines.sufficient": f"{G}.engines.sufficient",
+    "collapsecheck.engines.regimes": f"{G}.engines.regimes",
+    "collapsecheck.engines.regimes._steps": f"{G}.engines.regimes._steps",
+    "collapsecheck.engines.regimes.samples": f"{G}.engines.regimes.samples",
+    "collapsecheck.engines.regimes.sufficient": f"{G}.engines.regimes.sufficient",
+    **{f"collapsecheck.checks.{m}": f"{G}.checks.{m}"
+       for m in ("article", "collapse", "engines", "independence", "regimes", "theory")},
+}
+#: Names the Gaussian engines' package had at collapsecheck.engines (now resolved lazily).
+ENGINE_NAMES = ("ENGINES", "SimulationRun", "simulate", "THREADS_MIN_N",
+                "DEFAULT_CHUNK_ELEMENTS", "_overflow_iv", "_record_iv")
+
+SRC = Path(collapsecheck.__file__).parent
+
+#: The shared modules (paths under src/collapsecheck; a directory stands for its modules).
+SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "calibrate.py",
+          "profiles.py", "summary.py", "csvlog.py", "sizes.py", "io.py", "resources.py",
+          "checks/__init__.py", "checks/base.py", "engines/_blocks.py", "engines/_threads.py",
+          "families/__init__.py", "families/protocol.py", "families/console.py", "report",
+          "families/categorical", "families/mvgaussian")
+
+#: Shared module -> the Gaussian modules it imports by name (see the module docstring).
+KNOWN_DIRECT = {
+    "collapsecheck.audit": {
+        "collapsecheck.checks.collapse", "collapsecheck.checks.independence",
+        "collapsecheck.checks.regimes", "collapsecheck.checks.theory",
+        "collapsecheck.experiment", "collapsecheck.theory", "collapsecheck.trajectories"},
+    "collapsecheck.validate": {
+        "collapsecheck.checks.article", "collapsecheck.experiment",
+        "collapsecheck.trajectories"},
+    "collapsecheck.profiles": {"collapsecheck.checks.article"},
+    "collapsecheck.summary": {"collapsecheck.theory"},
+    "collapsecheck.report.sweep": {"collapsecheck.theory"},
+    "collapsecheck.checks.base": {
+        f"{G}.engines", f"{G}.parameters", f"{G}.records"},
+    "collapsecheck.families.mvgaussian.parameters": {"collapsecheck.experiment"},
+    "collapsecheck.families.mvgaussian.audit": {"collapsecheck.trajectories"},
+    "collapsecheck.families.mvgaussian.theory": {
+        f"{G}.theory.ngrowth", f"{G}.theory.prediction", f"{G}.theory.replace",
+        f"{G}.theory.steps"},
+}
+#: Shared modules that, imported alone, load the Gaussian family (see the docstring).
+KNOWN_LOADS = {
+    "collapsecheck.audit", "collapsecheck.validate", "collapsecheck.calibrate",
+    "collapsecheck.summary", "collapsecheck.report.sweep",
+    "collapsecheck.families.categorical.audit", "collapsecheck.families.categorical.engines",
+    "collapsecheck.families.categorical.mutants", "collapsecheck.families.categorical.records",
+    "collapsecheck.families.mvgaussian.audit", "collapsecheck.families.mvgaussian.engines",
+    "collapsecheck.families.mvgaussian.mutants", "collapsecheck.families.mvgaussian.parameters",
+    "collapsecheck.families.mvgaussian.records", "collapsecheck.families.mvgaussian.theory",
+}
+#: Family module -> the other families' modules it imports (see the docstring).
+KNOWN_CROSS_FAMILY = {
+    f"{G}.checks.article": {"collapsecheck.families.categorical.theory"},
+    "collapsecheck.families.mvgaussian.audit": {"collapsecheck.trajectories"},
+    "collapsecheck.families.mvgaussian.parameters": {"collapsecheck.experiment"},
+    "collapsecheck.families.mvgaussian.theory": KNOWN_DIRECT[
+        "collapsecheck.families.mvgaussian.theory"],
+}
+
+
+#: The modules of collapsecheck.families that belong to no family.
+SHARED_FAMILY_MODULES = frozenset({"collapsecheck.families", "collapsecheck.families.protocol",
+                                   "collapsecheck.families.console"})
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _shared_modules() -> list[Path]:
+    found = []
+    for entry in SHARED:
+        p = SRC / entry
+        found += sorted(p.rglob("*.py")) if p.is_dir() else [p]
+    return found
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module an import statement in ``path`` names (module level or in a function,
+    TYPE_CHECKING blocks included), with ``from X import y`` giving ``X.y`` where that
+    is one of the Gaussian family's historical names, else ``X``."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    lazy = {f"collapsecheck.engines.{n}" for n in ENGINE_NAMES} | {"collapsecheck.Experiment"}
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                root = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{root}.{base}" if base else root
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                historical = full in MOVED or full == "collapsecheck.theory" or full in lazy
+                found.add(full if historical else base)
+    return found
+
+
+def _gaussian(name: str) -> bool:
+    old = (*MOVED, "collapsecheck.theory", "collapsecheck.Experiment",
+           *(f"collapsecheck.engines.{n}" for n in ENGINE_NAMES))
+    return name == G or name.startswith(G + ".") or name in old
+
+
+# -- historical paths ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("old_first", [True, False])
+def test_old_and_new_paths_are_the_same_module_objects(old_first):
+    """In a fresh interpreter, whichever path is imported first: ``sys.modules``, the
+    parent package's attribute and ``from parent import name`` all give one object."""
+    code = f"""
+import importlib, json, sys
+moved = {MOVED!r}
+bad = []
+for old, new in moved.items():
+    first, second = (old, new) if {old_first!r} else (new, old)
+    a = importlib.import_module(first)
+    b = importlib.import_module(second)
+    parent, _, name = old.rpartition(".")
+    exec(f"from {{parent}} import {{name}} as c", globals())
+    if not (a is b is sys.modules[old] is sys.modules[new] is c
+            is getattr(sys.modules[parent], name)):
+        bad.append(old)
+    if a.__name__ != new:
+        bad.append(old + ": __name__ " + a.__name__)
+print(json.dumps(bad))
+"""
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
+
+
+def test_every_moved_module_has_an_alias_file_and_a_new_file():
+    for old, new in MOVED.items():
+        if old.startswith("collapsecheck.engines.regimes."):
+            continue  # registered by the package alias engines/regimes.py
+        old_file = SRC.parent.joinpath(*old.split(".")).with_suffix(".py")
+        new_path = SRC.parent.joinpath(*new.split("."))
+        assert old_file.is_file(), old_file
+        assert f'alias(__name__, "{new}"' in old_file.read_text(), old_file
+        assert new_path.with_suffix(".py").is_file() or (new_path / "__init__.py").is_file()
+
+
+def test_monkeypatching_the_old_path_patches_the_code_that_runs(monkeypatch, tmp_path):
+    """A patch through the historical name reaches the function at the new path."""
+    import collapsecheck.trajectories as old
+    from collapsecheck.errors import InputError
+    from collapsecheck.families.gaussian.records import load
+
+    path = tmp_path / "t.csv"
+    path.write_text("replicate,generation,std\n0,0,1\n0,1,0.9\n", encoding="utf-8")
+    assert load(path).log_var.shape == (1, 2)
+    monkeypatch.setattr(old, "MAX_FILE_BYTES", 10)
+    with pytest.raises(InputError, match="over the limit of 10"):
+        load(path)
+
+
+def test_pickles_naming_either_path_load_the_same_class():
+    from collapsecheck.experiment import Experiment
+    from collapsecheck.trajectories import Trajectories
+
+    e = Experiment(n=5, generations=3, replicates=2, seed=4)
+    assert pickle.loads(pickle.dumps(e)) == e
+    assert Experiment.__module__ == f"{G}.parameters"
+    for cls, old in ((Experiment, "collapsecheck.experiment"),
+                     (Trajectories, "collapsecheck.trajectories")):
+        by_old_path = pickle.dumps(cls, protocol=0).replace(
+            cls.__module__.encode(), old.encode())
+        assert old.encode() in by_old_path
+        assert pickle.loads(by_old_path) is cls
+
+
+def test_python_dash_m_runs_the_moved_module():
+    """``python -m <old path>`` runs the module itself (none of them has a main block:
+    it imports cleanly and exits 0), not an alias that swaps out ``__main__``. (runpy's
+    warning that a package's ``__init__`` imported the module first is as before the
+    move: the packages import their engines and checks.)"""
+    for old in ("collapsecheck.trajectories", "collapsecheck.engines.samples",
+                "collapsecheck.checks.theory"):
+        done = subprocess.run([sys.executable, "-m", old], capture_output=True, text=True,
+                              check=False)
+        lines = [s for s in done.stderr.splitlines()
+                 if s and "found in sys.modules after import of package" not in s]
+        assert (done.returncode, lines) == (0, []), (old, done.stderr)
+
+
+def test_engines_package_names_are_the_gaussian_engines_objects():
+    import collapsecheck.engines as old
+    import collapsecheck.families.gaussian.engines as new
+    from collapsecheck.engines import BIT_GENERATOR
+    from collapsecheck.engines._blocks import BIT_GENERATOR as shared
+
+    for name in ENGINE_NAMES:
+        assert getattr(old, name) is getattr(new, name), name
+    assert BIT_GENERATOR == shared
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_registry_finds_every_gaussian_check_by_type_through_the_family():
+    from collapsecheck.checks import CHECK_TYPES, build_check
+    from collapsecheck.families import spec
+    from collapsecheck.families.gaussian.checks import CHECK_TYPES as gaussian
+
+    assert spec("gaussian").checks == f"{G}.checks:CHECK_TYPES"
+    assert list(CHECK_TYPES)[:len(gaussian)] == list(gaussian)  # first, in their order
+    for kind, cls in gaussian.items():
+        assert CHECK_TYPES[kind] is cls
+        old = importlib.import_module(cls.__module__.replace(f"{G}.checks",
+                                                             "collapsecheck.checks"))
+        assert getattr(old, cls.__name__) is cls
+
+    assert type(build_check({"type": "log_var_gof"})) is gaussian["log_var_gof"]
+    import collapsecheck.checks as registry
+
+    assert registry.LogVarGof is gaussian["log_var_gof"]
+
+
+def test_a_family_check_module_may_be_imported_first():
+    """The registry is built on first use, so a family's checks (which import
+    checks.base, and so the registry's package) can be the first thing imported."""
+    for module in (f"{G}.checks.theory", "collapsecheck.families.categorical.checks",
+                   "collapsecheck.families.mvgaussian.checks"):
+        done = _python(f"import {module}; from collapsecheck.checks import CHECK_TYPES; "
+                       "print(len(CHECK_TYPES))")
+        assert done.returncode == 0, (module, done.stderr)
+        assert int(done.stdout) >= 19
+
+
+# -- shared layers ---------------------------------------------------------------------
+
+
+def test_shared_modules_name_the_gaussian_family_only_where_listed():
+    actual = {}
+    for path in _shared_modules():
+        reach = {m for m in _imported(path) if _gaussian(m)}
+        if reach:
+            actual[_module_name(path)] = reach
+    assert actual == KNOWN_DIRECT
+
+
+def test_shared_modules_imported_alone_load_the_gaussian_family_only_where_listed():
+    modules = [_module_name(p) for p in _shared_modules()]
+    code = f"""
+import importlib, json, subprocess, sys
+loads = []
+for m in {modules!r}:
+    out = subprocess.run([sys.executable, "-c", f"import sys, {{m}}; print(any("
+                          f"k == {G!r} or k.startswith({G + '.'!r}) for k in sys.modules))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    if out == "True":
+        loads.append(m)
+print(json.dumps(loads))
+"""
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == KNOWN_LOADS
+
+
+def test_families_import_one_another_only_where_listed():
+    families = SRC / "families"
+    actual = {}
+    for path in sorted(families.rglob("*.py")):
+        parts = path.relative_to(families).parts
+        if len(parts) < 2:
+            continue  # the registry and the protocol
+        own = f"collapsecheck.families.{parts[0]}"
+        other = {m for m in _imported(path)
+                 if m.startswith("collapsecheck.families.") and not m.startswith(own)
+                 and m not in SHARED_FAMILY_MODULES}
+        if parts[0] != "gaussian":
+            other |= {m for m in _imported(path) if _gaussian(m)}
+        if other:
+            actual[_module_name(path)] = other
+    assert actual == KNOWN_CROSS_FAMILY
