@@ -19,8 +19,8 @@ the family fails, and so does removing one without updating the list. What remai
 * ``audit``: the Gaussian audit (``audit_chains``) is still the body of this module, beside
   the shared grading (``consistency_verdict``, ``graded_check``) the other families' audits
   use; hence the categorical and multivariate audits load the Gaussian family through it.
-* ``validate``: the Gaussian claims (``checks.article``), ``Experiment`` for the native
-  family's profiles and ``Trajectories`` for a simulator's records.
+* ``validate``: the Gaussian claims (``checks.article``) and ``Experiment`` (a type hint;
+  a simulator's records are checked by each family's ``FamilySpec.results``).
 * ``profiles``: a profile's claims table is read into the Gaussian ``ClaimsConfig``.
 * ``calibrate`` and the families' ``mutants``: through :mod:`collapsecheck.mutants`, which
   holds both the shared ``Mutant`` and the Gaussian mutants.
@@ -89,9 +89,7 @@ KNOWN_DIRECT = {
         "collapsecheck.checks.collapse", "collapsecheck.checks.independence",
         "collapsecheck.checks.regimes", "collapsecheck.checks.theory",
         "collapsecheck.experiment", "collapsecheck.theory", "collapsecheck.trajectories"},
-    "collapsecheck.validate": {
-        "collapsecheck.checks.article", "collapsecheck.experiment",
-        "collapsecheck.trajectories"},
+    "collapsecheck.validate": {"collapsecheck.checks.article", "collapsecheck.experiment"},
     "collapsecheck.profiles": {"collapsecheck.checks.article"},
     "collapsecheck.summary": {"collapsecheck.theory"},
     "collapsecheck.report.sweep": {"collapsecheck.theory"},
@@ -347,3 +345,26 @@ def test_families_import_one_another_only_where_listed():
         if other:
             actual[_module_name(path)] = other
     assert actual == KNOWN_CROSS_FAMILY
+
+
+def test_every_family_declaration_names_what_ships():
+    """Each ``FamilySpec`` string names an existing module attribute, and each JSON Schema
+    it declares is a file the package data (pyproject.toml) ships."""
+    import fnmatch
+    import tomllib
+
+    from collapsecheck.families import spec, specs
+
+    root = SRC.parents[1]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["package-data"]["collapsecheck"]
+    for s in specs():
+        for ref in (s.checks, s.figures, s.results, s.mutants, *s.commands.values()):
+            if ref:
+                module, name = ref.split(":")
+                assert hasattr(importlib.import_module(module), name), (s.name, ref)
+        for command, rel in s.schemas.items():
+            assert (SRC / rel).is_file(), (s.name, command, rel)
+            assert json.loads((SRC / rel).read_text(encoding="utf-8"))["type"] == "object"
+            assert any(fnmatch.fnmatch(rel, glob) for glob in shipped), (s.name, rel)
+    assert spec("gaussian").schemas == {"theory": "schemas/theory.schema.json"}

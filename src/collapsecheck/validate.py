@@ -26,8 +26,6 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-import numpy as np
-
 from collapsecheck.checks import Check, Simulator
 from collapsecheck.experiment import Experiment
 from collapsecheck.profiles import Profile, budget_summary, thresholds
@@ -188,9 +186,10 @@ def guarded(simulator: Simulator) -> Simulator:
     an :class:`~collapsecheck.errors.InputError` naming the problem (the user's code, not
     a bug in collapsecheck); a real Ctrl-C stays an interrupt. What it prints goes to
     stderr, so stdout keeps only collapsecheck's output."""
-    from collapsecheck.errors import InputError
+    import importlib
+
+    from collapsecheck.families import spec
     from collapsecheck.plugin import simulator_failure, stdout_to_stderr
-    from collapsecheck.trajectories import Trajectories
 
     try:
         name = str(getattr(simulator, "__name__", None) or type(simulator).__name__)
@@ -203,48 +202,11 @@ def guarded(simulator: Simulator) -> Simulator:
                 traj = simulator(experiment, record)
         except BaseException as exc:
             raise simulator_failure(f"the simulator {name!r}", exc) from None
+        # each family's rules for what its simulator returns (FamilySpec.results)
         family = getattr(type(experiment), "family", "gaussian")
-        if family != "gaussian":  # another model family's records: its own rules
-            import importlib
-
-            from collapsecheck.families import spec
-
-            module, function = spec(family).results.split(":")
-            return getattr(importlib.import_module(module), function)(traj, experiment,
-                                                                      record, name)
-        if not isinstance(traj, Trajectories):
-            raise InputError(f"the simulator {name!r} returned {type(traj).__name__}; it must "
-                             "return collapsecheck.trajectories.Trajectories.")
-        if record == "all":
-            want = np.arange(experiment.generations + 1)
-        elif record == "final":
-            want = np.array([experiment.generations])
-        else:
-            want = np.asarray(record)
-        try:
-            log_var = np.asarray(traj.log_var, dtype=np.float64)
-            generations = np.asarray(traj.generations)
-            mean = None if traj.mean is None else np.asarray(traj.mean, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"the simulator {name!r} returned Trajectories whose arrays are "
-                             f"not numbers: {' '.join(str(exc).split())}") from None
-        shape = log_var.shape
-        if len(shape) != 2 or shape != (experiment.replicates, want.size):
-            raise InputError(f"the simulator {name!r} returned log_var of shape {shape}; "
-                             f"expected ({experiment.replicates}, {want.size}) for record="
-                             f"{record if isinstance(record, str) else 'a list'}.")
-        if generations.shape != want.shape or not np.array_equal(generations, want):
-            raise InputError(f"the simulator {name!r} returned generations that differ from "
-                             "the ones asked for in `record`.")
-        if not np.all(np.isfinite(log_var)):
-            raise InputError(f"the simulator {name!r} returned non-finite log_var values.")
-        if mean is None or mean.shape != shape:
-            raise InputError(f"the simulator {name!r} returned no `mean` array of shape "
-                             f"{shape}; the checks need the fitted means too.")
-        if not np.all(np.isfinite(mean)):
-            raise InputError(f"the simulator {name!r} returned non-finite mean values.")
-        return replace(traj, generations=want.astype(np.int64, copy=False), log_var=log_var,
-                       mean=mean)
+        module, function = spec(family).results.split(":")
+        return getattr(importlib.import_module(module), function)(traj, experiment, record,
+                                                                  name)
 
     return run
 

@@ -1,10 +1,20 @@
 """The 1-D Gaussian refit chain: fit N(mu, sigma^2) to n draws of the previous fit.
 
-Its exact theory is the package :mod:`collapsecheck.families.gaussian.theory` (one module
-per regime, the shared step laws in ``steps``); its engines are
-:mod:`collapsecheck.engines` (the replace chain) and :mod:`collapsecheck.engines.regimes`.
+The parts: :mod:`~collapsecheck.families.gaussian.parameters` (the frozen
+:class:`Experiment`, every regime's parameters), :mod:`~collapsecheck.families.gaussian.theory`
+(exact theory, one module per regime, the shared step laws in ``steps``),
+:mod:`~collapsecheck.families.gaussian.engines` (``simulate``; the article's chain on
+``samples`` and ``sufficient``, every other regime on ``engines.regimes``),
+:mod:`~collapsecheck.families.gaussian.records` (trajectories and their CSV/NPZ formats)
+and :mod:`~collapsecheck.families.gaussian.checks` (its checks, and the article's claims in
+``checks.article``). Their historical paths (``collapsecheck.experiment``,
+``collapsecheck.theory``, ``collapsecheck.engines.samples``, ``collapsecheck.trajectories``,
+``collapsecheck.checks.theory``, ...) keep working as aliases of the same modules.
+
 The commands' own bodies implement it (``SPEC.native``), so it declares no options of its
-own: the options the commands declare are its.
+own: the options the commands declare are its. Its checks, its rules for a simulator's
+records and its JSON Schemas it declares as every family does. This module holds only the
+light declaration, ``SPEC``.
 """
 
 from collapsecheck.families.protocol import FamilySpec
@@ -14,4 +24,6 @@ SPEC = FamilySpec(
     summary="1-D Gaussian refit chain (the article's experiment) and its regimes",
     native=True,
     checks="collapsecheck.families.gaussian.checks:CHECK_TYPES",
+    results="collapsecheck.families.gaussian.records:check_simulated",
+    schemas={"theory": "schemas/theory.schema.json"},
 )

@@ -58,7 +58,8 @@ from collapsecheck.errors import InputError
 from collapsecheck.io import atomic_file, atomic_write, staging_directory
 from collapsecheck.resources import require_memory
 
-__all__ = ["MAX_FILE_BYTES", "Trajectories", "TrajectoryWriter", "load", "save"]
+__all__ = ["MAX_FILE_BYTES", "Trajectories", "TrajectoryWriter", "check_simulated", "load",
+           "save"]
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,48 @@ class Trajectories:
         """The fitted means mu at the last recorded generation."""
         mean = self.fitted_mean()
         return None if mean is None else mean[:, -1]
+
+
+def check_simulated(traj, experiment, record, name: str) -> Trajectories:
+    """What a simulator under test returned for ``experiment`` (``validate --simulator``,
+    controls, calibration): :class:`Trajectories` at exactly the generations asked for
+    (``record``: 'all', 'final' or a list), ``log_var`` and ``mean`` of shape (replicates,
+    generations) and finite; returned with float64 arrays. Otherwise an
+    :class:`~collapsecheck.errors.InputError` naming the problem (``name`` is the
+    simulator's). The Gaussian family's ``FamilySpec.results``."""
+    if not isinstance(traj, Trajectories):
+        raise InputError(f"the simulator {name!r} returned {type(traj).__name__}; it must "
+                         "return collapsecheck.trajectories.Trajectories.")
+    if record == "all":
+        want = np.arange(experiment.generations + 1)
+    elif record == "final":
+        want = np.array([experiment.generations])
+    else:
+        want = np.asarray(record)
+    try:
+        log_var = np.asarray(traj.log_var, dtype=np.float64)
+        generations = np.asarray(traj.generations)
+        mean = None if traj.mean is None else np.asarray(traj.mean, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the simulator {name!r} returned Trajectories whose arrays are "
+                         f"not numbers: {' '.join(str(exc).split())}") from None
+    shape = log_var.shape
+    if len(shape) != 2 or shape != (experiment.replicates, want.size):
+        raise InputError(f"the simulator {name!r} returned log_var of shape {shape}; "
+                         f"expected ({experiment.replicates}, {want.size}) for record="
+                         f"{record if isinstance(record, str) else 'a list'}.")
+    if generations.shape != want.shape or not np.array_equal(generations, want):
+        raise InputError(f"the simulator {name!r} returned generations that differ from "
+                         "the ones asked for in `record`.")
+    if not np.all(np.isfinite(log_var)):
+        raise InputError(f"the simulator {name!r} returned non-finite log_var values.")
+    if mean is None or mean.shape != shape:
+        raise InputError(f"the simulator {name!r} returned no `mean` array of shape "
+                         f"{shape}; the checks need the fitted means too.")
+    if not np.all(np.isfinite(mean)):
+        raise InputError(f"the simulator {name!r} returned non-finite mean values.")
+    return replace(traj, generations=want.astype(np.int64, copy=False), log_var=log_var,
+                   mean=mean)
 
 
 # ---------------------------------------------------------------------------------------
