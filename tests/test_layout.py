@@ -24,8 +24,8 @@ the family fails, and so does removing one without updating the list. What remai
 * ``profiles``: a profile's claims table is read into the Gaussian ``ClaimsConfig``.
 * ``calibrate`` and the families' ``mutants``: through :mod:`collapsecheck.mutants`, which
   holds both the shared ``Mutant`` and the Gaussian mutants.
-* ``summary`` (the shared estimates, ``Estimate``) holds the Gaussian final summary too and
-  imports the Gaussian theory; the categorical and multivariate records import it.
+* ``summary`` (the shared estimates, ``Estimate``) holds the Gaussian final summary too,
+  which imports the Gaussian theory where it runs (so importing it loads no family).
 * ``report.sweep`` imports the Gaussian theory's ``log_sigma2_drift`` (a report writer;
   the sweep's numbers should come from the family).
 * ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
@@ -91,7 +91,7 @@ KNOWN_DIRECT = {
         "collapsecheck.experiment", "collapsecheck.theory", "collapsecheck.trajectories"},
     "collapsecheck.validate": {"collapsecheck.checks.article", "collapsecheck.experiment"},
     "collapsecheck.profiles": {"collapsecheck.checks.article"},
-    "collapsecheck.summary": {"collapsecheck.theory"},
+    "collapsecheck.summary": {f"{G}.theory"},
     "collapsecheck.report.sweep": {"collapsecheck.theory"},
     "collapsecheck.checks.base": {
         f"{G}.engines", f"{G}.parameters", f"{G}.records"},
@@ -104,12 +104,11 @@ KNOWN_DIRECT = {
 #: Shared modules that, imported alone, load the Gaussian family (see the docstring).
 KNOWN_LOADS = {
     "collapsecheck.audit", "collapsecheck.validate", "collapsecheck.calibrate",
-    "collapsecheck.summary", "collapsecheck.report.sweep",
-    "collapsecheck.families.categorical.audit", "collapsecheck.families.categorical.engines",
-    "collapsecheck.families.categorical.mutants", "collapsecheck.families.categorical.records",
+    "collapsecheck.report.sweep",
+    "collapsecheck.families.categorical.audit", "collapsecheck.families.categorical.mutants",
     "collapsecheck.families.mvgaussian.audit", "collapsecheck.families.mvgaussian.engines",
     "collapsecheck.families.mvgaussian.mutants", "collapsecheck.families.mvgaussian.parameters",
-    "collapsecheck.families.mvgaussian.records", "collapsecheck.families.mvgaussian.theory",
+    "collapsecheck.families.mvgaussian.theory",
 }
 #: Family module -> the other families' modules it imports (see the docstring).
 KNOWN_CROSS_FAMILY = {

@@ -25,17 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
-from collapsecheck.theory import (
-    QUANTILE_LEVELS,
-    TheoryPrediction,
-    log_sigma_moment,
-    mu_fourth_moment,
-    mu_var,
-)
+if TYPE_CHECKING:
+    from collapsecheck.families.gaussian.theory import TheoryPrediction
 
 __all__ = ["Estimate", "FinalSummary", "summarize"]
 
@@ -200,7 +196,15 @@ def _summarize(final_log_var, mean_std, theory, experiment=None) -> FinalSummary
     """Final-generation statistics against ``theory``: a replace-chain prediction (every
     number exact, the CLT guards from its exact moments) or, with ``experiment``, a regime's
     :class:`~collapsecheck.families.gaussian.theory.prediction.RegimePrediction` (a theory
-    value it does not have exactly is None, and the guards use the sample kurtosis)."""
+    value it does not have exactly is None, and the guards use the sample kurtosis).
+    (The Gaussian family's summary; the estimates above it are every family's.)"""
+    from collapsecheck.families.gaussian.theory import (
+        QUANTILE_LEVELS,
+        log_sigma_moment,
+        mu_fourth_moment,
+        mu_var,
+    )
+
     lv = np.asarray(final_log_var, dtype=float)
     R = lv.size
     regime = experiment is not None
