@@ -107,12 +107,12 @@ details > .body { padding: 4px 14px 14px; border-top: 1px solid var(--line); }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 6px 0; }
 dl.kv dt { color: var(--muted); }
 dl.kv dd { margin: 0; overflow-wrap: anywhere; }
-.figs { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
-  gap: 16px; }
+.figs { display: grid; grid-template-columns: minmax(0, 1fr); gap: 20px; }
 figure { margin: 0; background: var(--card); border: 1px solid var(--line);
   border-radius: 8px; padding: 10px; }
-figure svg { width: 100%; height: auto; display: block; }
-figcaption { font-size: .85rem; color: var(--muted); margin-top: 4px; }
+figure svg { width: 100%; height: auto; display: block; margin: 0 auto; }
+figcaption { font-size: .9rem; color: var(--muted); margin: 6px auto 0; max-width: 70ch;
+  text-align: center; }
 .claim { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
   padding: 14px 16px; margin: 12px 0; }
 .claim blockquote { margin: 6px 0 10px; padding: 4px 12px; border-left: 3px solid var(--line);
