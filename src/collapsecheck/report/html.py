@@ -64,6 +64,7 @@ h2 { font-size: 1.25rem; margin: 36px 0 12px; padding-bottom: 4px;
   border-bottom: 1px solid var(--line); }
 h3 { font-size: 1.05rem; margin: 0 0 8px; }
 h4 { font-size: .95rem; margin: 14px 0 6px; }
+h5 { font-size: .88rem; margin: 10px 0 4px; color: var(--muted); }
 p { margin: 6px 0; }
 .muted { color: var(--muted); }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
@@ -125,6 +126,13 @@ code.id { overflow-wrap: normal; word-break: normal; white-space: normal; }
 ol.steps { margin: 4px 0 10px; padding-left: 22px; }
 ol.steps li { margin: 3px 0; }
 sub, sup { line-height: 0; font-size: .75em; }
+@media (max-width: 900px) {
+  main { padding: 16px 12px 40px; }
+  table { font-size: .84rem; }
+  th, td { padding: 5px 6px; }
+  td.num, th.num { white-space: normal; }
+  .badge { letter-spacing: 0; padding: 2px 6px; }
+}
 @media print { details { break-inside: avoid; } details > .body { display: block; } }
 """
 
@@ -341,16 +349,19 @@ def _checks_table(report: ValidationReport) -> str:
 
 def _check_details(i: int, c: CheckResult) -> str:
     stages = _table(
-        ["stage", "seed", "spawn key", "replicates", "statistic", "p-value", "verdict",
-         "details"],
+        ["stage", "seed", "spawn key", "replicates", "statistic", "p-value", "verdict"],
         [
             [str(j + 1), _e(s.seed), _e(fmt_value(list(s.spawn_key))), _e(s.replicates),
              f"{_e(statistic_name(c.test))} = {_e(fmt_num(s.statistic))}", _p(s.pvalue),
-             _badge(s.verdict.value), _e(fmt_value(s.details)) if s.details else ""]
+             _badge(s.verdict.value)]
             for j, s in enumerate(c.stages)
         ],
-        [True, True, False, True, True, True, False, False],
+        [True, True, False, True, True, True, False],
     ) if c.stages else f'<p class="muted">{MISSING}</p>'
+    # each stage's own numbers, where they are not simply the check's (an escalation)
+    stages += "".join(f"<h5>Stage {j + 1}: numbers</h5>{_kv(s.details, labels=True)}"
+                      for j, s in enumerate(c.stages)
+                      if s.details and (len(c.stages) > 1 or s.details != c.numbers))
     numbers = _kv(c.numbers, labels=True) if c.numbers else f'<p class="muted">{MISSING}</p>'
     is_open = " open" if c.verdict is not Verdict.PASS else ""
     return f"""<details id="check-{i}"{is_open}>
