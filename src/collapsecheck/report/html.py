@@ -130,7 +130,7 @@ sub, sup { line-height: 0; font-size: .75em; }
   main { padding: 16px 12px 40px; }
   table { font-size: .84rem; }
   th, td { padding: 5px 6px; }
-  td.num, th.num { white-space: normal; }
+  td.num .wrap { white-space: normal; }
   .badge { letter-spacing: 0; padding: 2px 6px; }
 }
 @media print { details { break-inside: avoid; } details > .body { display: block; } }
@@ -189,7 +189,7 @@ def _stat(c: CheckResult | Mapping[str, Any]) -> str:
     """The statistic named: "KS D = 0.0106", "z = 2.105"."""
     test = c["test"] if isinstance(c, Mapping) else c.test
     value = c["statistic"] if isinstance(c, Mapping) else c.statistic
-    return f"{_e(statistic_name(test))} = {_e(fmt_num(value))}"
+    return f'<span class="wrap">{_e(statistic_name(test))} = {_e(fmt_num(value))}</span>'
 
 
 def _direction(kind: str) -> str:
@@ -352,7 +352,8 @@ def _check_details(i: int, c: CheckResult) -> str:
         ["stage", "seed", "spawn key", "replicates", "statistic", "p-value", "verdict"],
         [
             [str(j + 1), _e(s.seed), _e(fmt_value(list(s.spawn_key))), _e(s.replicates),
-             f"{_e(statistic_name(c.test))} = {_e(fmt_num(s.statistic))}", _p(s.pvalue),
+             f'<span class="wrap">{_e(statistic_name(c.test))} = '
+             f"{_e(fmt_num(s.statistic))}</span>", _p(s.pvalue),
              _badge(s.verdict.value)]
             for j, s in enumerate(c.stages)
         ],
