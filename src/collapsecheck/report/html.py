@@ -161,15 +161,19 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]],
             f"<tbody>{body}</tbody></table></div>")
 
 
-def _kv(d: Mapping[str, Any], *, labels: bool = False) -> str:
+def _kv(d: Mapping[str, Any], *, labels: bool = False, math: bool | None = None) -> str:
     """A definition list; ``labels``: keys are snake_case quantity names shown as words
     with their symbols (:func:`~collapsecheck.report.notation.quantity_label`), the raw
-    name in a tooltip."""
+    name in a tooltip; ``math`` (default: as ``labels``): values in the reports'
+    notation (:func:`~collapsecheck.report.notation.to_html`), else as they are (paths,
+    versions, commands)."""
     if not d:
         return f'<p class="muted">{MISSING}</p>'
+    math = labels if math is None else math
+    value = to_html if math else _e
     items = "".join(
         (f'<dt title="{_e(k)}">{_e(quantity_label(k))}</dt>' if labels else f"<dt>{_e(k)}</dt>")
-        + f"<dd>{to_html(fmt_value(v))}</dd>" for k, v in d.items())
+        + f"<dd>{value(fmt_value(v))}</dd>" for k, v in d.items())
     return f'<dl class="kv">{items}</dl>'
 
 
@@ -296,7 +300,7 @@ def _budget(report: ValidationReport) -> str:
     if not report.budget:
         return ""
     return ('<h2 id="budget">False-alarm budget and multiplicity</h2>'
-            f"{_kv(report.budget)}")
+            f"{_kv(report.budget, math=True)}")
 
 
 def _figures_section(report: ValidationReport) -> str:
@@ -456,12 +460,12 @@ def _remedy_section(report: ValidationReport) -> str:
              "–" if r["fresh_fraction"] is None else f"{r['fresh_fraction']:.4g}",
              est(r["at_m"]), est(r["below_m"]), f"{r['all_fresh_log_sigma2']:.4g}",
              "–" if r["sigma2_mean_stationary"] is None
-             else f"{r['sigma2_mean_stationary']:.4g}", _e(r["note"])]
+             else f"{r['sigma2_mean_stationary']:.4g}", to_html(r["note"])]
             for r in rec["rows"]]
     table = _table(["n", "ddof", "smallest m", "m/n", "E[log σ²] at m", "at m − 1",
                     "all fresh (exact)", "stationary E[σ²] at m (exact)", "note"], rows)
     return (f'<h2 id="remedy">The article\'s remedy, quantified</h2>'
-            f"<p>{_e(rec['what'])}. {_e(rec['method'])}. Reproduce with "
+            f"<p>{to_html(rec['what'])}. {to_html(rec['method'])}. Reproduce with "
             f"<code>{_e(rec['command'])}</code>.</p>{table}"
             '<p class="muted">E[σ²] is not the yardstick: at ddof 1 a single fresh draw per '
             "generation gives a stationary E[σ²] of 2σ₀², because the model's mean wanders "

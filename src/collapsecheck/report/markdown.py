@@ -87,8 +87,9 @@ def _verdict(v: str) -> str:
     return f"{_ICON.get(v, '')} **{_text(v)}**".strip()
 
 
-def _kv_list(d: Mapping[str, Any]) -> list[str]:
-    return [f"- {_text(k)}: {_text(fmt_value(v))}" for k, v in d.items()]
+def _kv_list(d: Mapping[str, Any], math: bool = False) -> list[str]:
+    value = _math if math else _text
+    return [f"- {_text(k)}: {value(fmt_value(v))}" for k, v in d.items()]
 
 
 def _math(s: Any) -> str:
@@ -203,8 +204,9 @@ def _remedy_section(report) -> list[str]:
     rec = reference_record() if report.claims else None
     if rec is None:
         return []
-    return ["## The article's remedy, quantified", "", f"{rec['what']}. {rec['method']}. "
-            f"Reproduce with `{rec['command']}`.", "", *remedy_rows_markdown(rec), ""]
+    return ["## The article's remedy, quantified", "", f"{_math(rec['what'])}. "
+            f"{_math(rec['method'])}. Reproduce with {_code(rec['command'])}.", "",
+            *(to_text(row) for row in remedy_rows_markdown(rec)), ""]
 
 
 def render_markdown(report: ValidationReport) -> str:
@@ -267,7 +269,8 @@ def render_markdown(report: ValidationReport) -> str:
         "",
     ]
     if report.budget:
-        out += ["## False-alarm budget and multiplicity", "", *_kv_list(report.budget), ""]
+        out += ["## False-alarm budget and multiplicity", "",
+                *_kv_list(report.budget, math=True), ""]
     out += _controls_section(report)
     out += ["## Claims", ""]
     if report.claims:
