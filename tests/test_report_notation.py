@@ -46,6 +46,7 @@ def test_pseudo_tex_becomes_notation(ascii_, text, markup):
     "one-sample Kolmogorov-Smirnov", "two-sided t-test", "the gamma-function ratio",
     "add-0.5 smoothing", "log_var_gof", "ks_distance", "tabulated within 1e-11",
     "a sum of T log-chi-square steps", "the k-statistic cumulants",
+    "statement of regimes.mu_var", "mu_var and sigma_mean", "theory.sigma_mean.n100",
 ])
 def test_prose_is_left_alone(prose):
     assert to_text(prose) == prose

@@ -290,7 +290,7 @@ def _failed_section(report: ValidationReport) -> str:
     items = "".join(
         f'<li>{_badge(c.verdict.value)} <a href="#check-{report.checks.index(c)}">'
         f"{_id(c.id)}</a>: {_stat(c)}, p = {_p(c.pvalue)}"
-        + (f" (PASS needs {_e(c.pass_rule)})" if c.pass_rule else "")
+        + (f"; PASS needs {_e(c.pass_rule)}" if c.pass_rule else "")
         + f' <span class="muted">— a small p means: {_direction(c.kind)}</span></li>'
         for c in bad)
     return f'{head}<ul class="failed">{items}</ul>'

@@ -152,7 +152,7 @@ def _failed_lines(report: ValidationReport) -> list[str]:
     lines = ["## What failed, and by how much", ""]
     lines += [f"- {_code(c.id)} {_verdict(c.verdict.value)}: {_statistic(c)}, "
               f"p = {fmt_p(c.pvalue)}"
-              + (f" (PASS needs {c.pass_rule})" if c.pass_rule else "")
+              + (f"; PASS needs {c.pass_rule}" if c.pass_rule else "")
               + f"; a small p means {SMALL_P_MEANS.get(c.kind, SMALL_P_MEANS['consistency'])}"
               for c in bad]
     return [*lines, ""]

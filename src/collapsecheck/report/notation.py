@@ -98,6 +98,13 @@ def _parse(s: str) -> list[tuple[str, str]]:
         if m and (i == 0 or not (s[i - 1].isalnum() or s[i - 1] == "_")):
             w = m.group()
             nxt = s[m.end()] if m.end() < len(s) else ""
+            # part of a dotted id or a snake_case name (regimes.mu_var, mu_var): as is
+            if (i > 0 and s[i - 1] == ".") or (
+                    nxt == "_" and re.match(r"_[A-Za-z]{3,}", s[m.end():])
+                    and (w in _GREEK or w in _ZERO)):
+                out.append(("text", w))
+                i, base_ok = m.end(), False
+                continue
             if w in _ZERO:
                 out += [("text", _ZERO[w][0]), ("sub", "0")]
                 i, base_ok = m.end(), False
