@@ -67,6 +67,7 @@ def test_quantity_labels():
     assert quantity_label("ci95") == "95% CI"
     assert quantity_label("ks_distance") == "KS distance"
     assert quantity_label("E[sigma_T^2]") == "E[σ_T²]"
+    assert quantity_label("sigma_quantile_0.975") == "σ quantile 0.975"
 
 
 def test_long_reading_is_cut_into_its_steps():

@@ -170,7 +170,7 @@ def quantity_label(name: object) -> str:
     Names with spaces or symbols are taken as already readable and only converted by
     :func:`to_text`."""
     s = str(name)
-    if not re.fullmatch(r"[A-Za-z0-9_]+", s):
+    if not re.fullmatch(r"[A-Za-z0-9_.]+", s) or ("_" not in s and "." in s):
         return to_text(s)
     return " ".join(_WORDS.get(w, _WORDS.get(w.lower(), w)) for w in s.split("_") if w)
 
