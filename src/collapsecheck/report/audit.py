@@ -64,7 +64,7 @@ def _figures(figures: Mapping[str, Any]) -> str:
             out.append(f'<figure><p class="note">Figure “{_e(_FIGURE_TITLES[kind])}” could '
                        f"not be drawn: {_e(exc)}</p></figure>")
             continue
-        out.append(f"<figure>{svg}<figcaption>{_e(_FIGURE_TITLES[kind])}</figcaption>"
+        out.append(f"<figure>{svg}<figcaption>{to_html(_FIGURE_TITLES[kind])}</figcaption>"
                    "</figure>")
     if not out:
         return ('<h2 id="calibration">Calibration</h2><p class="note">No PIT plot: the exact '

@@ -317,7 +317,7 @@ def _figures_section(report: ValidationReport) -> str:
             figs.append(f'<figure><p class="note">Figure “{_e(title)}” could not be drawn: '
                         f"{_e(exc)}</p></figure>")
             continue
-        figs.append(f"<figure>{svg}<figcaption>{_e(title)}</figcaption></figure>")
+        figs.append(f"<figure>{svg}<figcaption>{to_html(title)}</figcaption></figure>")
     if not figs:
         return ""
     return f'<h2 id="figures">Figures</h2><div class="figs">{"".join(figs)}</div>'
