@@ -120,7 +120,8 @@ def render_audit_html(result, figures: Mapping[str, Any], command: str = "") -> 
     cmd = f"<pre><code>{_e(command)}</code></pre>" if command else ""
     body = f"""<header class="top">
 <div class="headline"><h1>collapsecheck audit</h1>{_badge(record['verdict'], big=True)}</div>
-<p class="muted">Chains from <code>{_e(record['source'])}</code> · n = {_e(record['spec'].get('n'))}
+<p class="muted">Chains from {f"<code>{_e(record['source'])}</code>" if record['source']
+                              else "memory (no file)"} · n = {_e(record['spec'].get('n'))}
 · ddof = {_e(fmt_num(record['spec'].get('ddof')))}</p>{cmd}{notes}
 </header>
 <h2 id="tested">What was tested, and at what power</h2>
