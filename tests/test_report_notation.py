@@ -141,7 +141,8 @@ def test_reports_show_direction_statistic_and_underflow():
                                                            "id": "theory.sigma_mean.x"})],
                          figures={})
     page, md = render_html(report), render_markdown(report)
-    for text in (page, md):
+    shown = html.unescape(re.sub(r"<(?!/?su[bp]>)[^>]+>", "", page))  # the page's text
+    for text in (shown, md):
         assert "t = -41.3" in text and "z = 6.1" in text
         assert text.count(SMALL_P_MEANS["confirmatory"]) >= 1
         assert text.count(SMALL_P_MEANS["consistency"]) >= 1
@@ -153,6 +154,9 @@ def test_reports_show_direction_statistic_and_underflow():
     # what failed, with its statistic and p-value against its rule
     failed = md.split("## What failed, and by how much")[1].split("## Results")[0]
     assert "`theory.sigma_mean.x`" in failed and "z = 6.1, p = 1e-09" in failed
+    # in the page the full sentence is the tooltip of a brief cell
+    assert f'<span title="{SMALL_P_MEANS["confirmatory"]}">confirmed</span>' in page
+    assert '<span class="nw">1e-05</span>' in page
     assert "collapse.collapse" not in failed
     # math rendered as notation
     assert "σ collapses: the drift of log σ<sup>2</sup>" in page
@@ -178,4 +182,8 @@ def test_ids_wrap_only_at_dots():
     cid = "theory.log_var_gof.small_n"
     assert (f'<code class="id" title="{cid}">theory.<wbr>log_var_gof.<wbr>small_n</code>'
             in page)
+    from collapsecheck.report.html import _id
+    assert _id("collapse.drift.n4.ddof0.5.samples") == (
+        '<code class="id" title="collapse.drift.n4.ddof0.5.samples">collapse.<wbr>drift.<wbr>'
+        "n4.<wbr>ddof0.5.<wbr>samples</code>")
     assert re.search(r"code\.id \{[^}]*overflow-wrap: normal", page)

@@ -17,7 +17,7 @@ from collapsecheck.report._format import fmt_num
 from collapsecheck.report.html import (
     _FIGURE_TITLES,
     _badge,
-    _direction,
+    _direction_cell,
     _e,
     _effect_html,
     _id,
@@ -101,7 +101,7 @@ def render_audit_html(result, figures: Mapping[str, Any], command: str = "") -> 
          for c, k in zip(checks, kinds, strict=True)],
         [False, False, False, False, True])
     rows = [[_id(c["id"]), _badge(c["verdict"]), _stat(c), _p(c["pvalue"]),
-             _e(fmt_num(c["alpha"])), _direction(k), to_html(c["reason"] or "")]
+             _e(fmt_num(c["alpha"])), _direction_cell(k), to_html(c["reason"] or "")]
             for c, k in zip(checks, kinds, strict=True)]
     results = _table(["check", "verdict", "statistic", "p-value", "alpha", "a small p means",
                       "note"], rows, [False, False, True, True, True, False, False])

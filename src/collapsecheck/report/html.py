@@ -8,6 +8,7 @@ goes through :func:`html.escape`; anchors are built from positions, never from i
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -126,6 +127,7 @@ code.id { overflow-wrap: normal; word-break: normal; white-space: normal; }
 ol.steps { margin: 4px 0 10px; padding-left: 22px; }
 ol.steps li { margin: 3px 0; }
 sub, sup { line-height: 0; font-size: .75em; }
+.nw { white-space: nowrap; }
 @media (max-width: 900px) {
   main { padding: 16px 12px 40px; }
   table { font-size: .84rem; }
@@ -181,7 +183,8 @@ def _id(x: Any) -> str:
     """An id (``theory.log_var_gof.n3.T10.samples``) as code that wraps only after its
     dots (never inside a token), with the full id as its tooltip."""
     text = _e(x)
-    return f'<code class="id" title="{text}">{text.replace(".", ".<wbr>")}</code>'
+    broken = re.sub(r"\.(?=[A-Za-z_])", ".<wbr>", text)  # not inside a number: ddof0.5
+    return f'<code class="id" title="{text}">{broken}</code>'
 
 
 def _p(p: Any) -> str:
@@ -198,6 +201,21 @@ def _stat(c: CheckResult | Mapping[str, Any]) -> str:
 
 def _direction(kind: str) -> str:
     return _e(SMALL_P_MEANS.get(kind, SMALL_P_MEANS["consistency"]))
+
+
+_SHORT_DIRECTION = {"consistency": "departure from theory", "confirmatory": "confirmed"}
+
+
+def _direction_cell(kind: str) -> str:
+    """What a small p means, briefly, the full sentence on hover."""
+    short = _SHORT_DIRECTION.get(kind, _SHORT_DIRECTION["consistency"])
+    return f'<span title="{_direction(kind)}">{_e(short)}</span>'
+
+
+def _rule(rule: str) -> str:
+    """A PASS rule with its numbers kept whole (3.6e-05 never split at its minus)."""
+    return re.sub(r"[0-9][0-9.]*(?:e[-+][0-9]+)?",
+                  lambda m: f'<span class="nw">{m.group()}</span>', _e(rule or MISSING))
 
 
 def _effect_html(effect: Mapping[str, Any]) -> str:
@@ -290,7 +308,7 @@ def _failed_section(report: ValidationReport) -> str:
     items = "".join(
         f'<li>{_badge(c.verdict.value)} <a href="#check-{report.checks.index(c)}">'
         f"{_id(c.id)}</a>: {_stat(c)}, p = {_p(c.pvalue)}"
-        + (f"; PASS needs {_e(c.pass_rule)}" if c.pass_rule else "")
+        + (f"; PASS needs {_rule(c.pass_rule)}" if c.pass_rule else "")
         + f' <span class="muted">— a small p means: {_direction(c.kind)}</span></li>'
         for c in bad)
     return f'{head}<ul class="failed">{items}</ul>'
@@ -337,7 +355,7 @@ def _checks_table(report: ValidationReport) -> str:
     results = _table(
         ["check", "verdict", "statistic", "p-value", "PASS when", "a small p means"],
         [[f'<a href="#check-{i}">{_id(c.id)}</a>', _badge(c.verdict.value), _stat(c),
-          _p(c.pvalue), _e(c.pass_rule or MISSING), _direction(c.kind)]
+          _p(c.pvalue), _rule(c.pass_rule), _direction_cell(c.kind)]
          for i, c in enumerate(report.checks)],
         [False, False, True, True, False, False])
     return ('<h2 id="tested">What was tested, and at what power</h2>'
@@ -378,7 +396,7 @@ def _check_details(i: int, c: CheckResult) -> str:
 <dt>family / kind</dt><dd>{_e(c.family)} / {_e(c.kind)}: a small p means
 {_direction(c.kind)}</dd>
 <dt>statistic</dt><dd>{_stat(c)}</dd>
-<dt>p-value</dt><dd>{_p(c.pvalue)}{f" (PASS when {_e(c.pass_rule)})" if c.pass_rule else ""}</dd>
+<dt>p-value</dt><dd>{_p(c.pvalue)}{f"; PASS when {_rule(c.pass_rule)}" if c.pass_rule else ""}</dd>
 <dt>alpha</dt><dd>{_e(fmt_num(c.alpha))}</dd>
 <dt>smallest detectable error</dt><dd>{_effect_html(c.detectable_effect)}</dd>
 <dt>time</dt><dd>{_e(fmt_num(c.seconds))} s</dd></dl>
