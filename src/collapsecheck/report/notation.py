@@ -113,10 +113,6 @@ def _parse(s: str) -> list[tuple[str, str]]:
                 out.append(("text", _GREEK[w]))
                 i, base_ok = m.end(), True
                 continue
-            if w == "sum" and nxt == "_":
-                out.append(("text", "∑"))
-                i, base_ok = m.end(), True
-                continue
             out.append(("text", w))
             i, base_ok = m.end(), len(w) == 1 and w.isalpha()
             continue
@@ -126,10 +122,13 @@ def _parse(s: str) -> list[tuple[str, str]]:
 
 
 def _text_of(s: str) -> str:
+    """A script's content as text (a script inside a script is flattened)."""
     return "".join(v for _, v in _parse(s)) if s else s
 
 
 def _script(v: str, table: dict[str, str], mark: str) -> str:
+    """A sub- or superscript as Unicode characters where each has one and it is not a
+    word (σₜ₋₁, σ²), else with its mark (``_T``, ``^(j−1)``, ``_sim``)."""
     if v and all(ch in table for ch in v) and not re.search(r"[a-z]{2}", v):
         return "".join(table[ch] for ch in v)
     return f"{mark}{v}" if len(v) == 1 or v.isalnum() else f"{mark}({v})"
