@@ -175,7 +175,7 @@ def test_shipped_report_draws_the_regimes_figure(shipped_run):
     from collapsecheck.figure_data import REGIMES_FIGURE
 
     page = (shipped_run[1] / "report.html").read_text()
-    assert "E[σ_t²] by regime" in page
+    assert "E[σₜ²]/σ₀² by regime" in page  # the title in the reports' notation
     for label, _ in REGIMES_FIGURE:
         assert label.split(",")[0].split(" (")[0] in page, label
     assert page.count("<svg") >= 1

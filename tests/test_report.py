@@ -239,7 +239,7 @@ class TestMarkdown:
     def test_theory_and_simulation_side_by_side(self, report):
         md = render_markdown(report)
         assert "| quantity | theory | simulation | value | 95% CI | note |" in md
-        assert "| sigma2_mean | 1 | 0.98 |  | [0.95, 1.01] | exact \\| law |" in md
+        assert "| σ² mean | 1 | 0.98 |  | [0.95, 1.01] | exact \\| law |" in md
         assert "| sims |  |  | 4000 |  |  |" in md
 
     def test_no_raw_html_from_report_text(self, report):

@@ -110,6 +110,10 @@ class AuditCheck:
     reason: str
     detectable_effect: dict[str, Any]
     numbers: dict[str, Any] = field(default_factory=dict)
+    #: "consistency" (a small p is a departure: PASS on a large p) or "confirmatory" (a
+    #: small p confirms: PASS on a small p), as :mod:`collapsecheck.checks.base` defines
+    #: them; for the human reports (audit.json is unchanged).
+    kind: str = "consistency"
 
     def to_dict(self) -> dict:
         return {"id": self.id, "statement": self.statement, "test": self.test,
@@ -324,7 +328,7 @@ def _judge(check: Check, outcome, a: float, weak_alpha: float,
         verdict, reason = consistency_verdict(p, a, weak_alpha)
     return AuditCheck(check.id, check.statement(), check.test_name(), verdict,
                       outcome.statistic, p, a, reason,
-                      check.detectable_effect(a, check.replicates), numbers)
+                      check.detectable_effect(a, check.replicates), numbers, check.kind)
 
 
 def consistency_verdict(p: float, alpha: float, weak_alpha: float) -> tuple[Verdict, str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "SMALL_P_MEANS",
     "CheckResult",
     "ClaimResult",
     "ClaimVerdict",
@@ -21,6 +22,16 @@ __all__ = [
     "Verdict",
     "grade",
 ]
+
+#: What a small p-value means for a check of each kind (``CheckResult.kind``; the kinds
+#: are defined in :mod:`collapsecheck.checks.base`): a consistency check tests H0 "the
+#: simulator follows the exact theory", so a small p is evidence against the simulator
+#: and the check PASSes on a large p; a confirmatory check tests H0 "the property does
+#: not hold", so a small p confirms it and the check PASSes on a tiny p.
+SMALL_P_MEANS = {
+    "consistency": "departure from the exact theory (PASS on a large p)",
+    "confirmatory": "the property is confirmed (PASS on a small p)",
+}
 
 
 class Verdict(enum.StrEnum):
@@ -119,6 +130,19 @@ class CheckResult:
     numbers: dict[str, Any] = field(default_factory=dict)
     kind: str = "consistency"
     seconds: float = 0.0
+
+    @property
+    def pass_rule(self) -> str:
+        """When the deciding p-value PASSes, from ``kind`` and ``thresholds``:
+        ``"p ≥ 3.6e-05"`` for a consistency check (WEAK between ``fail`` and ``weak``),
+        ``"p ≤ 0.001"`` for a confirmatory one; empty when the thresholds do not say."""
+        if self.kind == "confirmatory":
+            level = self.thresholds.get("confirm_at_or_below")
+            return "" if level is None else f"p ≤ {level:.2g}"
+        weak, fail = self.thresholds.get("weak"), self.thresholds.get("fail")
+        if weak is None:
+            return "" if fail is None else f"p ≥ {fail:.2g}"
+        return f"p ≥ {weak:.2g}" + ("" if fail is None else f" (FAIL below {fail:.2g})")
 
     def to_dict(self) -> dict:
         return {

@@ -18,9 +18,11 @@ __all__ = [
     "MISSING",
     "claim_sort_key",
     "fmt_num",
+    "fmt_p",
     "fmt_value",
     "number_rows",
     "sorted_claims",
+    "statistic_name",
     "verdict_counts",
 ]
 
@@ -50,6 +52,44 @@ def fmt_num(x: Any) -> str:
             return "∞" if x > 0 else "−∞"
         return f"{x:.4g}"
     return str(x)
+
+
+#: Smallest p-value printed as a number: below it (and at an underflowed 0) a p-value is
+#: printed as "< 1e-300", never as 0.
+P_FLOOR = 1e-300
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value in three significant digits; one that underflowed to 0 or lies below
+    :data:`P_FLOOR` as ``"< 1e-300"``; ``None``/NaN as a dash."""
+    if p is None or isinstance(p, bool) or not isinstance(p, int | float) or math.isnan(p):
+        return MISSING
+    if p < P_FLOOR:
+        return "< 1e-300"
+    return f"{p:.3g}"
+
+
+# (pattern in the test's description, name of its statistic); the first match wins.
+_STATISTICS = (
+    (r"\bTOST\b", "t (TOST)"),
+    (r"Kolmogorov-Smirnov|\bks_?2?samp\b|\bkstest\b", "KS D"),
+    (r"Cram[eé]r|cramervonmises", "CvM W²"),
+    (r"Anderson", "AD A²"),
+    (r"\bz-test\b", "z"),
+    (r"\bt-test\b", "t"),
+    (r"chi-square|chi2", "χ²"),
+    (r"\btwo-sided test of\b", "z (standardised)"),
+)
+
+
+def statistic_name(test: str) -> str:
+    """The name of a test's statistic read from its description (``CheckResult.test``):
+    ``"KS D"`` for a Kolmogorov-Smirnov test, ``"z"``, ``"t"``, ``"χ²"``...; plain
+    ``"statistic"`` when the description names none of them."""
+    for pattern, name in _STATISTICS:
+        if re.search(pattern, str(test)):
+            return name
+    return "statistic"
 
 
 def fmt_value(v: Any) -> str:

@@ -14,7 +14,20 @@ from typing import Any
 
 from collapsecheck.io import atomic_write_many, ensure_directory
 from collapsecheck.report._format import fmt_num
-from collapsecheck.report.html import _CSS, _FIGURE_TITLES, _badge, _e, _kv, _table
+from collapsecheck.report.html import (
+    _FIGURE_TITLES,
+    _badge,
+    _direction_cell,
+    _e,
+    _effect_html,
+    _id,
+    _kv,
+    _p,
+    _stat,
+    _table,
+    page,
+)
+from collapsecheck.report.notation import quantity_label, to_html
 
 __all__ = ["AUDIT_FILES", "audit_figures", "render_audit_html", "write_audit_reports"]
 
@@ -51,7 +64,7 @@ def _figures(figures: Mapping[str, Any]) -> str:
             out.append(f'<figure><p class="note">Figure “{_e(_FIGURE_TITLES[kind])}” could '
                        f"not be drawn: {_e(exc)}</p></figure>")
             continue
-        out.append(f"<figure>{svg}<figcaption>{_e(_FIGURE_TITLES[kind])}</figcaption>"
+        out.append(f"<figure>{svg}<figcaption>{to_html(_FIGURE_TITLES[kind])}</figcaption>"
                    "</figure>")
     if not out:
         return ('<h2 id="calibration">Calibration</h2><p class="note">No PIT plot: the exact '
@@ -70,48 +83,60 @@ def _figures(figures: Mapping[str, Any]) -> str:
 def render_audit_html(result, figures: Mapping[str, Any], command: str = "") -> str:
     """``audit.html``: the verdict, the checks, the rate, the PIT plots, the spec."""
     record = result.to_dict()
-    rows = [[_e(c["id"]), _badge(c["verdict"]), _e(fmt_num(c["pvalue"])),
-             _e(fmt_num(c["alpha"])), _e(c["reason"] or ""), _e(c["statement"])]
-            for c in record["checks"]]
-    checks = _table(["check", "verdict", "p-value", "alpha", "note", "statement"], rows,
-                    [False, False, True, True, False, False])
+    checks = record["checks"]
+    kinds = [getattr(c, "kind", "consistency") for c in result.checks]
+    bad = ([c for c in checks if c["verdict"] == "FAIL"]
+           or [c for c in checks if c["verdict"] == "WEAK"])
+    why = ("".join(f"<li>{_badge(c['verdict'])} {_id(c['id'])}: {_stat(c)}, p = "
+                   f"{_p(c['pvalue'])} (alpha {_e(fmt_num(c['alpha']))})"
+                   + (f" — {to_html(c['reason'])}" if c["reason"] else "") + "</li>"
+                   for c in bad))
+    failed = (f'<h2 id="failed">What failed, and by how much</h2><ul class="failed">{why}</ul>'
+              if bad else '<h2 id="failed">What failed, and by how much</h2><p>Nothing: '
+              "no check FAILed or was WEAK.</p>")
+    tested = _table(
+        ["check", "what it tests", "kind", "smallest detectable error", "alpha"],
+        [[_id(c["id"]), to_html(c["statement"]), _e(k),
+          _effect_html(c["detectable_effect"] or {}), _e(fmt_num(c["alpha"]))]
+         for c, k in zip(checks, kinds, strict=True)],
+        [False, False, False, False, True])
+    rows = [[_id(c["id"]), _badge(c["verdict"]), _stat(c), _p(c["pvalue"]),
+             _e(fmt_num(c["alpha"])), _direction_cell(k), to_html(c["reason"] or "")]
+            for c, k in zip(checks, kinds, strict=True)]
+    results = _table(["check", "verdict", "statistic", "p-value", "alpha", "a small p means",
+                      "note"], rows, [False, False, True, True, True, False, False])
     rate_rows = []
     for key, v in record["rate"].items():
         if isinstance(v, Mapping) and "estimate" in v:
             ci = v.get("ci95")
-            rate_rows.append([_e(key), _e(fmt_num(v["estimate"])),
+            rate_rows.append([f'<span title="{_e(key)}">{_e(quantity_label(key))}</span>',
+                              _e(fmt_num(v["estimate"])),
                               _e("—" if not ci else f"{fmt_num(ci[0])} to {fmt_num(ci[1])}"),
                               _e(fmt_num(v.get("exact")))])
     rate = _table(["quantity", "estimate", "95% CI", "exact"], rate_rows,
                   [False, True, False, True]) if rate_rows else ""
     skipped = (f"<h2>Not run</h2>{_kv(record['skipped'])}" if record["skipped"] else "")
-    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in record["notes"])
+    notes = "".join(f'<p class="note">{to_html(n)}</p>' for n in record["notes"])
     cmd = f"<pre><code>{_e(command)}</code></pre>" if command else ""
     body = f"""<header class="top">
 <div class="headline"><h1>collapsecheck audit</h1>{_badge(record['verdict'], big=True)}</div>
-<p class="muted">Chains from <code>{_e(record['source'])}</code> · n = {_e(record['spec'].get('n'))}
+<p class="muted">Chains from {f"<code>{_e(record['source'])}</code>" if record['source']
+                              else "memory (no file)"} · n = {_e(record['spec'].get('n'))}
 · ddof = {_e(fmt_num(record['spec'].get('ddof')))}</p>{cmd}{notes}
 </header>
-<h2 id="checks">Checks</h2>{checks}
+<h2 id="tested">What was tested, and at what power</h2>
+<p class="muted">A <em>consistency</em> check tests the recorded chains against the exact
+law: it FAILs below its alpha and PASSes on a large p. A <em>confirmatory</em> check tests
+that the property does not hold: it PASSes on a small p. Each check's smallest detectable
+error is the departure it detects with the stated power at its false-alarm rate alpha.</p>
+{tested}
+{failed}
+<h2 id="checks">Results</h2>{results}
 <h2 id="rate">Rate</h2>{rate}
 {_figures(figures)}
 {skipped}
 <footer><h2 id="spec">Audit</h2>{_kv(record['spec'])}</footer>"""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>collapsecheck audit — {_e(record['verdict'])}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<main>
-{body}
-</main>
-</body>
-</html>
-"""
+    return page(f"collapsecheck audit — {record['verdict']}", body)
 
 
 def write_audit_reports(result, figures: Mapping[str, Any], out_dir: str | os.PathLike,

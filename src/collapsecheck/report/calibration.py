@@ -102,8 +102,8 @@ def _ecdf_svg(cid: str, p: np.ndarray) -> str:
     ax.set_xlim(0, 1)
     ax.set_xlabel("p")
     ax.set_ylabel("ECDF(p) − p")
-    ax.set_title(cid.replace("$", r"\$"), fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(cid.replace("$", r"\$"), fontsize=10)
+    ax.legend(fontsize=9, loc="lower right")
     return _to_svg(fig, f"ecdf-{zlib.crc32(cid.encode()):08x}")
 
 

@@ -223,7 +223,7 @@ def ecdf_difference_svg(u, band: SimultaneousBand, *, title: str, xlabel: str = 
     Returns an inline ``<svg>`` (:mod:`collapsecheck.report.figures`)."""
     import matplotlib
 
-    from collapsecheck.report.figures import _RC, _figure, _plain, _to_svg
+    from collapsecheck.report.figures import _RC, WIDTH, _figure, _label, _title_width, _to_svg
 
     z = np.concatenate([[0.0], band.points, [1.0]])
     diff = np.concatenate([[0.0], ecdf_counts(u, band.points) / band.samples - band.points,
@@ -232,20 +232,19 @@ def ecdf_difference_svg(u, band: SimultaneousBand, *, title: str, xlabel: str = 
     lo, hi = np.concatenate([[0.0], lo, [0.0]]), np.concatenate([[0.0], hi, [0.0]])
     out = (diff < lo - 1e-12) | (diff > hi + 1e-12)
     with matplotlib.rc_context(_RC):
-        fig = _figure(5.6, 3.2)
+        fig = _figure(WIDTH, 4.2)
         ax = fig.add_subplot()
         ax.fill_between(z, lo, hi, step="mid", color="#94a3b8", alpha=0.3, lw=0,
                         label=f"simultaneous {band.level:.0%} band (coverage "
                               f"{band.coverage:.3f})")
         ax.step(z, diff, where="mid", color="#2563eb", lw=1.1, label="ECDF(u) − u")
         if out.any():
-            ax.plot(z[out], diff[out], "o", color="#dc2626", ms=3.0,
+            ax.plot(z[out], diff[out], "o", color="#dc2626", ms=4.0,
                     label=f"outside the band ({int(out.sum())} of {band.points.size} points)")
         ax.axhline(0, color="#64748b", lw=0.6)
         ax.set_xlim(0, 1)
-        ax.set_xlabel(_plain(xlabel))
+        ax.set_xlabel(_label(xlabel))
         ax.set_ylabel("ECDF(u) − u")
-        ax.set_title(_plain(title), fontsize=9)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
-                  frameon=False)
+        ax.set_title(_label(title, _title_width(WIDTH)))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
         return _to_svg(fig, salt or f"pit-{zlib.crc32(title.encode()):08x}")

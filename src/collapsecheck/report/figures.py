@@ -13,14 +13,20 @@ Malformed data raises :class:`ValueError` (or :class:`TypeError`) naming the pro
 
 from __future__ import annotations
 
+import html
 import io
+import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+from collapsecheck.report.notation import to_text
 
 __all__ = ["FIGURE_KINDS", "drift_svg", "endpoint_svg", "panels_svg", "pit_svg", "qq_svg",
            "regimes_svg", "render_figure", "trajectories_svg"]
@@ -30,9 +36,21 @@ _ORANGE = "#ea580c"
 _GREY = "#64748b"
 _GREEN = "#16a34a"
 
+#: Figures are drawn at this width (inches) and shown at most this many CSS pixels per
+#: point of it (:func:`_to_svg`), so that text of ``font.size`` points reads at >= 12 px
+#: on a page 800 px wide (the SVG scales down with its viewBox) and no larger than
+#: about 18 px on a wide screen.
+WIDTH = 8.0
+PX_PER_PT = 1.65
+
 _RC = {
     "svg.fonttype": "none",
-    "font.size": 9.0,
+    "font.size": 11.0,
+    "axes.titlesize": 12.0,
+    "axes.labelsize": 11.0,
+    "xtick.labelsize": 10.5,
+    "ytick.labelsize": 10.5,
+    "legend.fontsize": 10.0,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -44,6 +62,46 @@ _RC = {
 def _plain(s: Any) -> str:
     """Text shown as it is: ``$`` escaped so matplotlib never parses it as mathtext."""
     return str(s).replace("$", r"\$")
+
+
+def _label(s: Any, width: int | None = None) -> str:
+    """A title or axis label in the reports' notation (σ, μ, χ², ψ: the same Unicode as
+    the HTML, :func:`~collapsecheck.report.notation.to_text`), wrapped at ``width``
+    characters, never parsed as mathtext."""
+    text = to_text(s)
+    if width:
+        text = "\n".join(textwrap.wrap(text, width)) or text
+    return _plain(text)
+
+
+def _title_width(width_in: float) -> int:
+    """Characters of a bold title that fit across a figure ``width_in`` inches wide."""
+    return max(30, int(width_in * 72 / 7.2))
+
+
+def _log_ticks(ax, axis: str = "y") -> None:
+    """At least four labelled ticks on a log axis, labelled as plain numbers (0.2, 0.5,
+    1, 2): decades, then 1-2-5, then every integer multiple, whichever first gives four
+    inside the limits."""
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if not (lo > 0 and hi > lo and math.isfinite(hi)):
+        return
+    ticks: list[float] = []
+    for subs in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [m * 10.0**k for k in range(math.floor(math.log10(lo)) - 1,
+                                            math.ceil(math.log10(hi)) + 1)
+                 for m in subs if lo <= m * 10.0**k <= hi]
+        if len(ticks) >= 4:
+            break
+    if len(ticks) < 4:  # a narrow range: evenly spaced in the log
+        ticks = list(np.geomspace(lo, hi, 5))
+    if len(ticks) > 9:
+        ticks = ticks[:: math.ceil(len(ticks) / 9)]
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    target.set_minor_locator(NullLocator())
+    target.set_minor_formatter(NullFormatter())
 
 
 def _array(data: Any, name: str) -> np.ndarray:
@@ -64,7 +122,10 @@ def _vector(data: Mapping[str, Any], key: str, kind: str) -> np.ndarray:
     return a
 
 
-def _to_svg(fig: Figure, salt: str) -> str:
+def _to_svg(fig: Figure, salt: str, tooltips: Mapping[str, str] | None = None) -> str:
+    """The figure as a bare ``<svg>`` that scales with the page: its viewBox kept, its
+    fixed size replaced by ``width: 100%`` up to :data:`PX_PER_PT` pixels per point.
+    ``tooltips`` maps an artist's gid to a text shown on hover (an SVG ``<title>``)."""
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"cc-{salt}"}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -74,7 +135,16 @@ def _to_svg(fig: Figure, salt: str) -> str:
     if start < 0:  # pragma: no cover - matplotlib always writes one
         raise RuntimeError("matplotlib produced no <svg> element")
     svg = svg[start:]
-    return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL).strip()
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL).strip()
+    m = re.match(r'<svg([^>]*?) width="([0-9.]+)pt" height="([0-9.]+)pt"', svg)
+    if m:
+        width = float(m.group(2))
+        svg = (f'<svg{m.group(1)} style="width:100%;height:auto;max-width:'
+               f'{round(width * PX_PER_PT)}px" role="img"' + svg[m.end():])
+    for gid, text in (tooltips or {}).items():
+        svg = svg.replace(f'<g id="{gid}">',
+                          f'<g id="{gid}"><title>{html.escape(text)}</title>', 1)
+    return svg
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -105,7 +175,7 @@ def trajectories_svg(data: Mapping[str, Any]) -> str:
             raise ValueError(f"`trajectories.band[{q}]` must have {xb.size} values; "
                              f"got {v.size}.")
     with matplotlib.rc_context(_RC):
-        fig = _figure(6.4, 3.6)
+        fig = _figure(WIDTH, 4.4)
         ax = fig.add_subplot()
         ax.set_yscale("log")
         if len(band) >= 2:
@@ -118,9 +188,10 @@ def trajectories_svg(data: Mapping[str, Any]) -> str:
                     label="simulated chains" if i == 0 else None)
         if 0.5 in band:
             ax.plot(xb, _positive(band[0.5]), color=_BLUE, linewidth=1.8, label="exact median")
-        ax.set_xlabel("generation")
-        ax.set_ylabel("σ (log scale)")
-        ax.set_title(_plain(data.get("title", "σ over generations")))
+        ax.set_xlabel("generation t")
+        ax.set_ylabel("σₜ (log scale)")
+        ax.set_title(_label(data.get("title", "σ over generations"), _title_width(WIDTH)))
+        _log_ticks(ax)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", frameon=False)
         return _to_svg(fig, "trajectories")
@@ -142,7 +213,7 @@ def endpoint_svg(data: Mapping[str, Any]) -> str:
     if s.size == 0:
         raise ValueError("figure data `endpoint.log_sigma2` has no finite value.")
     with matplotlib.rc_context(_RC):
-        fig = _figure(6.4, 3.6)
+        fig = _figure(WIDTH, 4.2)
         ax = fig.add_subplot()
         bins = int(np.clip(np.sqrt(s.size), 10, 60))
         ax.hist(s, bins=bins, density=True, color=_GREY, alpha=0.45, edgecolor="white",
@@ -154,9 +225,9 @@ def endpoint_svg(data: Mapping[str, Any]) -> str:
                 raise ValueError(f"`endpoint.grid` and `endpoint.density` must have the same "
                                  f"length; got {g.size} and {d.size}.")
             ax.plot(g, d, color=_BLUE, linewidth=1.8, label="exact density")
-        ax.set_xlabel("log σ² at the last generation")
+        ax.set_xlabel("log(σ_T²/σ₀²) at the last generation T")
         ax.set_ylabel("density")
-        ax.set_title(_plain(data.get("title", "Final log σ²")))
+        ax.set_title(_label(data.get("title", "Final log σ²"), _title_width(WIDTH)))
         ax.legend(loc="best", frameon=False)
         return _to_svg(fig, "endpoint")
 
@@ -176,14 +247,14 @@ def qq_svg(data: Mapping[str, Any]) -> str:
     if t.size == 0:
         raise ValueError("figure 'qq' has no finite pair of quantiles.")
     with matplotlib.rc_context(_RC):
-        fig = _figure(4.2, 4.0)
+        fig = _figure(6.0, 5.2)
         ax = fig.add_subplot()
         lo, hi = float(min(t.min(), s.min())), float(max(t.max(), s.max()))
         ax.plot([lo, hi], [lo, hi], color=_BLUE, linewidth=1.2, label="y = x")
-        ax.scatter(t, s, s=9, color=_ORANGE, alpha=0.8, linewidths=0, label="quantiles")
+        ax.scatter(t, s, s=14, color=_ORANGE, alpha=0.8, linewidths=0, label="quantiles")
         ax.set_xlabel("exact quantile")
         ax.set_ylabel("sample quantile")
-        ax.set_title(_plain(data.get("title", "QQ plot")))
+        ax.set_title(_label(data.get("title", "QQ plot"), _title_width(6.0)))
         ax.legend(loc="upper left", frameon=False)
         return _to_svg(fig, "qq")
 
@@ -198,8 +269,9 @@ def drift_svg(rows: Sequence[Mapping[str, Any]]) -> str:
     if isinstance(rows, Mapping) or not isinstance(rows, Sequence) or not rows:
         raise ValueError("figure 'drift' must be a non-empty list of rows.")
     n = len(rows)
+    ids = [str(r.get("id", "")) for r in rows]
     with matplotlib.rc_context(_RC):
-        fig = _figure(6.4, 1.2 + 0.42 * n)
+        fig = _figure(WIDTH, 1.8 + 0.62 * n)
         ax = fig.add_subplot()
         seen: set[str] = set()
 
@@ -230,15 +302,41 @@ def drift_svg(rows: Sequence[Mapping[str, Any]]) -> str:
             if row.get("theory") is not None:
                 ax.plot([float(row["theory"])], [y], "|", color=_BLUE, markersize=14,
                         markeredgewidth=2, label=label("theory"))
-        ax.set_yticks(range(n))
-        ax.set_yticklabels([_plain(r.get("id", "")) for r in reversed(rows)])
-        ax.set_ylim(-0.7, n - 0.3)
+        # each row's short label above its line, inside the axes (the plot keeps the
+        # whole width), with the full id on hover
+        from matplotlib.transforms import blended_transform_factory
+
+        where = blended_transform_factory(ax.transAxes, ax.transData)
+        for k, cid in enumerate(ids):
+            ax.text(0.005, n - 1 - k + 0.22, _plain(short_id(cid)), transform=where,
+                    ha="left", va="bottom", fontsize=10.5, color="#334155",
+                    gid=f"drift-row-{k}")
+        ax.set_yticks([])
+        ax.set_ylim(-0.5, n - 0.1)
         ax.grid(axis="y", visible=False)
+        ax.spines["left"].set_visible(False)
         ax.set_xlabel("relative error of the drift of log σ²: (estimate − exact) / |exact|")
-        ax.set_title("Drift: estimates against exact theory, with equivalence margins")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.5 / n), ncols=4,
-                  frameon=False)
-        return _to_svg(fig, "drift")
+        ax.set_title(_label("Drift of log σ²: estimates against exact theory, with "
+                            "equivalence margins", _title_width(WIDTH)), pad=30)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False)
+        return _to_svg(fig, "drift", {f"drift-row-{k}": cid for k, cid in enumerate(ids)})
+
+
+def short_id(check_id: str) -> str:
+    """A check id shortened for a plot label, its full form left to a tooltip:
+    ``collapse.drift_equivalence.n1000.T10000.sufficient`` → ``equivalence n=1000
+    T=10000 sufficient`` (family dropped, a leading ``drift_`` dropped, sizes as
+    ``name=value``). An id of another shape is returned as it is, cut to 40
+    characters."""
+    m = re.fullmatch(r"[a-z_]+\.([a-z0-9_]+)\.n(\d+)\.T(\d+)(?:\.ddof([0-9.]+?))?"
+                     r"(?:\.([a-z]+))?", check_id)
+    if not m:
+        return check_id if len(check_id) <= 40 else check_id[:39] + "…"
+    kind, n, t, ddof, engine = m.groups()
+    kind = re.sub(r"^drift_", "", kind).replace("_", " ")
+    parts = [kind, f"n={n}", f"T={t}"] + ([f"ddof={ddof}"] if ddof else []) + \
+        ([engine] if engine else [])
+    return " ".join(parts)
 
 
 def regimes_svg(data: Mapping[str, Any]) -> str:
@@ -256,7 +354,7 @@ def regimes_svg(data: Mapping[str, Any]) -> str:
         raise ValueError("`regimes.curves` must list at least one regime.")
     colours = [_BLUE, _ORANGE, _GREEN, "#9333ea", "#db2777", _GREY, "#0891b2"]
     with matplotlib.rc_context(_RC):
-        fig = _figure(7.2, 4.2)
+        fig = _figure(WIDTH, 4.8)
         ax = fig.add_subplot()
         ax.set_yscale("log")
         for i, c in enumerate(curves):
@@ -276,10 +374,12 @@ def regimes_svg(data: Mapping[str, Any]) -> str:
                 ax.errorbar(x, _positive(sim), yerr=1.96 * se, fmt="o", markersize=2.5,
                             color=colour, elinewidth=0.8, alpha=0.8)
         ax.set_xlabel("generation t")
-        ax.set_ylabel("E[σ_t²] / σ_0²  (log scale)")
-        ax.set_title(_plain(data.get("title", "E[σ_t²] by regime: exact (lines), simulated "
-                                               "(points, 95% intervals)")))
-        ax.legend(loc="best", frameon=False, fontsize=8)
+        ax.set_ylabel("E[σₜ²] / σ₀²  (log scale)")
+        ax.set_title(_label(data.get("title", "E[sigma_t^2] by regime: exact (lines), "
+                                              "simulated (points, 95% intervals)"),
+                            _title_width(WIDTH)))
+        _log_ticks(ax)
+        ax.legend(loc="best", frameon=False)
         return _to_svg(fig, "regimes")
 
 
@@ -305,9 +405,14 @@ def panels_svg(data: Mapping[str, Any]) -> str:
                              f"got {a.size}.")
         return a
 
+    cols = min(2, len(panels))
+    rows = math.ceil(len(panels) / cols)
     with matplotlib.rc_context(_RC):
-        fig = _figure(4.2 * len(panels), 3.6)
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        fig = _figure(WIDTH, 0.6 + 3.6 * rows)
+        grid = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax in grid[len(panels):]:
+            ax.set_visible(False)
+        axes = grid[:len(panels)]
         for i, (ax, p) in enumerate(zip(axes, panels, strict=True)):
             for j, c in enumerate(p.get("chains") or []):
                 ax.plot(x, same(c, f"panels[{i}].chains[{j}]"), color=_GREY, linewidth=0.6,
@@ -320,11 +425,12 @@ def panels_svg(data: Mapping[str, Any]) -> str:
             ax.plot(x, same(p.get("exact"), f"panels[{i}].exact"), color=_BLUE,
                     linewidth=1.6, label="exact mean")
             ax.set_xlabel("generation t")
-            ax.set_ylabel(_plain(p.get("ylabel", "")))
+            ax.set_ylabel(_label(p.get("ylabel", "")))
+            ax.yaxis.get_major_locator().set_params(nbins=6, min_n_ticks=4)
             if i == 0:
-                ax.legend(loc="best", frameon=False, fontsize=8)
-        fig.suptitle(_plain(data.get("title", "over generations: exact and simulated")),
-                     fontweight="bold")
+                ax.legend(loc="best", frameon=False)
+        fig.suptitle(_label(data.get("title", "over generations: exact and simulated"),
+                            _title_width(WIDTH)), fontweight="bold")
         return _to_svg(fig, "panels")
 
 

@@ -14,12 +14,22 @@ from typing import Any
 from collapsecheck.report._format import (
     MISSING,
     fmt_num,
+    fmt_p,
     fmt_value,
     number_rows,
     sorted_claims,
+    statistic_name,
     verdict_counts,
 )
-from collapsecheck.results import CheckResult, ClaimResult, ClaimVerdict, ValidationReport, Verdict
+from collapsecheck.report.notation import quantity_label, reading_steps, to_text
+from collapsecheck.results import (
+    SMALL_P_MEANS,
+    CheckResult,
+    ClaimResult,
+    ClaimVerdict,
+    ValidationReport,
+    Verdict,
+)
 
 __all__ = ["render_markdown"]
 
@@ -77,33 +87,94 @@ def _verdict(v: str) -> str:
     return f"{_ICON.get(v, '')} **{_text(v)}**".strip()
 
 
-def _kv_list(d: Mapping[str, Any]) -> list[str]:
-    return [f"- {_text(k)}: {_text(fmt_value(v))}" for k, v in d.items()]
+def _kv_list(d: Mapping[str, Any], math: bool = False) -> list[str]:
+    value = _math if math else _text
+    return [f"- {_text(k)}: {value(fmt_value(v))}" for k, v in d.items()]
+
+
+def _math(s: Any) -> str:
+    """Prose with its pseudo-TeX as Unicode (:func:`~collapsecheck.report.notation.to_text`),
+    escaped as prose."""
+    return _text(to_text(s))
+
+
+def _effect(effect: Mapping[str, Any]) -> str:
+    """The smallest detectable departure as a phrase: metric = value, the other sizes by
+    their labels, at its power (the note left to report.json)."""
+    if not effect:
+        return MISSING
+    e = {k: v for k, v in effect.items() if k != "note"}
+    power = e.pop("power", None)
+    metric, value = e.pop("metric", None), e.pop("value", None)
+    parts = []
+    if metric is not None:
+        parts.append(f"{to_text(metric)} = {fmt_num(value)}" if value is not None
+                     else to_text(metric))
+    elif value is not None:
+        parts.append(fmt_num(value))
+    parts += [f"{quantity_label(k)} {to_text(fmt_value(v))}" for k, v in e.items()]
+    return "; ".join(parts) + ("" if power is None else f" (power {fmt_num(power)})")
+
+
+def _statistic(c: CheckResult) -> str:
+    return f"{statistic_name(c.test)} = {fmt_num(c.statistic)}"
+
+
+def _tested_row(c: CheckResult) -> list[str]:
+    return [
+        _cell(_code(c.id)),
+        _cell(_math(c.statement)),
+        c.kind,
+        _cell(_text(_effect(c.detectable_effect))),
+        fmt_num(c.alpha),
+    ]
 
 
 def _check_row(c: CheckResult) -> list[str]:
-    effect = fmt_value(c.detectable_effect) if c.detectable_effect else MISSING
     return [
         _cell(_code(c.id)),
         _cell(_verdict(c.verdict.value)),
-        fmt_num(c.statistic),
-        fmt_num(c.pvalue),
-        fmt_num(c.alpha),
-        _cell(_text(effect)),
+        _cell(_statistic(c)),
+        _cell(fmt_p(c.pvalue)),
+        _cell(c.pass_rule or MISSING),
+        _cell(SMALL_P_MEANS.get(c.kind, SMALL_P_MEANS["consistency"])),
         str(len(c.stages)),
     ]
+
+
+def _failed_lines(report: ValidationReport) -> list[str]:
+    """What failed and by how much (FAIL checks, or WEAK ones when nothing FAILed)."""
+    bad = [c for c in report.checks if c.verdict is Verdict.FAIL] or \
+        [c for c in report.checks if c.verdict is Verdict.WEAK]
+    if not bad:
+        return ["## What failed, and by how much", "", "Nothing: no check FAILed or was WEAK.",
+                ""] if report.checks else []
+    lines = ["## What failed, and by how much", ""]
+    lines += [f"- {_code(c.id)} {_verdict(c.verdict.value)}: {_statistic(c)}, "
+              f"p = {fmt_p(c.pvalue)}"
+              + (f"; PASS needs {c.pass_rule}" if c.pass_rule else "")
+              + f"; a small p means {SMALL_P_MEANS.get(c.kind, SMALL_P_MEANS['consistency'])}"
+              for c in bad]
+    return [*lines, ""]
 
 
 def _claim_section(c: ClaimResult) -> list[str]:
     lines = [f"### {_text(c.id)}: {_verdict(c.verdict.value)}", ""]
     if c.claim:
-        lines += ["> " + line if line else ">" for line in _text(c.claim).splitlines()]
+        lines += ["> " + line if line else ">" for line in _math(c.claim).splitlines()]
         lines.append("")
-    lines += [f"**Reading.** {_text(c.reading)}", ""]
+    steps = reading_steps(c.reading)
+    if len(steps) > 1:
+        lines += ["**Reading, step by step.**", ""]
+        lines += [f"{i}. {_math(x)}" for i, x in enumerate(steps, 1)]
+        lines.append("")
+    else:
+        lines += [f"**Reading.** {_math(c.reading)}", ""]
     if c.numbers:
         _, labels, rows = number_rows(c.numbers)
         lines += _table(["quantity", *labels],
-                        [[_cell(_text(x)) for x in row] for row in rows])
+                        [[_cell(_text(quantity_label(row[0])))]
+                         + [_cell(_math(x)) for x in row[1:]] for row in rows])
         lines.append("")
     return lines
 
@@ -133,13 +204,16 @@ def _remedy_section(report) -> list[str]:
     rec = reference_record() if report.claims else None
     if rec is None:
         return []
-    return ["## The article's remedy, quantified", "", f"{rec['what']}. {rec['method']}. "
-            f"Reproduce with `{rec['command']}`.", "", *remedy_rows_markdown(rec), ""]
+    return ["## The article's remedy, quantified", "", f"{_math(rec['what'])}. "
+            f"{_math(rec['method'])}. Reproduce with {_code(rec['command'])}.", "",
+            *(to_text(row) for row in remedy_rows_markdown(rec)), ""]
 
 
 def render_markdown(report: ValidationReport) -> str:
-    """``report.md``: verdict, how to reproduce, budget, checks, positive controls (when
-    any were run), then claims A1..A8."""
+    """``report.md`` in the order a reader needs it: the verdict and why, what was tested
+    and at what power, what failed and by how much (its named statistic and p-value
+    against its rule), the results, how to reproduce, the budget, positive controls
+    (when any were run), then claims A1..A8."""
     env = report.environment
     checks = verdict_counts(report.checks, Verdict)
     claims = verdict_counts(report.claims, ClaimVerdict)
@@ -150,6 +224,8 @@ def render_markdown(report: ValidationReport) -> str:
         f"**Overall verdict:** {_verdict(report.verdict.value)} "
         f"(exit code {1 if report.failed else 0})",
         "",
+        *([f"Why: {_text('; '.join(report.verdict_reasons))}.", ""]
+          if report.verdict_reasons else []),
         *([f"Not caught: {', '.join(_code(c.name) for c in report.uncaught_controls)} "
            "(positive controls that no check FAILed: this design cannot detect them).", ""]
           if report.uncaught_controls else []),
@@ -159,6 +235,28 @@ def render_markdown(report: ValidationReport) -> str:
         + ". Claims: " + ", ".join(f"{k} {n}" for k, n in claims.items()) + "."
         + (f" Positive controls: {len(report.controls) - len(report.uncaught_controls)} of "
            f"{len(report.controls)} caught." if report.controls else ""),
+        "",
+    ]
+    out += ["## What was tested, and at what power", ""]
+    if report.checks:
+        out += ["Each check's smallest detectable error is the departure from exact theory "
+                "it FAILs with the stated power at its false-alarm rate alpha.", ""]
+        out += _table(["check", "what it tests", "kind", "smallest detectable error", "alpha"],
+                      [_tested_row(c) for c in report.checks], ["l", "l", "l", "l", "r"])
+        out += ["", *_failed_lines(report), "## Results", "",
+                "A consistency check tests \"the simulator follows the exact theory\": it "
+                "PASSes on a large p. A confirmatory check tests \"the property does not "
+                "hold\": it PASSes on a tiny p. p-values below 1e-300 are printed as "
+                "\"< 1e-300\".", ""]
+        out += _table(
+            ["check", "verdict", "statistic", "p-value", "PASS when", "a small p means",
+             "stages"],
+            [_check_row(c) for c in report.checks],
+            ["l", "l", "r", "r", "l", "l", "r"],
+        )
+    else:
+        out.append("No checks were run.")
+    out += [
         "",
         "## Reproduce",
         "",
@@ -171,17 +269,8 @@ def render_markdown(report: ValidationReport) -> str:
         "",
     ]
     if report.budget:
-        out += ["## False-alarm budget and multiplicity", "", *_kv_list(report.budget), ""]
-    out += ["## Checks", ""]
-    if report.checks:
-        out += _table(
-            ["check", "verdict", "statistic", "p-value", "alpha", "detectable effect", "stages"],
-            [_check_row(c) for c in report.checks],
-            ["l", "l", "r", "r", "r", "l", "r"],
-        )
-    else:
-        out.append("No checks were run.")
-    out.append("")
+        out += ["## False-alarm budget and multiplicity", "",
+                *_kv_list(report.budget, math=True), ""]
     out += _controls_section(report)
     out += ["## Claims", ""]
     if report.claims:

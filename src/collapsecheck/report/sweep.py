@@ -112,7 +112,7 @@ def sweep_svg(result: SweepResult) -> str:
     positive = np.concatenate([exact[exact > 0], np.abs(est[np.isfinite(est) & (est != 0)])])
     floor = float(positive.min()) / 10 if positive.size else 1e-12
     with matplotlib.rc_context(_fig._RC):
-        fig = _fig._figure(6.4, 4.0)
+        fig = _fig._figure(_fig.WIDTH, 4.6)
         ax = fig.add_subplot()
         ax.set_xscale("log")
         ax.set_yscale("log")
