@@ -49,6 +49,8 @@ CLASSIFIED = Path(__file__).with_name("mutation_classified.json")
 THEORY = "src/collapsecheck/families/gaussian/theory"
 THEORY_TESTS = ["tests/test_theory.py", "tests/test_theory_reference.py",
                 "tests/test_theory_extras.py"]
+# tests written to kill survivors of the regime modules (one file for all of them)
+REGIME_KILLS = "tests/test_mutation_kills_regimes.py"
 
 # name -> (module path, test files that test it). The selection is what a mutant may be
 # killed by; mutmut narrows it further to the tests that reach the mutated function.
@@ -62,13 +64,16 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "prediction": (f"{THEORY}/prediction.py",
                    [*THEORY_TESTS, "tests/test_theory_schema.py",
                     "tests/test_mutation_kills_theory.py"]),
-    "sampling": (f"{THEORY}/sampling.py", ["tests/test_theory_sampling.py"]),
-    "accumulate": (f"{THEORY}/accumulate.py", ["tests/test_theory_accumulate.py"]),
-    "mix": (f"{THEORY}/mix.py", ["tests/test_theory_mix.py"]),
-    "subsample": (f"{THEORY}/subsample.py", ["tests/test_theory_subsample.py"]),
-    "temperature": (f"{THEORY}/temperature.py", ["tests/test_theory_temperature.py"]),
-    "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py"]),
-    "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py"]),
+    "sampling": (f"{THEORY}/sampling.py", ["tests/test_theory_sampling.py", REGIME_KILLS]),
+    "accumulate": (f"{THEORY}/accumulate.py", ["tests/test_theory_accumulate.py",
+                                                REGIME_KILLS]),
+    "mix": (f"{THEORY}/mix.py", ["tests/test_theory_mix.py", REGIME_KILLS]),
+    "subsample": (f"{THEORY}/subsample.py", ["tests/test_theory_subsample.py", REGIME_KILLS]),
+    "temperature": (f"{THEORY}/temperature.py", ["tests/test_theory_temperature.py",
+                                                  REGIME_KILLS]),
+    "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py", REGIME_KILLS]),
+    "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py", REGIME_KILLS]),
+    "_special": (f"{THEORY}/_special.py", ["tests/test_special.py", REGIME_KILLS]),
 }
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious", "skipped"}
@@ -167,6 +172,26 @@ def _diff(name: str, mutant: str) -> str:
     return "\n".join(lines) or out.stdout.strip()
 
 
+def _previous() -> tuple[dict, dict[str, list[str]]]:
+    """The committed summary's module entries (plus its date and commit under ``_date``
+    and ``_commit``) and survivors.md's lines per module section."""
+    modules: dict = {}
+    sections: dict[str, list[str]] = {}
+    if (OUT / "summary.json").exists():
+        old = json.loads((OUT / "summary.json").read_text())
+        modules = {**old.get("modules", {}), "_date": old.get("date"),
+                   "_commit": old.get("commit")}
+    if (OUT / "survivors.md").exists():
+        current = None
+        for line in (OUT / "survivors.md").read_text().splitlines():
+            if line.startswith("## "):
+                current = line[3:].strip()
+                sections[current] = []
+            if current is not None:
+                sections[current].append(line)
+    return modules, sections
+
+
 def _summarise(ran: list[str], note: str | None = None) -> None:
     classified = json.loads(CLASSIFIED.read_text()) if CLASSIFIED.exists() else {}
     version = subprocess.run([str(_mutmut()), "--version"], capture_output=True, text=True,
@@ -180,9 +205,18 @@ def _summarise(ran: list[str], note: str | None = None) -> None:
           "Made by `python tools/mutation.py` (see `summary.json` for the date and commit).",
           "Each mutant no selected test killed, with its diff and classification",
           "(`tools/mutation_classified.json`).", ""]
+    previous, previous_md = _previous()
     for name, (module, tests) in MODULES.items():
         st = _statuses(name)
         if st is None:
+            old = previous.get(module)
+            if old and old.get("mutants") is not None:
+                # run on another machine or before .mutation/ was cleared: keep its counts
+                # (and its survivors' section), saying when and at which commit they were made
+                modules[module] = {**old, "carried_over": old.get("carried_over") or {
+                    "date": previous.get("_date"), "commit": previous.get("_commit")}}
+                md += previous_md.get(module, [f"## {module}", "", "(carried over)", ""])
+                continue
             modules[module] = {"mutants": None, "killed": None, "survived": None,
                                "equivalent": None, "complete": False,
                                "note": "not run"}
