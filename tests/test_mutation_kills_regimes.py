@@ -1,0 +1,318 @@
+"""Tests written to kill mutants of the regimes' exact theory that survived
+``tools/mutation.py`` (reports/mutation/): accumulate, mix, truncate, temperature, sampling,
+subsample, n-growth and the special functions. Each number is checked against an
+independent reference (mpmath, a closed form, or a direct loop written here from the
+documented recursion), every input check by its exact message, and each prediction record
+by its documented shape and wording."""
+
+import math
+
+import numpy as np
+import pytest
+
+mpmath = pytest.importorskip("mpmath")
+MP = mpmath.mp.clone() if hasattr(mpmath.mp, "clone") else mpmath.mp
+MP.dps = 30
+
+
+# ---------------------------------------------------------------------------------------
+# Accumulate (families/gaussian/theory/accumulate.py)
+# ---------------------------------------------------------------------------------------
+
+
+def accumulate_loop(n, ddof, f, n_growth, terms):
+    """v_T / v_0, sum_t f v_{t-1} n_t / N_t^2 and N_T by the documented recursion
+    E Q_t = E Q_{t-1} + f v_{t-1}(n_t - 1 + N_{t-1}/N_t), v_t = E Q_t/(N_t - d), in a plain
+    float loop (independent of the module's log-space blocks)."""
+    from collapsecheck.experiment import n_at
+
+    eq, v, w, big = 0.0, 1.0, 0.0, 0
+    for t in range(1, terms + 1):
+        nt = n_at(n, n_growth, t)
+        big_prev, big = big, big + nt
+        w += f * v * nt / big**2
+        eq += f * v * (nt - 1 + big_prev / big)
+        v = eq / (big - ddof)
+    return v, w, float(big)
+
+
+class TestAccumulateLimit:
+    ROUNDING = 1e-12  # the documented relative rounding allowance
+
+    @pytest.mark.parametrize(("n", "ddof", "p", "terms"), [
+        (3, 1.0, 0.0, 64), (4, 0.5, 1.0, 64), (5, 0.0, 0.5, 50), (2, 1.5, 0.0, 200)])
+    def test_f_one_bracket_as_documented(self, n, ddof, p, terms):
+        # f = 1: -log g_t = -log(1 - x_t), x_t = n_t/(N_t(N_t - d)); the tail after T0 is
+        # bracketed by (1 - rho)/N <= sum x_t and -sum log(1 - x_t) <= 1/((N - d)(1 - xmax)),
+        # rho = (P + 1)(1 + 1/n)/(T0 + 1); the limit is the bracket's midpoint, its error
+        # the half-width plus 1e-12 relative. Few terms make the bracket wide (1e-3), so
+        # each part of it is visible.
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        v, w, big = accumulate_loop(n, ddof, 1.0, p, terms)
+        rho = min(1.0, (p + 1) * (1 + 1 / n) / (terms + 1))
+        xmax = 1 / (big - ddof)
+        v_hi = v * math.exp(-(1 - rho) / big)
+        v_lo = v * math.exp(-1 / ((big - ddof) * (1 - xmax)))
+        w_lo, w_hi = w + v_lo * (1 - rho) / big, w + v / big
+        lim = accumulate_limit(n, ddof, 2.0, n_growth=p, terms=terms)
+        assert lim["terms"] == terms and lim["variance_factor"] == 1.0
+        mu_var = (w_lo + w_hi) / 2
+        assert lim["mu_var"] == pytest.approx(4 * mu_var, rel=1e-10)
+        assert lim["mu_var_error"] == pytest.approx(
+            4 * ((w_hi - w_lo) / 2 + self.ROUNDING * mu_var), rel=1e-8)
+        if ddof == 0 and p == 0:
+            x = math.pi / math.sqrt(n)
+            assert lim["sigma2_mean"] == 4 * math.sin(x) / x
+            assert lim["sigma2_mean_error"] == 0.0
+        else:
+            sigma2 = (v_hi + v_lo) / 2
+            assert lim["sigma2_mean"] == pytest.approx(4 * sigma2, rel=1e-10)
+            assert lim["sigma2_mean_error"] == pytest.approx(
+                4 * ((v_hi - v_lo) / 2 + self.ROUNDING * sigma2), rel=1e-8)
+
+    @pytest.mark.parametrize(("n", "ddof"), [(3, 1.0), (6, 0.5)])
+    def test_f_one_limit_against_mpmath_product(self, n, ddof):
+        # fixed n, f = 1: E sigma_inf^2 = (n - 1)/(n - d) prod_{t>=2} (1 - 1/(t (n t - d)))
+        # (mpmath's nsum of the log-factors, 30 digits); the stated error covers it and is
+        # below 1e-11 relative.
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        s = MP.nsum(lambda t: MP.log1p(-1 / (t * (n * t - ddof))), [2, MP.inf])
+        want = float(MP.mpf(n - 1) / (n - ddof) * MP.exp(s))
+        lim = accumulate_limit(n, ddof)
+        assert abs(lim["sigma2_mean"] - want) <= lim["sigma2_mean_error"]
+        assert lim["sigma2_mean_error"] < 1e-11 * want
+
+    @pytest.mark.parametrize("n", [3, 7])
+    def test_f_one_ddof_zero_conserves(self, n):
+        # d = 0, f = 1: E sigma_t^2 + Var(mu_t) = sigma0^2 at every t, so in the limit
+        # Var(mu_inf) = sigma0^2 (1 - sin(x)/x), x = pi/sqrt(n) (Euler); defaults: d = 0,
+        # sigma0 = 1, no cut, tau = 1, fixed n.
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        x = math.pi / math.sqrt(n)
+        lim = accumulate_limit(n)
+        want = 1 - math.sin(x) / x
+        assert abs(lim["mu_var"] - want) <= lim["mu_var_error"] + 1e-15
+        assert lim["mu_var_error"] < 1e-11
+        assert lim["sigma2_mean"] == math.sin(x) / x
+        assert lim["method"] == (
+            "recursion to `terms` generations plus the telescoping tail bracket "
+            "(1 - rho)/N <= sum x_t <= 1/(N - d); sigma2_mean: Euler's product "
+            "sin(pi/sqrt n)/(pi/sqrt n); errors include a rounding allowance of 1e-12 "
+            "relative")
+
+    def test_f_one_rounding_allowance_at_full_terms(self):
+        # 2^20 terms: the bracket of Var(mu) is ~3e-13 wide, the same size as the rounding
+        # allowance 1e-12 mu_var, so the stated error shows both; v_T0 is the finite
+        # product (1 - 1/(n t^2)) over t <= T0 and w_T0 = 1 - v_T0 (conservation, d = 0).
+        from collapsecheck.families.gaussian.theory.accumulate import LIMIT_TERMS, accumulate_limit
+
+        n = 3
+        t = np.arange(1, LIMIT_TERMS + 1, dtype=float)
+        v = math.exp(math.fsum(np.log1p(-1 / (n * t * t))))
+        w = 1 - v
+        big = n * LIMIT_TERMS
+        rho = (1 + 1 / n) / (LIMIT_TERMS + 1)
+        xmax = 1 / big
+        v_lo = v * math.exp(-1 / (big * (1 - xmax)))
+        half = (v / big - v_lo * (1 - rho) / big) / 2
+        lim = accumulate_limit(n)
+        assert lim["mu_var"] == pytest.approx(w + (v / big + v_lo * (1 - rho) / big) / 2,
+                                              rel=1e-12)
+        assert lim["mu_var_error"] == pytest.approx(half + 1e-12 * lim["mu_var"], rel=1e-3)
+
+    def test_f_below_one(self):
+        # tau = 0.9, f = 0.81: E sigma_T^2 -> 0 exactly (error 0); Var(mu) is the recursion
+        # plus the tail bound f v_T0/N_T0
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        n, ddof, f, terms = 4, 1.0, 0.81, 40
+        v, w, big = accumulate_loop(n, ddof, f, 0.0, terms)
+        lim = accumulate_limit(n, ddof, 3.0, temperature=0.9, terms=terms)
+        assert lim["sigma2_mean"] == 0.0 and lim["sigma2_mean_error"] == 0.0
+        assert lim["variance_factor"] == pytest.approx(f, rel=1e-15)
+        hi = w + f * v / big
+        assert lim["mu_var"] == pytest.approx(9 * (w + hi) / 2, rel=1e-10)
+        assert lim["mu_var_error"] == pytest.approx(
+            9 * ((hi - w) / 2 + 1e-12 * (w + hi) / 2), rel=1e-8)
+        assert lim["method"] == (
+            "sigma2_mean -> 0 (sum log g_t -> -inf); mu_var: recursion plus the tail bound "
+            "f v_T0/N_T0; errors include a rounding allowance of 1e-12 relative")
+
+    @pytest.mark.parametrize(("n", "ddof", "terms"), [(3, 0.5, 30), (3, 0.0, 1), (5, 1.0, 1)])
+    def test_f_between_one_and_two(self, n, ddof, terms):
+        # tau = 1.2, f = 1.44: E sigma^2 diverges (None); Var(mu)'s tail lies in
+        # [f v (1 - rho)/N (0 unless N > f/(f - 1)), f v (N - d)^(1-f) N^(f-2)/(2 - f)]
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        f = 1.2**2
+        v, w, big = accumulate_loop(n, ddof, f, 0.0, terms)
+        rho = min(1.0, (1 + 1 / n) / (terms + 1))
+        lo = f * v * (1 - rho) / big if big > f / (f - 1) else 0.0
+        hi = f * v * (big - ddof) ** (1 - f) * big ** (f - 2) / (2 - f)
+        lim = accumulate_limit(n, ddof, 0.5, temperature=1.2, terms=terms)
+        assert lim["sigma2_mean"] is None and lim["sigma2_mean_error"] is None
+        mid = w + (lo + hi) / 2
+        assert lim["mu_var"] == pytest.approx(0.25 * mid, rel=1e-10)
+        assert lim["mu_var_error"] == pytest.approx(0.25 * ((hi - lo) / 2 + 1e-12 * mid),
+                                                    rel=1e-8)
+        assert lim["method"] == (
+            "sigma2_mean diverges (like T^((f-1)(P+1))); mu_var: recursion plus the tail "
+            "bound from g_t <= ((N_t-d)/(N_{t-1}-d))^(f-1); errors include a rounding "
+            "allowance of 1e-12 relative")
+
+    def test_truncation_enters_the_limit(self):
+        # a cut at C = 1.5 gives f = kappa(1.5) < 1 (closed form of the truncated normal's
+        # variance): E sigma^2 -> 0
+        from scipy import stats
+
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        c = 1.5
+        kappa = 1 - 2 * c * stats.norm.pdf(c) / (2 * stats.norm.cdf(c) - 1)
+        lim = accumulate_limit(4, 0.0, truncate=c, terms=16)
+        assert lim["variance_factor"] == pytest.approx(kappa, rel=1e-13)
+        assert lim["sigma2_mean"] == 0.0
+
+    def test_variance_factor_two_diverges(self):
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
+
+        assert accumulate_limit(4, 0.0, temperature=1.5) is None  # f = 2.25
+        assert accumulate_limit(4, 0.0, temperature=1.4142135) is not None  # f = 1.99999996
+
+
+class TestIncrementLaw:
+    def test_sf_and_cdf_with_scale_against_mpmath(self):
+        # tau^2 (chi2_4 + 0.75 chi2_1) at 2 * 4.2: the mpmath value of
+        # tests/test_theory_accumulate.py (F(4.2; k=4, a=0.75) = 0.51071476473968489)
+        from collapsecheck.families.gaussian.theory.accumulate import IncrementLaw
+
+        law = IncrementLaw(generation=2, k=4, a=0.75, scale=2.0)
+        want = 0.51071476473968489
+        assert law.cdf(8.4) == pytest.approx(want, abs=1e-13)
+        assert law.sf(8.4) == pytest.approx(1 - want, abs=1e-13)
+        np.testing.assert_allclose(law.sf([8.4, 8.4]), [1 - want] * 2, atol=1e-13)
+
+    def test_scalar_results_are_floats(self):
+        from collapsecheck.families.gaussian.theory.accumulate import (
+            chi2_plus_scaled_chi2_1_cdf,
+            chi2_plus_scaled_chi2_1_sf,
+        )
+
+        for fn in (chi2_plus_scaled_chi2_1_cdf, chi2_plus_scaled_chi2_1_sf):
+            assert type(fn(3.0, 2, 0.5)) is float
+            assert isinstance(fn([3.0], 2, 0.5), np.ndarray)
+
+    def test_increment_law_defaults_and_generation(self):
+        # defaults: fixed n, tau = 1; at t = 3, n = 5: k = 4, a = N_2/N_3 = 10/15
+        from collapsecheck.families.gaussian.theory.accumulate import increment_law
+
+        law = increment_law(3, 5)
+        assert (law.generation, law.k, law.a, law.scale) == (3, 4, 10 / 15, 1.0)
+        assert increment_law(np.int64(2), 5).generation == 2
+
+    @pytest.mark.parametrize("t", [0, -1, True, 1.0])
+    def test_increment_law_rejects_t(self, t):
+        from collapsecheck.families.gaussian.theory.accumulate import increment_law
+
+        with pytest.raises(ValueError) as info:
+            increment_law(t, 5)
+        assert str(info.value) == f"`t` must be a whole number >= 1; got {t!r}."
+
+
+class TestStandardizedIncrements:
+    def test_against_an_explicit_pool(self):
+        # A hand-made pool (n = 2 per generation, d = 0.5): Q_t is the pooled sum of squares
+        # by definition, sigma_t^2 = Q_t/(N_t - d), and the increment is
+        # (Q_t - Q_{t-1})/sigma_{t-1}^2 (Q_0 = 0, sigma_0 = 1).
+        from collapsecheck.families.gaussian.theory.accumulate import standardized_increments
+
+        batches = [np.array([0.3, -1.1]), np.array([2.0, 0.4]), np.array([-0.7, 1.6])]
+        for ddof in (0.0, 0.5):
+            pool, q, s2 = np.empty(0), [0.0], [1.0]
+            for b in batches:
+                pool = np.concatenate((pool, b))
+                q.append(float(np.sum((pool - pool.mean()) ** 2)))
+                s2.append(q[-1] / (pool.size - ddof))
+            want = [(q[t] - q[t - 1]) / s2[t - 1] for t in (1, 2, 3)]
+            log_var = np.log(s2)
+            args = (log_var, 2) if ddof == 0 else (log_var, 2, ddof)
+            np.testing.assert_allclose(standardized_increments(*args), [want], rtol=1e-12)
+
+    def test_growth_default_and_one_generation(self):
+        # n-growth P = 1: n_t = 2, 4 (N = 2, 6); the default is fixed n. Two columns (one
+        # generation) are enough; one is refused.
+        from collapsecheck.families.gaussian.theory.accumulate import standardized_increments
+
+        lv = np.log([[1.0, 0.8, 1.1]])
+        np.testing.assert_allclose(standardized_increments(lv, 2, n_growth=1.0),
+                                   [[2 * 0.8, 6 * 1.1 / 0.8 - 2]], rtol=1e-13)
+        np.testing.assert_allclose(standardized_increments(lv, 2),
+                                   [[2 * 0.8, 4 * 1.1 / 0.8 - 2]], rtol=1e-13)
+        np.testing.assert_allclose(standardized_increments(lv[:, :2], 2), [[1.6]], rtol=1e-13)
+        with pytest.raises(ValueError) as info:
+            standardized_increments(lv[:, :1], 2)
+        assert str(info.value) == "`log_var` needs at least 2 generations (0 and 1); got 1."
+
+
+ACCUMULATE_METHODS = {
+    "final.sigma2_mean": "exact recursion E Q_t = E Q_{t-1} + f v_{t-1}(n_t - 1 + "
+                         "N_{t-1}/N_t), summed in log space",
+    "final.mu_var": "exact martingale sum of f v_{t-1} n_t / N_t^2",
+    **{key: "simulation only: no closed form under accumulation"
+       for key in ("log_sigma2_drift", "log_sigma2_step_var", "final.log_sigma2_mean",
+                   "final.log_sigma2_sd", "final.sigma_mean", "final.sigma_quantiles")},
+}
+INCREMENT_NOTE = ("each standardised pool increment follows tau^2 (chi2_{n_t-1} + "
+                  "(N_{t-1}/N_t) chi2_1) exactly (increment_law)")
+
+
+class TestAccumulatePredict:
+    def test_record_with_truncation_and_sigma0(self):
+        # The record carries the experiment's fields, the moments at sigma0 = 2 (the first
+        # generation by hand: E sigma_1^2 = 4 f (n-1)/(n-d), Var(mu_1) = 4 f/n), the limit
+        # with the experiment's cut and temperature, and the documented methods and notes
+        # (the wording is part of ``theory --json``).
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit, predict
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+
+        e = Experiment(n=4, generations=1, replicates=10, seed=0, regime="accumulate",
+                       mu0=0.5, sigma0=2.0, ddof=1.0, temperature=1.1, truncate=2.0)
+        p = predict(e)
+        f = variance_factor(1.1, 2.0)
+        assert (p.regime, p.generations, p.mu0, p.sigma0) == ("accumulate", 1, 0.5, 2.0)
+        assert p.sigma2_mean == pytest.approx(4 * f * 3 / 3, rel=1e-13)
+        assert p.mu_var == pytest.approx(4 * f / 4, rel=1e-13)
+        assert p.limit == accumulate_limit(4, 1.0, 2.0, truncate=2.0, temperature=1.1)
+        assert p.limit["variance_factor"] == pytest.approx(f, rel=1e-15)
+        # f = 0.94 < 1: the limit of E sigma^2 is exactly 0, so it is listed as exact
+        assert p.limit["sigma2_mean"] == 0.0
+        assert p.exact == ("final.sigma2_mean", "final.mu_var", "limit.sigma2_mean")
+        assert p.methods == {**ACCUMULATE_METHODS, "limit": p.limit["method"]}
+        assert p.notes == ()
+
+    def test_record_without_truncation(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit, predict
+
+        e = Experiment(n=9, generations=3, replicates=10, seed=0, regime="accumulate",
+                       n_growth=1.0, temperature=0.9)
+        p = predict(e)
+        assert p.limit == accumulate_limit(9, n_growth=1.0, temperature=0.9)
+        assert p.exact == ("final.sigma2_mean", "final.mu_var", "limit.sigma2_mean")
+        assert p.notes == (INCREMENT_NOTE,)
+        assert isinstance(p.notes, tuple)
+
+    def test_record_without_a_limit(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.accumulate import predict
+
+        p = predict(Experiment(n=9, generations=3, replicates=10, seed=0,
+                               regime="accumulate", temperature=1.5))
+        assert p.limit is None and "limit" not in p.methods
+        assert p.methods == ACCUMULATE_METHODS
+        assert p.notes == ("no limit: with variance factor f >= 2 both E sigma^2 and "
+                           "Var(mu) diverge", INCREMENT_NOTE)
