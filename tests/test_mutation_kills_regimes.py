@@ -316,3 +316,131 @@ class TestAccumulatePredict:
         assert p.methods == ACCUMULATE_METHODS
         assert p.notes == ("no limit: with variance factor f >= 2 both E sigma^2 and "
                            "Var(mu) diverge", INCREMENT_NOTE)
+
+
+# ---------------------------------------------------------------------------------------
+# Mix (families/gaussian/theory/mix.py)
+# ---------------------------------------------------------------------------------------
+
+
+def mix_matrix_by_hand(n, lam, ddof, f):
+    """The documented augmented matrix on (v, w, sigma0^2), entry by entry, in mpmath."""
+    m = round(lam * n)
+    r = n - m
+    n, d = MP.mpf(n), MP.mpf(ddof)
+    return MP.matrix([[(n - 1) * r * f / (n * (n - d)), m * r / (n * (n - d)),
+                       (n - 1) * m / (n * (n - d))],
+                      [r * f / n**2, (r / n) ** 2, m / n**2],
+                      [0, 0, 1]])
+
+
+class TestMix:
+    @pytest.mark.parametrize(("n", "lam", "ddof", "tau", "cut"), [
+        (5, 0.4, 1.0, 1.2, 1.5), (7, 0.5, 0.0, 1.0, None), (4, 0.125, 0.5, 0.9, None)])
+    def test_matrix_entries(self, n, lam, ddof, tau, cut):
+        from collapsecheck.families.gaussian.theory.mix import mix_matrix
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+
+        f = variance_factor(tau, cut)
+        want = np.array(mix_matrix_by_hand(n, lam, ddof, MP.mpf(f)).tolist(), dtype=float)
+        got = mix_matrix(n, lam, ddof, truncate=cut, temperature=tau)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+        if ddof == 0 and tau == 1 and cut is None:
+            np.testing.assert_array_equal(mix_matrix(n, lam), got)
+
+    @pytest.mark.parametrize(("n", "lam", "ddof", "tau", "cut", "sigma0"), [
+        (5, 0.4, 1.0, 1.2, 1.5, 2.0), (9, 0.3, 0.0, 1.1, None, 0.5), (6, 0.5, 2.0, 1.0, 2.5, 1.0)])
+    def test_stationary_against_mpmath(self, n, lam, ddof, tau, cut, sigma0):
+        # (I - A)^{-1} b and the Perron root of A, from the documented matrix in mpmath
+        from collapsecheck.families.gaussian.theory.mix import mix_stationary
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+
+        f = MP.mpf(variance_factor(tau, cut))
+        mat = mix_matrix_by_hand(n, lam, ddof, f)
+        a = MP.matrix([[mat[0, 0], mat[0, 1]], [mat[1, 0], mat[1, 1]]])
+        b = MP.matrix([mat[0, 2], mat[1, 2]])
+        x = MP.lu_solve(MP.eye(2) - a, b)
+        radius = max(abs(e) for e in MP.eig(a)[0])
+        got = mix_stationary(n, lam, ddof, sigma0, truncate=cut, temperature=tau)
+        assert got["sigma2_mean"] == pytest.approx(float(x[0]) * sigma0**2, rel=1e-13)
+        assert got["mu_var"] == pytest.approx(float(x[1]) * sigma0**2, rel=1e-13)
+        assert got["spectral_radius"] == pytest.approx(float(radius), rel=1e-13)
+        assert got["fresh"] == round(lam * n)
+        assert set(got) == {"sigma2_mean", "mu_var", "spectral_radius", "fresh"}
+
+    def test_stationary_defaults(self):
+        # ddof 0, sigma0 1, no cut, tau 1: one fresh draw gives 2(n-1)/(3n-2), n/(3n-2)
+        from collapsecheck.families.gaussian.theory.mix import mix_stationary
+
+        got = mix_stationary(10, 0.1)
+        assert got["sigma2_mean"] == pytest.approx(18 / 28, rel=1e-13)
+        assert got["mu_var"] == pytest.approx(10 / 28, rel=1e-13)
+
+    @pytest.mark.parametrize("lam", [None, -0.1, 1.5, math.nan])
+    def test_fresh_fraction_is_checked(self, lam):
+        from collapsecheck.families.gaussian.theory.mix import mix_moments, mix_stationary
+
+        message = f"`fresh_fraction` must lie in [0, 1]; got {lam!r}."
+        for call in (lambda: mix_moments(3, 5, lam), lambda: mix_stationary(5, lam)):
+            with pytest.raises(ValueError) as info:
+                call()
+            assert str(info.value) == message
+
+    def test_fresh_fraction_bounds_are_allowed(self):
+        from collapsecheck.families.gaussian.theory.mix import mix_moments
+
+        # L = 1: every draw fresh, so generation T is one fresh sample whatever came before
+        ln_v, ln_w = mix_moments(4, 5, 1.0, 1.0, 2.0)
+        assert math.exp(ln_v) == pytest.approx(4.0, rel=1e-13)
+        assert math.exp(ln_w) == pytest.approx(4.0 / 5, rel=1e-13)
+        assert mix_moments(0, 5, 1.0, 1.0, 2.0) == (pytest.approx(math.log(4.0), rel=1e-15),
+                                                     -math.inf)
+
+
+MIX_METHODS = {
+    "final.sigma2_mean": "exact affine recursion of (E sigma^2, E (mu - mu0)^2)",
+    "final.mu_var": "exact affine recursion of (E sigma^2, E (mu - mu0)^2)",
+    **{key: "simulation only: no closed form under mixing"
+       for key in ("log_sigma2_drift", "log_sigma2_step_var", "final.log_sigma2_mean",
+                   "final.log_sigma2_sd", "final.sigma_mean", "final.sigma_quantiles")},
+}
+
+
+class TestMixPredict:
+    def test_record_with_a_stationary_point(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.mix import mix_stationary, predict
+
+        e = Experiment(n=6, generations=3, replicates=10, seed=0, regime="mix", mu0=-1.0,
+                       sigma0=2.0, ddof=1.0, fresh_fraction=0.5, temperature=1.2,
+                       truncate=1.5)
+        p = predict(e)
+        assert (p.regime, p.generations, p.mu0, p.sigma0) == ("mix", 3, -1.0, 2.0)
+        assert p.stationary == mix_stationary(6, 0.5, 1.0, 2.0, truncate=1.5,
+                                              temperature=1.2)
+        assert p.exact == ("final.sigma2_mean", "final.mu_var", "stationary.sigma2_mean",
+                           "stationary.mu_var")
+        assert p.methods == {**MIX_METHODS, "stationary": "fixed point (I - A)^{-1} b of "
+                             "the exact recursion"}
+        assert p.notes == ()
+
+    def test_record_without_a_stationary_point(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.mix import predict
+
+        p = predict(Experiment(n=10, generations=3, replicates=10, seed=0, regime="mix",
+                               fresh_fraction=0.04))
+        assert p.stationary is None and p.exact == ("final.sigma2_mean", "final.mu_var")
+        assert p.methods == MIX_METHODS
+        assert p.notes == ("no stationary point: the recursion's spectral radius is >= 1 "
+                           "(fresh draws per generation: 0)",)
+
+    def test_record_with_n_growth(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.mix import predict
+
+        p = predict(Experiment(n=4, generations=3, replicates=10, seed=0, regime="mix",
+                               fresh_fraction=0.25, n_growth=1.0))
+        assert p.stationary is None and p.exact == ("final.sigma2_mean", "final.mu_var")
+        assert p.methods == MIX_METHODS
+        assert p.notes == ("stationary is defined for fixed n only",)
