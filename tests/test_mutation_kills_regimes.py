@@ -444,3 +444,149 @@ class TestMixPredict:
         assert p.stationary is None and p.exact == ("final.sigma2_mean", "final.mu_var")
         assert p.methods == MIX_METHODS
         assert p.notes == ("stationary is defined for fixed n only",)
+
+
+# ---------------------------------------------------------------------------------------
+# Truncation (families/gaussian/theory/truncate.py)
+# ---------------------------------------------------------------------------------------
+
+
+def mp_truncated_moment(c, power):
+    """E[Z^power | |Z| <= c] of the standard normal, by mpmath quadrature (c None: no cut)."""
+    if c is None:
+        return MP.mpf(1) if power == 2 else MP.mpf(3)
+    c = MP.mpf(c)
+    num = MP.quad(lambda z: z**power * MP.npdf(z), [-c, 0, c])
+    return num / (MP.ncdf(c) - MP.ncdf(-c))
+
+
+class TestTruncate:
+    @pytest.mark.parametrize(("n", "ddof", "cut", "tau"), [
+        (5, 1.0, 1.2, 1.3), (2, 0.0, 0.5, 1.0), (30, 0.5, 2.5, 0.8), (3, 2.0, None, 1.1)])
+    def test_step_ratio_moments_against_mpmath(self, n, ddof, cut, tau):
+        # E R = tau^2 kappa (n-1)/(n-d); Var(R) = (tau^2 (n-1)/(n-d))^2 [mu4/n -
+        # kappa^2 (n-3)/(n(n-1))] (Cramer 27.4), kappa and mu4 by mpmath quadrature
+        from collapsecheck.families.gaussian.theory.truncate import step_ratio_moments
+
+        kappa, mu4 = mp_truncated_moment(cut, 2), mp_truncated_moment(cut, 4)
+        t2, nn, d = MP.mpf(tau) ** 2, MP.mpf(n), MP.mpf(ddof)
+        mean = t2 * kappa * (nn - 1) / (nn - d)
+        var = (t2 * (nn - 1) / (nn - d)) ** 2 * (mu4 / nn - kappa**2 * (nn - 3) / (nn * (nn - 1)))
+        m = step_ratio_moments(n, ddof, cut, tau)
+        assert m.mean == pytest.approx(float(mean), rel=1e-13)
+        assert m.var == pytest.approx(float(var), rel=1e-12)
+        assert (m.n, m.ddof, m.truncate, m.temperature) == (n, ddof, cut, tau)
+        assert type(m.ddof) is float
+
+    def test_step_ratio_defaults_and_infinite_cut(self):
+        # defaults: d = 0, no cut, tau = 1: R = chi2_{n-1}/n, mean (n-1)/n, var 2(n-1)/n^2
+        from collapsecheck.families.gaussian.theory.truncate import step_ratio_moments
+
+        m = step_ratio_moments(6)
+        assert m.mean == pytest.approx(5 / 6, rel=1e-15)
+        assert m.var == pytest.approx(10 / 36, rel=1e-14)
+        assert m.truncate is None and m.temperature == 1.0 and m.ddof == 0.0
+        assert step_ratio_moments(6, 0, math.inf) == m
+
+    @pytest.mark.parametrize(("n", "ddof", "cut", "tau", "p", "horizon"), [
+        (4, 1.0, 1.5, 1.1, 0.0, 7), (3, 0.5, 2.0, 0.9, 1.0, 6), (5, 0.0, None, 1.2, 0.5, 5)])
+    def test_moments_against_mpmath_loop(self, n, ddof, cut, tau, p, horizon):
+        # E sigma_T^2 = sigma0^2 prod f (n_t-1)/(n_t-d), Var(mu_T) = sum f E sigma_{t-1}^2/n_t,
+        # kappa by mpmath quadrature
+        from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.truncate import truncated_moments
+
+        f = MP.mpf(tau) ** 2 * mp_truncated_moment(cut, 2)
+        v, w = MP.mpf(9) / 4, MP.mpf(0)
+        for t in range(1, horizon + 1):
+            nt = n_at(n, p, t)
+            w += f * v / nt
+            v *= f * (nt - 1) / (nt - MP.mpf(ddof))
+        ln_v, ln_w = truncated_moments(horizon, n, ddof, 1.5, truncate=cut, temperature=tau,
+                                       n_growth=p)
+        assert ln_v == pytest.approx(float(MP.log(v)), abs=1e-13)
+        assert ln_w == pytest.approx(float(MP.log(w)), abs=1e-13)
+
+    def test_moments_defaults(self):
+        # defaults: d = 0, sigma0 = 1, no cut, tau = 1, fixed n: ((n-1)/n)^T and
+        # sum_{t<T} ((n-1)/n)^t / n
+        from collapsecheck.families.gaussian.theory.truncate import truncated_moments
+
+        r = MP.mpf(3) / 4
+        ln_v, ln_w = truncated_moments(5, 4)
+        assert ln_v == pytest.approx(float(5 * MP.log(r)), abs=1e-14)
+        assert ln_w == pytest.approx(float(MP.log(MP.fsum(r**t for t in range(5)) / 4)),
+                                     abs=1e-14)
+
+    def test_underflowing_variance_factor_is_refused(self):
+        from collapsecheck.families.gaussian.theory.truncate import truncated_moments
+
+        with pytest.raises(ValueError) as info:
+            truncated_moments(3, 4, truncate=1e-170)
+        assert str(info.value) == ("`truncate` 1e-170 is so small that the variance factor "
+                                   "underflows to 0.")
+
+
+TRUNCATE_SIMULATION_ONLY = ("simulation only: under truncation the step log R is not "
+                            "log-chi-square and has no closed-form law")
+LOG_KEYS = ("log_sigma2_drift", "log_sigma2_step_var", "final.log_sigma2_mean",
+            "final.log_sigma2_sd", "final.sigma_mean", "final.sigma_quantiles",
+            "prob_step_shrinks")
+
+
+class TestTruncatePredict:
+    def test_record_with_a_cut(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+        from collapsecheck.families.gaussian.theory.truncate import predict
+
+        e = Experiment(n=5, generations=4, replicates=10, seed=0, mu0=1.0, sigma0=2.0,
+                       ddof=1.0, truncate=1.5, temperature=1.2)
+        p = predict(e)
+        f = variance_factor(1.2, 1.5)
+        assert (p.regime, p.generations, p.mu0, p.sigma0) == ("replace", 4, 1.0, 2.0)
+        assert p.sigma2_mean == pytest.approx(4 * f**4, rel=1e-13)  # (f (n-1)/(n-d))^4
+        assert p.log_sigma2_drift is None and p.log_sigma2_mean is None
+        assert p.exact == ("final.sigma2_mean", "final.mu_var")
+        assert p.methods == {
+            "final.sigma2_mean": "exact product of E R_t = f (n_t - 1)/(n_t - ddof)",
+            "final.mu_var": "exact martingale sum of f E[sigma_{t-1}^2]/n_t",
+            **dict.fromkeys(LOG_KEYS, TRUNCATE_SIMULATION_ONLY)}
+        assert p.notes == (f"variance factor f = tau^2 kappa(C) = {f!r}",)
+
+    def test_record_without_a_cut(self):
+        # fixed n, no cut: the tempered log-chi-square step, drift psi(k) + log 2 -
+        # log(n - d) + log tau^2, variance psi'(k), k = (n-1)/2 (mpmath)
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.truncate import predict
+
+        e = Experiment(n=6, generations=9, replicates=10, seed=0, sigma0=1.5, ddof=0.5,
+                       temperature=1.1)
+        p = predict(e)
+        k = MP.mpf(5) / 2
+        drift = float(MP.digamma(k) + MP.log(2) - MP.log(MP.mpf(5.5)) + 2 * MP.log(1.1))
+        step_var = float(MP.psi(1, k))
+        assert p.log_sigma2_drift == pytest.approx(drift, rel=1e-13)
+        assert p.log_sigma2_step_var == pytest.approx(step_var, rel=1e-13)
+        assert p.log_sigma2_mean == pytest.approx(2 * math.log(1.5) + 9 * drift, rel=1e-13)
+        assert p.log_sigma2_sd == pytest.approx(math.sqrt(9 * step_var), rel=1e-13)
+        assert p.exact == ("final.sigma2_mean", "final.mu_var", "log_sigma2_drift",
+                           "log_sigma2_step_var", "final.log_sigma2_mean",
+                           "final.log_sigma2_sd")
+        assert p.methods == {
+            "final.sigma2_mean": "exact product of E R_t = f (n_t - 1)/(n_t - ddof)",
+            "final.mu_var": "exact martingale sum of f E[sigma_{t-1}^2]/n_t",
+            "log_sigma2_drift": "exact: tempered log-chi-square step (no truncation)"}
+        assert p.notes == (f"variance factor f = tau^2 kappa(C) = {1.1**2!r}",
+                           "quantiles of sigma_T are not computed here (see the temperature "
+                           "module)")
+
+    def test_record_with_n_growth(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.truncate import predict
+
+        p = predict(Experiment(n=6, generations=3, replicates=10, seed=0, n_growth=0.5))
+        assert p.log_sigma2_drift is None and p.exact == ("final.sigma2_mean", "final.mu_var")
+        want = ("simulation only here: with n-growth the steps are not identically "
+                "distributed (see the ngrowth module)")
+        assert {k: p.methods[k] for k in LOG_KEYS} == dict.fromkeys(LOG_KEYS, want)
