@@ -590,3 +590,120 @@ class TestTruncatePredict:
         want = ("simulation only here: with n-growth the steps are not identically "
                 "distributed (see the ngrowth module)")
         assert {k: p.methods[k] for k in LOG_KEYS} == dict.fromkeys(LOG_KEYS, want)
+
+
+# ---------------------------------------------------------------------------------------
+# Temperature (families/gaussian/theory/temperature.py)
+# ---------------------------------------------------------------------------------------
+
+
+TEMPERATURE_SHIFT = "the base chain's (replace.py) shifted by 2 T log(tau) in log sigma^2"
+TEMPERATURE_METHODS = {
+    "log_sigma2_drift": "exact: psi(k) + log 2 - log(n - ddof) + 2 log(tau)",
+    "log_sigma2_step_var": "exact: trigamma((n - 1)/2)",
+    "log_sigma2_mean": "exact: " + TEMPERATURE_SHIFT,
+    "log_sigma2_sd": "exact: the base chain's (a shift leaves it unchanged)",
+    "sigma_mean": "exact: base E[sigma_T] (gamma ratios) times tau^T, in logs",
+    "sigma2_mean": "exact: base E[sigma_T^2] times tau^(2T), in logs",
+    "mu_var": "exact: sigma0^2 tau^2/n sum_{t<T} (tau^2 (n-1)/(n-ddof))^t, in logs",
+    "sigma_quantiles": "exact (Gil-Pelaez inversion, ~1e-12 in F): " + TEMPERATURE_SHIFT,
+    "prob_step_shrinks": "exact: chi-square CDF at (n - ddof)/tau^2",
+    "zero_drift_temperature": "exact: exp(-E[X]/2), E[X] the base drift",
+}
+
+
+class TestTemperature:
+    @pytest.mark.parametrize(("n", "ddof", "tau", "T", "sigma0", "mu0"), [
+        (10, 1.0, 1.1, 7, 2.0, 0.5), (4, 0.0, 0.8, 3, 0.5, -1.0), (50, 0.5, 1.02, 20, 1.0, 0.0)])
+    def test_every_number_against_mpmath(self, n, ddof, tau, T, sigma0, mu0):
+        # sigma_t^2 = sigma_{t-1}^2 tau^2 Q_t/(n - d), Q_t ~ chi2_{n-1} i.i.d.:
+        # E sigma_T^p = sigma0^p (tau^p (2/(n-d))^(p/2) G(k + p/2)/G(k))^T, k = (n-1)/2;
+        # drift psi(k) + log(2/(n-d)) + 2 log tau, step variance psi'(k); Var(mu_T) =
+        # sigma0^2 tau^2/n sum_{t<T} rho^t, rho = tau^2 (n-1)/(n-d); P(step < 0) =
+        # F_{chi2_{n-1}}((n-d)/tau^2); tau_0 = exp(-E[X]/2) at tau = 1
+        from scipy import stats
+
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.replace import sigma_quantiles
+        from collapsecheck.families.gaussian.theory.temperature import EXACT_KEYS, predict
+
+        e = Experiment(n=n, generations=T, replicates=10, seed=0, ddof=ddof, temperature=tau,
+                       sigma0=sigma0, mu0=mu0)
+        p = predict(e)
+        k, t, d = MP.mpf(n - 1) / 2, MP.mpf(tau), MP.mpf(ddof)
+        base_drift = MP.digamma(k) + MP.log(2) - MP.log(n - d)
+        drift = base_drift + 2 * MP.log(t)
+
+        def ln_moment(q):
+            return q * MP.log(sigma0) + T * (q * MP.log(t) + q / 2 * MP.log(2 / (n - d))
+                                              + MP.loggamma(k + MP.mpf(q) / 2) - MP.loggamma(k))
+
+        rho = t**2 * (n - 1) / (n - d)
+        mu_var = sigma0**2 * t**2 / n * MP.fsum(rho**j for j in range(T))
+        assert (p.regime, p.generations, p.mu0, p.sigma0) == ("replace", T, mu0, sigma0)
+        assert p.log_sigma2_drift == pytest.approx(float(drift), rel=1e-13)
+        assert p.log_sigma2_step_var == pytest.approx(float(MP.psi(1, k)), rel=1e-13)
+        assert p.log_sigma2_mean == pytest.approx(float(2 * MP.log(sigma0) + T * drift),
+                                                  rel=1e-12, abs=1e-13)
+        assert p.log_sigma2_sd == pytest.approx(math.sqrt(T * float(MP.psi(1, k))), rel=1e-13)
+        assert p.ln_sigma_mean == pytest.approx(float(ln_moment(1)), rel=1e-12, abs=1e-13)
+        assert p.ln_sigma2_mean == pytest.approx(float(ln_moment(2)), rel=1e-12, abs=1e-13)
+        assert p.ln_mu_var == pytest.approx(float(MP.log(mu_var)), rel=1e-12, abs=1e-13)
+        base = sigma_quantiles(T, n, ddof, sigma0)
+        assert p.ln_sigma_quantiles.keys() == base.keys()
+        for key, v in base.items():
+            assert p.ln_sigma_quantiles[key] == pytest.approx(v + T * math.log(tau), abs=1e-13)
+        assert p.prob_step_shrinks == pytest.approx(
+            stats.chi2.cdf((n - ddof) / tau**2, n - 1), rel=1e-12)
+        assert p.zero_drift_temperature == pytest.approx(float(MP.exp(-base_drift / 2)),
+                                                         rel=1e-14)
+        assert p.exact == EXACT_KEYS and p.methods == TEMPERATURE_METHODS
+
+    def test_log_mu_var_tempered_defaults(self):
+        from collapsecheck.families.gaussian.theory.temperature import log_mu_var_tempered
+
+        r = MP.mpf(4) / 5
+        want = MP.log(MP.fsum(r**t for t in range(6)) / 5)
+        assert log_mu_var_tempered(6, 5) == pytest.approx(float(want), rel=1e-14)
+        assert log_mu_var_tempered(0, 5) == -math.inf
+
+    def test_zero_drift_temperature_default_ddof(self):
+        from collapsecheck.families.gaussian.theory.temperature import zero_drift_temperature
+
+        k = MP.mpf(7) / 2
+        want = MP.exp(-(MP.digamma(k) + MP.log(2) - MP.log(8)) / 2)
+        assert zero_drift_temperature(8) == pytest.approx(float(want), rel=1e-14)
+
+    @pytest.mark.parametrize(("tau", "error", "message"), [
+        (True, TypeError, "`temperature` must be a real number; got True."),
+        ("1", TypeError, "`temperature` must be a real number; got '1'."),
+        (0.0, ValueError, "`temperature` must be a finite number > 0; got 0.0."),
+        (-1, ValueError, "`temperature` must be a finite number > 0; got -1."),
+        (math.inf, ValueError, "`temperature` must be a finite number > 0; got inf.")])
+    def test_temperature_check(self, tau, error, message):
+        from collapsecheck.families.gaussian.theory.temperature import log_mu_var_tempered
+
+        with pytest.raises(error) as info:
+            log_mu_var_tempered(3, 5, 0.0, 1.0, tau)
+        assert str(info.value) == message
+
+    def test_integer_temperature_is_allowed(self):
+        from collapsecheck.families.gaussian.theory.temperature import log_mu_var_tempered
+
+        assert log_mu_var_tempered(1, 5, 0.0, 1.0, 2) == pytest.approx(math.log(4 / 5),
+                                                                      rel=1e-14)
+
+    @pytest.mark.parametrize(("change", "message"), [
+        ({"regime": "accumulate"},
+         "temperature theory covers `regime` 'replace' only; got 'accumulate'."),
+        ({"n_growth": 0.5},
+         "temperature theory needs `n_growth` 0 (use the n-growth theory); got 0.5."),
+        ({"truncate": 2.0}, "temperature theory needs `truncate` None; got 2.0.")])
+    def test_predict_refuses_other_settings(self, change, message):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.temperature import predict
+
+        e = Experiment(n=5, generations=2, replicates=10, seed=0, temperature=1.1, **change)
+        with pytest.raises(ValueError) as info:
+            predict(e)
+        assert str(info.value) == message
