@@ -707,3 +707,135 @@ class TestTemperature:
         with pytest.raises(ValueError) as info:
             predict(e)
         assert str(info.value) == message
+
+
+# ---------------------------------------------------------------------------------------
+# The sampling law (families/gaussian/theory/sampling.py)
+# ---------------------------------------------------------------------------------------
+
+
+class TestSampling:
+    # both sides of the Kummer switch at x = C^2/2 = 2 (C = 2), tiny and large cuts
+    CUTS = [1e-3, 0.3, 1.0, 1.9, 2.0, 2.0000001, 2.1, 3.0, 8.0, 40.0]
+
+    @pytest.mark.parametrize("c", CUTS)
+    def test_truncated_moments_against_mpmath(self, c):
+        from collapsecheck.families.gaussian.theory.sampling import (
+            truncated_fourth_moment,
+            truncated_variance_factor,
+        )
+
+        assert truncated_variance_factor(c) == pytest.approx(
+            float(mp_truncated_moment(c, 2)), rel=1e-13)
+        assert truncated_fourth_moment(c) == pytest.approx(
+            float(mp_truncated_moment(c, 4)), rel=1e-13)
+
+    def test_no_cut(self):
+        from collapsecheck.families.gaussian.theory.sampling import (
+            SamplingLaw,
+            truncated_fourth_moment,
+            truncated_variance_factor,
+        )
+
+        for c in (None, math.inf):
+            assert truncated_variance_factor(c) == 1.0 and truncated_fourth_moment(c) == 3.0
+        law = SamplingLaw(1.5, math.inf)
+        assert law.truncate is None and law.is_gaussian and law.temperature == 1.5
+        assert SamplingLaw() == SamplingLaw(1.0, None)
+        assert type(SamplingLaw(2).temperature) is float
+        cut = SamplingLaw(1.2, 3)
+        assert cut.truncate == 3.0 and type(cut.truncate) is float and not cut.is_gaussian
+
+    @pytest.mark.parametrize(("tau", "c"), [(1.3, 1.5), (0.7, None), (2, 2.5), (1.0, 0.4)])
+    def test_factors_against_mpmath(self, tau, c):
+        from collapsecheck.families.gaussian.theory.sampling import (
+            SamplingLaw,
+            fourth_moment_factor,
+            variance_factor,
+        )
+
+        kappa, mu4 = mp_truncated_moment(c, 2), mp_truncated_moment(c, 4)
+        t = MP.mpf(tau)
+        assert variance_factor(tau, c) == pytest.approx(float(t**2 * kappa), rel=1e-13)
+        assert fourth_moment_factor(tau, c) == pytest.approx(float(t**4 * mu4), rel=1e-13)
+        law = SamplingLaw(tau, c)
+        assert law.variance == pytest.approx(float(t**2 * kappa), rel=1e-13)
+        assert law.fourth == pytest.approx(float(t**4 * mu4), rel=1e-13)
+        assert law.kappa == pytest.approx(float(kappa), rel=1e-13)
+        assert law.mu4 == pytest.approx(float(mu4), rel=1e-13)
+
+    def test_factor_defaults(self):
+        from collapsecheck.families.gaussian.theory.sampling import (
+            fourth_moment_factor,
+            variance_factor,
+        )
+
+        assert variance_factor() == 1.0 and fourth_moment_factor() == 3.0
+        assert variance_factor(2.0) == 4.0 and fourth_moment_factor(2.0) == 48.0
+
+    @pytest.mark.parametrize(("c", "error", "message"), [
+        (True, TypeError, "`truncate` must be a real number or None; got True."),
+        ("2", TypeError, "`truncate` must be a real number or None; got '2'."),
+        (0.0, ValueError, "`truncate` (the cut C of |x - mu| <= C tau sigma) must be > 0; "
+                          "got 0.0."),
+        (-1, ValueError, "`truncate` (the cut C of |x - mu| <= C tau sigma) must be > 0; "
+                         "got -1."),
+        (math.nan, ValueError, "`truncate` (the cut C of |x - mu| <= C tau sigma) must be "
+                               "> 0; got nan.")])
+    def test_truncate_check(self, c, error, message):
+        from collapsecheck.families.gaussian.theory.sampling import (
+            SamplingLaw,
+            truncated_fourth_moment,
+            truncated_variance_factor,
+        )
+
+        for call in (truncated_variance_factor, truncated_fourth_moment,
+                     lambda c: SamplingLaw(1.0, c)):
+            with pytest.raises(error) as info:
+                call(c)
+            assert str(info.value) == message
+
+    @pytest.mark.parametrize(("tau", "error", "message"), [
+        (False, TypeError, "`temperature` must be a real number; got False."),
+        (None, TypeError, "`temperature` must be a real number; got None."),
+        (0, ValueError, "`temperature` must be a finite number > 0; got 0."),
+        (-0.5, ValueError, "`temperature` must be a finite number > 0; got -0.5."),
+        (math.inf, ValueError, "`temperature` must be a finite number > 0; got inf."),
+        (math.nan, ValueError, "`temperature` must be a finite number > 0; got nan.")])
+    def test_temperature_check(self, tau, error, message):
+        from collapsecheck.families.gaussian.theory.sampling import (
+            SamplingLaw,
+            fourth_moment_factor,
+            variance_factor,
+        )
+
+        for call in (variance_factor, fourth_moment_factor, lambda t: SamplingLaw(t)):
+            with pytest.raises(error) as info:
+                call(tau)
+            assert str(info.value) == message
+
+    def test_chunks_and_log_sum_exp(self):
+        # blocks of at most `chunk` generations covering 1..T in order, with n_t = n_at;
+        # the running log-sum-exp against mpmath, including empty and -inf blocks
+        from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.sampling import CHUNK, _chunks, _LogSumExp
+
+        assert CHUNK == 1 << 20
+        blocks = list(_chunks(3, 0.5, 10, chunk=4))
+        assert [b[0].tolist() for b in blocks] == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]
+        assert np.concatenate([b[1] for b in blocks]).tolist() == [
+            n_at(3, 0.5, t) for t in range(1, 11)]
+        assert list(_chunks(3, 0.0, 0)) == []
+        (t, nt), = _chunks(4, 0.0, 5)
+        assert t.tolist() == [1, 2, 3, 4, 5] and nt.tolist() == [4.0] * 5
+        acc = _LogSumExp()
+        assert acc.value == -math.inf
+        acc.add(np.array([]))
+        acc.add(np.array([-math.inf]))
+        assert acc.value == -math.inf
+        parts = [np.array([0.5, -3.0]), np.array([]), np.array([700.0, 699.0]),
+                 np.array([-math.inf, 2.0])]
+        for p in parts:
+            acc.add(p)
+        want = MP.log(MP.fsum(MP.exp(x) for p in parts for x in p if x > -math.inf))
+        assert acc.value == pytest.approx(float(want), rel=1e-15)
