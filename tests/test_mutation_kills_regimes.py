@@ -839,3 +839,103 @@ class TestSampling:
             acc.add(p)
         want = MP.log(MP.fsum(MP.exp(x) for p in parts for x in p if x > -math.inf))
         assert acc.value == pytest.approx(float(want), rel=1e-15)
+
+
+# ---------------------------------------------------------------------------------------
+# Accumulate-subsample (families/gaussian/theory/subsample.py)
+# ---------------------------------------------------------------------------------------
+
+
+def mp_subsample(generations, n, ddof, sigma0, f, n_growth):
+    """E sigma_T^2 and Var(mu_T) by the documented recursion, in mpmath: E Q_1 = f(n_1-1),
+    E D_1^2 = f/n_1; for t >= 2, E Q_t = a_t E Q_{t-1} and E D_t^2 = E D_{t-1}^2 +
+    (n_t/N_t)^2 (c_{t-1} + f e_{t-1}/n_t) E Q_{t-1}; E sigma_T^2 = e_T E Q_T,
+    Var(mu_T) = E D_T^2 + c_T E Q_T (units of sigma0^2)."""
+    from collapsecheck.experiment import n_at
+
+    f, d = MP.mpf(f), MP.mpf(ddof)
+
+    def e_(nt, big):
+        return (nt - 1) / ((nt - d) * (big - 1))
+
+    def c_(nt, big):
+        return (MP.mpf(1) / nt - MP.mpf(1) / big) / (big - 1)
+
+    n1 = MP.mpf(n_at(n, n_growth, 1))
+    q, dd, n_prev, big_prev = f * (n1 - 1), f / n1, n1, n1
+    for t in range(2, generations + 1):
+        nt = MP.mpf(n_at(n, n_growth, t))
+        big = big_prev + nt
+        e, c = e_(n_prev, big_prev), c_(n_prev, big_prev)
+        a = 1 + f * e * (nt - 1 + big_prev / big) + big_prev * nt / big * c
+        dd += (nt / big) ** 2 * (c + f * e / nt) * q
+        q *= a
+        n_prev, big_prev = nt, big
+    s0 = MP.mpf(sigma0) ** 2
+    return s0 * e_(n_prev, big_prev) * q, s0 * (dd + c_(n_prev, big_prev) * q)
+
+
+class TestSubsample:
+    @pytest.mark.parametrize(("T", "n", "ddof", "tau", "cut", "p", "sigma0"), [
+        (1, 5, 1.0, 1.2, 1.5, 0.0, 2.0), (2, 3, 0.0, 1.0, None, 0.0, 1.0),
+        (7, 4, 0.5, 0.9, 2.0, 1.0, 0.5), (40, 2, 1.0, 1.1, None, 0.5, 3.0),
+        (300, 6, 2.0, 1.0, None, 0.0, 1.0)])
+    def test_against_mpmath_recursion(self, T, n, ddof, tau, cut, p, sigma0):
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+        from collapsecheck.families.gaussian.theory.subsample import subsample_moments
+
+        v, w = mp_subsample(T, n, ddof, sigma0, variance_factor(tau, cut), p)
+        ln_v, ln_w = subsample_moments(T, n, ddof, sigma0, truncate=cut, temperature=tau,
+                                       n_growth=p)
+        assert ln_v == pytest.approx(float(MP.log(v)), abs=1e-12)
+        assert ln_w == pytest.approx(float(MP.log(w)), abs=1e-12)
+
+    def test_first_generation_is_the_replace_step(self):
+        # at t = 1 the subsample is the whole batch: E sigma_1^2 = f(n-1)/(n-d), Var = f/n
+        from collapsecheck.families.gaussian.theory.subsample import subsample_moments
+
+        ln_v, ln_w = subsample_moments(1, 5, 1.0, 2.0, temperature=1.5)
+        assert math.exp(ln_v) == pytest.approx(4 * 2.25 * 4 / 4, rel=1e-14)
+        assert math.exp(ln_w) == pytest.approx(4 * 2.25 / 5, rel=1e-14)
+        assert subsample_moments(0, 5, 1.0, 2.0) == (2 * math.log(2.0), -math.inf)
+
+    def test_defaults(self):
+        from collapsecheck.families.gaussian.theory.subsample import subsample_moments
+
+        v, w = mp_subsample(4, 3, 0.0, 1.0, 1.0, 0.0)
+        got = subsample_moments(4, 3)
+        assert got == (pytest.approx(float(MP.log(v)), abs=1e-13),
+                       pytest.approx(float(MP.log(w)), abs=1e-13))
+
+    def test_underflowing_variance_factor_is_refused(self):
+        from collapsecheck.families.gaussian.theory.subsample import subsample_moments
+
+        with pytest.raises(ValueError) as info:
+            subsample_moments(3, 4, truncate=1e-170)
+        assert str(info.value) == ("`truncate` 1e-170 is so small that the variance factor "
+                                   "underflows to 0.")
+
+    def test_predict_record(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+        from collapsecheck.families.gaussian.theory.subsample import predict
+
+        e = Experiment(n=4, generations=5, replicates=10, seed=0, regime="accumulate-subsample",
+                       mu0=2.0, sigma0=1.5, ddof=1.0, truncate=2.0, temperature=1.1,
+                       n_growth=0.5)
+        p = predict(e)
+        v, w = mp_subsample(5, 4, 1.0, 1.5, variance_factor(1.1, 2.0), 0.5)
+        assert (p.regime, p.generations, p.mu0, p.sigma0) == (
+            "accumulate-subsample", 5, 2.0, 1.5)
+        assert p.ln_sigma2_mean == pytest.approx(float(MP.log(v)), abs=1e-12)
+        assert p.ln_mu_var == pytest.approx(float(MP.log(w)), abs=1e-12)
+        assert p.exact == ("final.sigma2_mean", "final.mu_var")
+        assert p.methods == {
+            "final.sigma2_mean": "exact linear recursion in E Q_t (pool) and E (P_t - mu0)^2",
+            "final.mu_var": "exact: E (P_T - mu0)^2 + E[S_T^2](1/n_T - 1/N_T)",
+            **dict.fromkeys(("log_sigma2_drift", "log_sigma2_step_var",
+                             "final.log_sigma2_mean", "final.log_sigma2_sd",
+                             "final.sigma_mean", "final.sigma_quantiles", "limit"),
+                            "simulation only: not derived for accumulate-subsample")}
+        assert p.notes == ("the subsample is drawn from the pool after the new batch is "
+                           "added; at t = 1 it is the whole batch",)
