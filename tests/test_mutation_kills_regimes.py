@@ -180,6 +180,12 @@ class TestAccumulateLimit:
         from collapsecheck.families.gaussian.theory.accumulate import accumulate_limit
 
         assert accumulate_limit(4, 0.0, temperature=1.5) is None  # f = 2.25
+        # f = tau^2 kappa(3) is exactly 2.0 here: both limits diverge (the boundary belongs
+        # to "None")
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
+
+        assert variance_factor(1.4334528031839082, 3.0) == 2.0
+        assert accumulate_limit(4, 0.0, truncate=3.0, temperature=1.4334528031839082) is None
         assert accumulate_limit(4, 0.0, temperature=1.4142135) is not None  # f = 1.99999996
 
 
@@ -220,6 +226,81 @@ class TestIncrementLaw:
         with pytest.raises(ValueError) as info:
             increment_law(t, 5)
         assert str(info.value) == f"`t` must be a whole number >= 1; got {t!r}."
+
+
+class TestChi2Mixture:
+    @pytest.mark.parametrize(("kwargs", "message"), [
+        ({"k": 0}, "`k` must be whole numbers >= 1; got 0.0."),
+        ({"k": 2.5}, "`k` must be whole numbers >= 1; got 2.5."),
+        ({"k": math.inf}, "`k` must be whole numbers >= 1; got inf."),
+        ({"a": -0.5}, "`a` must be finite and >= 0; got -0.5."),
+        ({"a": math.inf}, "`a` must be finite and >= 0; got inf."),
+        ({"x": math.nan}, "`x` must not contain NaN.")])
+    def test_input_checks(self, kwargs, message):
+        from collapsecheck.families.gaussian.theory.accumulate import (
+            chi2_plus_scaled_chi2_1_cdf,
+            chi2_plus_scaled_chi2_1_sf,
+        )
+
+        args = {"x": 2.0, "k": 3, "a": 0.5, **kwargs}
+        for fn in (chi2_plus_scaled_chi2_1_cdf, chi2_plus_scaled_chi2_1_sf):
+            with pytest.raises(ValueError) as info:
+                fn(**args)
+            assert str(info.value) == message
+
+    def test_edges(self):
+        # a = 0 is chi2_k (both functions); x = +inf: cdf 1, sf 0; x <= 0: cdf 0, sf 1
+        from scipy import special
+
+        from collapsecheck.families.gaussian.theory.accumulate import (
+            chi2_plus_scaled_chi2_1_cdf,
+            chi2_plus_scaled_chi2_1_sf,
+        )
+
+        x = np.array([0.3, 2.0, 9.0])
+        np.testing.assert_allclose(chi2_plus_scaled_chi2_1_sf(x, 3, 0.0),
+                                   special.chdtrc(3, x), rtol=1e-15)
+        for a in (0.0, 0.5):
+            assert chi2_plus_scaled_chi2_1_sf(math.inf, 3, a) == 0.0
+            assert chi2_plus_scaled_chi2_1_cdf(math.inf, 3, a) == 1.0
+            assert chi2_plus_scaled_chi2_1_sf(-math.inf, 3, a) == 1.0
+            assert chi2_plus_scaled_chi2_1_cdf(-math.inf, 3, a) == 0.0
+            assert chi2_plus_scaled_chi2_1_sf(0.0, 3, a) == 1.0
+
+
+class TestAccumulateMoments:
+    def test_horizon_zero_and_defaults(self):
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_moments
+
+        assert accumulate_moments(0, 5, 1.0, 2.0) == (2 * math.log(2.0), -math.inf)
+        v, w, _ = accumulate_loop(4, 0.0, 1.0, 0.0, 6)
+        assert accumulate_moments(6, 4) == (pytest.approx(math.log(v), abs=1e-14),
+                                            pytest.approx(math.log(w), abs=1e-14))
+
+    def test_more_than_one_block_of_generations(self):
+        # 2^20 + 1000 generations (two blocks of the vectorised recursion): with d = 0 and
+        # f = 1, E sigma_T^2 + Var(mu_T) = sigma0^2 at every T, and E sigma_T^2 lies within
+        # exp(1/(n T - 1)) above Euler's limit sin(x)/x, x = pi/sqrt(n)
+        from collapsecheck.families.gaussian.theory.accumulate import accumulate_moments
+
+        n, horizon = 4, (1 << 20) + 1000
+        ln_v, ln_w = accumulate_moments(horizon, n)
+        assert math.exp(ln_v) + math.exp(ln_w) == pytest.approx(1.0, rel=1e-12)
+        x = math.pi / math.sqrt(n)
+        assert 0 <= ln_v - math.log(math.sin(x) / x) <= 1 / (n * horizon - 1) + 1e-12
+
+    def test_underflowing_variance_factor_is_refused(self):
+        from collapsecheck.families.gaussian.theory.accumulate import (
+            accumulate_limit,
+            accumulate_moments,
+        )
+
+        for call in (lambda: accumulate_moments(3, 4, truncate=1e-170),
+                     lambda: accumulate_limit(4, truncate=1e-170)):
+            with pytest.raises(ValueError) as info:
+                call()
+            assert str(info.value) == ("`truncate` 1e-170 is so small that the variance "
+                                       "factor underflows to 0.")
 
 
 class TestStandardizedIncrements:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -165,6 +166,18 @@ def _not_mutated(module: str) -> list[str]:
 
 
 def _diff(name: str, mutant: str) -> str:
+    """The mutant's diff (``mutmut show``), cached in the scratch copy: the module's
+    mutants do not change while its source does not (the cache is keyed by its hash)."""
+    source = hashlib.sha1((ROOT / MODULES[name][0]).read_bytes()).hexdigest()[:12]
+    cache = SCRATCH / name / f"diffs-{source}.json"
+    diffs = json.loads(cache.read_text()) if cache.exists() else {}
+    if mutant not in diffs:
+        diffs[mutant] = _show(name, mutant)
+        cache.write_text(json.dumps(diffs))
+    return diffs[mutant]
+
+
+def _show(name: str, mutant: str) -> str:
     out = subprocess.run([str(_mutmut()), "show", mutant], cwd=SCRATCH / name,
                          capture_output=True, text=True, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("+", "-"))
