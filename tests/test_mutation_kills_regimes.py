@@ -797,7 +797,7 @@ class TestTemperature:
 
 class TestSampling:
     # both sides of the Kummer switch at x = C^2/2 = 2 (C = 2), tiny and large cuts
-    CUTS = [1e-3, 0.3, 1.0, 1.9, 2.0, 2.0000001, 2.1, 3.0, 8.0, 40.0]
+    CUTS = (1e-3, 0.3, 1.0, 1.9, 2.0, 2.0000001, 2.1, 3.0, 8.0, 40.0)
 
     @pytest.mark.parametrize("c", CUTS)
     def test_truncated_moments_against_mpmath(self, c):
