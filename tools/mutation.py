@@ -178,6 +178,21 @@ def _diff(name: str, mutant: str) -> str:
 
 
 def _show(name: str, mutant: str) -> str:
+    try:  # in this process (a `mutmut show` costs a second of start-up per mutant)
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        here = Path.cwd()
+        os.chdir(SCRATCH / name)
+        try:
+            text = get_diff_for_mutant(mutant, path=MODULES[name][0])
+        finally:
+            os.chdir(here)
+        lines = [ln for ln in text.splitlines() if ln.startswith(("+", "-"))
+                 and not ln.startswith(("+++", "---"))]
+        if lines:
+            return "\n".join(lines)
+    except Exception:  # noqa: BLE001 - any failure: ask the command instead
+        pass
     out = subprocess.run([str(_mutmut()), "show", mutant], cwd=SCRATCH / name,
                          capture_output=True, text=True, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("+", "-"))
