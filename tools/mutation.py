@@ -191,7 +191,7 @@ def _show(name: str, mutant: str) -> str:
                  and not ln.startswith(("+++", "---"))]
         if lines:
             return "\n".join(lines)
-    except Exception:  # noqa: BLE001 - any failure: ask the command instead
+    except Exception:  # any failure: ask the command instead
         pass
     out = subprocess.run([str(_mutmut()), "show", mutant], cwd=SCRATCH / name,
                          capture_output=True, text=True, check=False)
