@@ -478,6 +478,32 @@ class TestMix:
                                                      -math.inf)
 
 
+def mp_mix(generations, n, lam, ddof, sigma0, f, n_growth):
+    """E sigma_T^2 and Var(mu_T) by the documented affine recursion, in mpmath."""
+    from collapsecheck.experiment import n_at
+
+    v, w, f, d = MP.mpf(1), MP.mpf(0), MP.mpf(f), MP.mpf(ddof)
+    for t in range(1, generations + 1):
+        nt = n_at(n, n_growth, t)
+        m = round(lam * nt)
+        r = nt - m
+        v, w = (((nt - 1) * (m + r * f * v) / nt + MP.mpf(m * r) / nt * w) / (nt - d),
+                (MP.mpf(r) / nt) ** 2 * w + (m + r * f * v) / MP.mpf(nt) ** 2)
+    return v * sigma0**2, w * sigma0**2
+
+
+class TestMixMoments:
+    @pytest.mark.parametrize("T", range(1, 10))
+    def test_short_horizons_with_fixed_n(self, T):
+        # the repeated squaring of the matrix at every power up to 9 (odd and even bits)
+        from collapsecheck.families.gaussian.theory.mix import mix_moments
+
+        v, w = mp_mix(T, 5, 0.4, 1.0, 1.5, 1.21, 0.0)
+        ln_v, ln_w = mix_moments(T, 5, 0.4, 1.0, 1.5, temperature=1.1)
+        assert ln_v == pytest.approx(float(MP.log(v)), abs=1e-13)
+        assert ln_w == pytest.approx(float(MP.log(w)), abs=1e-13)
+
+
 MIX_METHODS = {
     "final.sigma2_mean": "exact affine recursion of (E sigma^2, E (mu - mu0)^2)",
     "final.mu_var": "exact affine recursion of (E sigma^2, E (mu - mu0)^2)",
@@ -491,12 +517,16 @@ class TestMixPredict:
     def test_record_with_a_stationary_point(self):
         from collapsecheck import Experiment
         from collapsecheck.families.gaussian.theory.mix import mix_stationary, predict
+        from collapsecheck.families.gaussian.theory.sampling import variance_factor
 
         e = Experiment(n=6, generations=3, replicates=10, seed=0, regime="mix", mu0=-1.0,
                        sigma0=2.0, ddof=1.0, fresh_fraction=0.5, temperature=1.2,
                        truncate=1.5)
         p = predict(e)
         assert (p.regime, p.generations, p.mu0, p.sigma0) == ("mix", 3, -1.0, 2.0)
+        v, w = mp_mix(3, 6, 0.5, 1.0, 2.0, variance_factor(1.2, 1.5), 0.0)
+        assert p.ln_sigma2_mean == pytest.approx(float(MP.log(v)), abs=1e-13)
+        assert p.ln_mu_var == pytest.approx(float(MP.log(w)), abs=1e-13)
         assert p.stationary == mix_stationary(6, 0.5, 1.0, 2.0, truncate=1.5,
                                               temperature=1.2)
         assert p.exact == ("final.sigma2_mean", "final.mu_var", "stationary.sigma2_mean",
@@ -521,7 +551,10 @@ class TestMixPredict:
         from collapsecheck.families.gaussian.theory.mix import predict
 
         p = predict(Experiment(n=4, generations=3, replicates=10, seed=0, regime="mix",
-                               fresh_fraction=0.25, n_growth=1.0))
+                               fresh_fraction=0.25, n_growth=1.0, ddof=0.5, sigma0=3.0))
+        v, w = mp_mix(3, 4, 0.25, 0.5, 3.0, 1.0, 1.0)
+        assert p.ln_sigma2_mean == pytest.approx(float(MP.log(v)), abs=1e-13)
+        assert p.ln_mu_var == pytest.approx(float(MP.log(w)), abs=1e-13)
         assert p.stationary is None and p.exact == ("final.sigma2_mean", "final.mu_var")
         assert p.methods == MIX_METHODS
         assert p.notes == ("stationary is defined for fixed n only",)
