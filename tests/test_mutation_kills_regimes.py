@@ -1053,3 +1053,211 @@ class TestSubsample:
                             "simulation only: not derived for accumulate-subsample")}
         assert p.notes == ("the subsample is drawn from the pool after the new batch is "
                            "added; at t = 1 it is the whole batch",)
+
+
+# ---------------------------------------------------------------------------------------
+# n-growth (families/gaussian/theory/ngrowth.py)
+# ---------------------------------------------------------------------------------------
+
+
+def ngrowth_methods(T, last):
+    return {
+        "log_sigma2_drift": f"exact: E[X_T] = psi(k) + log 2 - log(n_T - ddof) + 2 log(tau) "
+                            f"of generation {max(T, 1)}'s step (n_T = {last})",
+        "log_sigma2_step_var": f"exact: trigamma((n_T - 1)/2), n_T = {last}",
+        "prob_step_shrinks": f"exact: P(X_T < 0), chi-square CDF at (n_T - ddof)/tau^2, "
+                             f"n_T = {last}",
+        "zero_drift_temperature": f"exact: exp(-E[X]/2) for generation {max(T, 1)}'s step "
+                                  f"(n_T = {last}); no one temperature zeroes every step",
+        "log_sigma2_mean": "exact: sum of the steps' digamma drifts (fsum) + 2 T log(tau)",
+        "log_sigma2_sd": "exact: sqrt of the sum of the steps' trigammas (fsum)",
+        "sigma_mean": "exact: product of the steps' gamma ratios, in logs",
+        "sigma2_mean": "exact: product of tau^2 (n_t - 1)/(n_t - ddof), in logs",
+        "mu_var": "exact: sigma0^2 tau^2 sum_t E[sigma_{t-1}^2]/n_t (geometric within runs "
+                  "of equal n_t), in logs",
+        "mu_mean": "exact: E[mu_T] = mu0",
+        "sigma_quantiles": "exact (Gil-Pelaez inversion of the product of the steps' "
+                           "characteristic functions, ~1e-12 in F)",
+    }
+
+
+NGROWTH_EXACT = ("sigma_mean", "sigma2_mean", "log_sigma2_mean", "log_sigma2_sd", "mu_mean",
+                 "mu_var", "sigma_quantiles", "log_sigma2_drift", "log_sigma2_step_var",
+                 "prob_step_shrinks", "zero_drift_temperature")
+
+
+class TestNGrowthPredict:
+    @pytest.mark.parametrize(("n", "T", "ddof", "P", "tau", "sigma0"), [
+        (3, 5, 1.0, 1.5, 1.1, 2.0), (4, 6, 0.0, 0.5, 0.9, 0.5), (5, 0, 0.5, 2.0, 1.0, 1.5)])
+    def test_every_number_against_mpmath(self, n, T, ddof, P, tau, sigma0):
+        # S_T = sum_t X_t, X_t = log chi2_{n_t-1} - log(n_t - d) + 2 log tau independent:
+        # E sigma_T^p = sigma0^p prod (tau^2 2/(n_t-d))^(p/2) G(k_t + p/2)/G(k_t);
+        # Var(mu_T) = sigma0^2 tau^2 sum_t E sigma_{t-1}^2/n_t; the step fields are those of
+        # generation max(T, 1)'s step
+        from scipy import stats
+
+        from collapsecheck import Experiment
+        from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.ngrowth import GrowthLaw, predict
+
+        e = Experiment(n=n, generations=T, replicates=10, seed=0, ddof=ddof, n_growth=P,
+                       temperature=tau, sigma0=sigma0, mu0=0.25)
+        p = predict(e)
+        t2, d = MP.mpf(tau) ** 2, MP.mpf(ddof)
+        sizes = [n_at(n, P, t) for t in range(1, T + 1)]
+        ln_m = {1: MP.log(sigma0), 2: 2 * MP.log(sigma0)}
+        mean, var, v, w = 2 * MP.log(sigma0), MP.mpf(0), MP.mpf(sigma0) ** 2, MP.mpf(0)
+        for nt in sizes:
+            k = MP.mpf(nt - 1) / 2
+            for q in (1, 2):
+                ln_m[q] += (q / MP.mpf(2) * MP.log(t2 * 2 / (nt - d)) + MP.loggamma(k + q / 2.0)
+                            - MP.loggamma(k))
+            mean += MP.digamma(k) + MP.log(2) - MP.log(nt - d) + MP.log(t2)
+            var += MP.psi(1, k)
+            w += t2 * v / nt
+            v *= t2 * (nt - 1) / (nt - d)
+        assert (p.regime, p.generations, p.mu0, p.sigma0) == ("replace", T, 0.25, sigma0)
+        assert p.ln_sigma_mean == pytest.approx(float(ln_m[1]), abs=1e-13)
+        assert p.ln_sigma2_mean == pytest.approx(float(ln_m[2]), abs=1e-13)
+        assert p.log_sigma2_mean == pytest.approx(float(mean), abs=1e-13)
+        assert p.log_sigma2_sd == pytest.approx(float(MP.sqrt(var)), abs=1e-13)
+        if T == 0:
+            assert p.ln_mu_var == -math.inf
+        else:
+            assert p.ln_mu_var == pytest.approx(float(MP.log(w)), abs=1e-13)
+        last = n_at(n, P, max(T, 1))
+        k = MP.mpf(last - 1) / 2
+        drift = MP.digamma(k) + MP.log(2) - MP.log(last - d)
+        assert p.log_sigma2_drift == pytest.approx(float(drift + MP.log(t2)), abs=1e-14)
+        assert p.log_sigma2_step_var == pytest.approx(float(MP.psi(1, k)), rel=1e-14)
+        assert p.prob_step_shrinks == pytest.approx(
+            stats.chi2.cdf((last - ddof) / tau**2, last - 1), rel=1e-12)
+        assert p.zero_drift_temperature == pytest.approx(float(MP.exp(-drift / 2)), rel=1e-14)
+        law = GrowthLaw(n, T, ddof, P, tau)
+        levels = (0.025, 0.5, 0.975)
+        assert list(p.ln_sigma_quantiles) == ["0.025", "0.5", "0.975"]
+        for key, level in zip(p.ln_sigma_quantiles, levels, strict=True):
+            assert p.ln_sigma_quantiles[key] == pytest.approx(
+                math.log(sigma0) + 0.5 * float(law.ppf(level)), abs=1e-13)
+        assert p.exact == NGROWTH_EXACT
+        want = ngrowth_methods(T, last)
+        if p.limit is not None:
+            want["limit"] = "series with a stated error bound: " + p.limit["method"]
+        assert p.methods == want
+
+    def test_notes_and_limits(self):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.ngrowth import growth_limit, predict
+
+        def run(**kw):
+            return predict(Experiment(n=3, generations=4, replicates=10, seed=0, **kw))
+
+        p = run(n_growth=2.0, ddof=0.5, sigma0=1.5)
+        assert p.limit == growth_limit(3, 0.5, 2.0, 1.5, 1.0) and p.notes == ()
+        assert run(n_growth=2.0, temperature=1.1).notes == (
+            "no limit: with temperature 1.1 != 1 every step drifts by 2 log(tau) = "
+            f"{2 * math.log(1.1):.6g}, so log sigma_T^2 tends to +infinity.",)
+        assert run(n_growth=1.5, temperature=0.9).notes == (
+            "no limit: with temperature 0.9 != 1 every step drifts by 2 log(tau) = "
+            f"{2 * math.log(0.9):.6g}, so log sigma_T^2 tends to -infinity.",)
+        assert run(n_growth=1.0).notes == (
+            "no limit: n_growth P = 1 <= 1, so sum 1/n_t diverges and the variances of the "
+            "steps of log sigma^2 do not sum (see converges).",)
+
+    @pytest.mark.parametrize(("change", "message"), [
+        ({"regime": "accumulate"}, "n-growth theory covers `regime` 'replace' only; got "
+                                   "'accumulate'."),
+        ({"truncate": 2.5}, "n-growth theory needs `truncate` None; got 2.5.")])
+    def test_refusals(self, change, message):
+        from collapsecheck import Experiment
+        from collapsecheck.families.gaussian.theory.ngrowth import predict
+
+        with pytest.raises(ValueError) as info:
+            predict(Experiment(n=3, generations=2, replicates=10, seed=0, n_growth=1.0,
+                               **change))
+        assert str(info.value) == message
+
+
+class TestGrowthLawChecks:
+    @pytest.mark.parametrize(("kwargs", "error", "message"), [
+        ({"n_growth": True}, TypeError, "`n_growth` must be a real number; got True."),
+        ({"n_growth": "1"}, TypeError, "`n_growth` must be a real number; got '1'."),
+        ({"temperature": None}, TypeError, "`temperature` must be a real number; got None."),
+        ({"n_growth": -0.5}, ValueError,
+         "`n_growth` (the exponent P of n_t = ceil(n t^P)) must lie in [0, 10]; got -0.5."),
+        ({"n_growth": 10.5}, ValueError,
+         "`n_growth` (the exponent P of n_t = ceil(n t^P)) must lie in [0, 10]; got 10.5."),
+        ({"n_growth": math.inf}, ValueError,
+         "`n_growth` (the exponent P of n_t = ceil(n t^P)) must lie in [0, 10]; got inf."),
+        ({"temperature": 0.0}, ValueError,
+         "`temperature` must be a finite number > 0; got 0.0."),
+        ({"temperature": math.nan}, ValueError,
+         "`temperature` must be a finite number > 0; got nan.")])
+    def test_growth_iv(self, kwargs, error, message):
+        from collapsecheck.families.gaussian.theory.ngrowth import converges
+
+        args = {"n_growth": 1.0, "temperature": 1.0, **kwargs}
+        with pytest.raises(error) as info:
+            converges(args["n_growth"], temperature=args["temperature"])
+        assert str(info.value) == message
+
+    def test_bounds_are_allowed(self):
+        from collapsecheck.families.gaussian.theory.ngrowth import converges
+
+        assert converges(10) and not converges(0) and not converges(10, temperature=2)
+
+    def test_size_limits(self):
+        from collapsecheck.experiment import MAX_N, n_at
+        from collapsecheck.families.gaussian.theory.ngrowth import MAX_GROUPS, GrowthLaw
+
+        with pytest.raises(ValueError) as info:
+            GrowthLaw(10, 10**6, 0.0, 3.0)
+        last = n_at(10, 3.0, 10**6)
+        assert str(info.value) == (f"with `n_growth` 3, generation 1000000 would draw {last} "
+                                   f"> {MAX_N:.0e} values.")
+        T = MAX_GROUPS + 1
+        with pytest.raises(ValueError) as info:
+            GrowthLaw(2, T, 0.0, 1.0)
+        distinct = min(T, n_at(2, 1.0, T) - 2 + 1)
+        assert str(info.value) == (
+            f"with `n_growth` 1 and `generations` {T} the sample size could take up to "
+            f"{distinct} distinct values; the n-growth theory sums over at most {MAX_GROUPS}.")
+        # at the limit itself: accepted (the groups are built lazily)
+        assert GrowthLaw(2, MAX_GROUPS, 0.0, 1.0).generations == MAX_GROUPS
+
+    def test_cumulants_against_mpmath(self):
+        # kappa_j(S_T) = sum_t psi^(j-1)(k_t), kappa_1 = E S_T
+        from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.ngrowth import GrowthLaw
+
+        law = GrowthLaw(3, 6, 0.5, 1.2, 1.1)
+        ks = [MP.mpf(n_at(3, 1.2, t) - 1) / 2 for t in range(1, 7)]
+        for j in (2, 3, 4):
+            want = MP.fsum(MP.psi(j - 1, k) for k in ks)
+            assert law.cumulant(j) == pytest.approx(float(want), rel=1e-13)
+        assert law.cumulant(1) == law.mean
+        with pytest.raises(ValueError) as info:
+            law.cumulant(0)
+        assert str(info.value) == "`j` must be >= 1; got 0."
+        with pytest.raises(ValueError) as info:
+            law.log_sigma_moment(-2.0)
+        assert str(info.value) == "`p` must exceed -(n - 1) = -2; got -2.0."
+        assert law.log_sigma_moment(-1.9) < math.inf
+        with pytest.raises(ValueError) as info:
+            law.log_sigma_moment(math.nan)
+        assert str(info.value) == "`p` must exceed -(n - 1) = -2; got nan."
+
+    def test_moment_defaults(self):
+        from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.ngrowth import GrowthLaw
+
+        law = GrowthLaw(4, 3, 0.0, 1.0)
+        sizes = [n_at(4, 1.0, t) for t in range(1, 4)]
+        ln_m = MP.fsum(0.5 * MP.log(MP.mpf(2) / nt) + MP.loggamma(MP.mpf(nt) / 2)
+                       - MP.loggamma(MP.mpf(nt - 1) / 2) for nt in sizes)
+        assert law.log_sigma_moment() == pytest.approx(float(ln_m), abs=1e-14)
+        v, w = MP.mpf(1), MP.mpf(0)
+        for nt in sizes:
+            w += v / nt
+            v *= MP.mpf(nt - 1) / nt
+        assert law.log_mu_var() == pytest.approx(float(MP.log(w)), abs=1e-14)
