@@ -504,6 +504,27 @@ class TestMixMoments:
         assert ln_w == pytest.approx(float(MP.log(w)), abs=1e-13)
 
 
+    @pytest.mark.parametrize("T", range(1, 11))
+    def test_growing_n_in_small_blocks(self, T, monkeypatch):
+        # blocks of 4 generations (instead of 2^20): every block boundary, the first fresh
+        # generation (t = 3 here: m_t = round(0.1 n_t), n_t = 2t) before, at and after the
+        # horizon, against the recursion in mpmath
+        from collapsecheck.families.gaussian.theory import mix
+
+        monkeypatch.setattr(mix, "CHUNK", 4)
+        v, w = mp_mix(T, 2, 0.1, 0.5, 1.0, 1.44, 1.0)
+        ln_v, ln_w = mix.mix_moments(T, 2, 0.1, 0.5, temperature=1.2, n_growth=1.0)
+        assert ln_v == pytest.approx(float(MP.log(v)), abs=1e-13)
+        assert ln_w == pytest.approx(float(MP.log(w)), abs=1e-13)
+
+    def test_default_ddof(self):
+        from collapsecheck.families.gaussian.theory.mix import mix_moments
+
+        v, w = mp_mix(3, 4, 0.5, 0.0, 1.0, 1.0, 0.0)
+        assert mix_moments(3, 4, 0.5) == (pytest.approx(float(MP.log(v)), abs=1e-14),
+                                          pytest.approx(float(MP.log(w)), abs=1e-14))
+
+
 MIX_METHODS = {
     "final.sigma2_mean": "exact affine recursion of (E sigma^2, E (mu - mu0)^2)",
     "final.mu_var": "exact affine recursion of (E sigma^2, E (mu - mu0)^2)",
