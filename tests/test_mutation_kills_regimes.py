@@ -40,7 +40,8 @@ class TestAccumulateLimit:
     ROUNDING = 1e-12  # the documented relative rounding allowance
 
     @pytest.mark.parametrize(("n", "ddof", "p", "terms"), [
-        (3, 1.0, 0.0, 64), (4, 0.5, 1.0, 64), (5, 0.0, 0.5, 50), (2, 1.5, 0.0, 200)])
+        (3, 1.0, 0.0, 64), (4, 0.5, 1.0, 64), (5, 0.0, 0.5, 50), (2, 1.5, 0.0, 200),
+        (2, 0.0, 1.0, 1)])  # the last: (P+1)(1+1/n)/(T0+1) = 1.5, so rho is capped at 1
     def test_f_one_bracket_as_documented(self, n, ddof, p, terms):
         # f = 1: -log g_t = -log(1 - x_t), x_t = n_t/(N_t(N_t - d)); the tail after T0 is
         # bracketed by (1 - rho)/N <= sum x_t and -sum log(1 - x_t) <= 1/((N - d)(1 - xmax)),
