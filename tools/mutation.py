@@ -122,7 +122,10 @@ def _run(name: str, max_children: int, rerun_survivors: bool, only: str | None =
             subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
                            check=False)
         st = _statuses(name) or {}
+        classified = json.loads(CLASSIFIED.read_text()) if CLASSIFIED.exists() else {}
+        # equivalent mutants cannot be killed: not re-run
         again = sorted(m for m, s in st.items() if s in SURVIVED
+                       and classified.get(m, {}).get("class") != "equivalent"
                        and (only is None or any(fnmatch.fnmatch(m, g) for g in only.split(","))))
         if rerun_survivors and again:
             # finished mutants keep their result; new tests can only kill survivors
