@@ -721,8 +721,18 @@ class TestTruncatePredict:
         from collapsecheck import Experiment
         from collapsecheck.families.gaussian.theory.truncate import predict
 
+        from collapsecheck.experiment import n_at
+
         p = predict(Experiment(n=6, generations=3, replicates=10, seed=0, n_growth=0.5))
         assert p.log_sigma2_drift is None and p.exact == ("final.sigma2_mean", "final.mu_var")
+        # no cut: E sigma_T^2 = prod (n_t - 1)/n_t, Var(mu_T) = sum_t E sigma_{t-1}^2/n_t
+        v, w = MP.mpf(1), MP.mpf(0)
+        for t in (1, 2, 3):
+            nt = n_at(6, 0.5, t)
+            w += v / nt
+            v *= MP.mpf(nt - 1) / nt
+        assert p.ln_sigma2_mean == pytest.approx(float(MP.log(v)), abs=1e-14)
+        assert p.ln_mu_var == pytest.approx(float(MP.log(w)), abs=1e-14)
         want = ("simulation only here: with n-growth the steps are not identically "
                 "distributed (see the ngrowth module)")
         assert {k: p.methods[k] for k in LOG_KEYS} == dict.fromkeys(LOG_KEYS, want)
