@@ -132,6 +132,12 @@ def _run(name: str, max_children: int, rerun_survivors: bool, only: str | None =
             print(f"[mutation] {name}: re-running {len(again)} survivors", flush=True)
             subprocess.run([*cmd, *again], cwd=work, env=env, stdout=log,
                            stderr=subprocess.STDOUT, check=False)
+        if not fresh and "not checked" in (_statuses(name) or {}).values():
+            # mutmut drops every result when the test selection changed (a test file was
+            # added): run the mutants left unchecked, as a plain run does
+            print(f"[mutation] {name}: running the unchecked mutants", flush=True)
+            subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                           check=False)
 
 
 def _statuses(name: str) -> dict[str, str] | None:
