@@ -1293,3 +1293,45 @@ class TestGrowthLawChecks:
             w += v / nt
             v *= MP.mpf(nt - 1) / nt
         assert law.log_mu_var() == pytest.approx(float(MP.log(w)), abs=1e-14)
+
+
+# ---------------------------------------------------------------------------------------
+# Special functions (families/gaussian/theory/_special.py)
+# ---------------------------------------------------------------------------------------
+
+
+class TestSpecialArrays:
+    def test_log_gamma_ratio_with_different_shifts(self):
+        # x = 0.5, 3, 9.5 and 25 need 10, 7, 1 and 0 unit steps up to 10: each entry must get
+        # exactly its own recurrence terms (mpmath's loggamma at 30 digits)
+        from collapsecheck.families.gaussian.theory._special import log_gamma_ratio
+
+        x = np.array([0.5, 3.0, 9.5, 25.0])
+        for t in (0.7, -2.5):
+            want = [complex(MP.loggamma(MP.mpf(v) + 1j * MP.mpf(t)) - MP.loggamma(MP.mpf(v)))
+                    for v in x]
+            got = log_gamma_ratio(x, t)
+            np.testing.assert_allclose(got.real, np.real(want), rtol=1e-13, atol=1e-14)
+            np.testing.assert_allclose(got.imag, np.imag(want), rtol=1e-13, atol=1e-14)
+
+    def test_digamma_with_different_shifts(self):
+        from collapsecheck.families.gaussian.theory._special import digamma
+
+        x = np.array([0.7, 3.3, 9.9, 12.0, 40.25])
+        want = [float(MP.digamma(MP.mpf(v))) for v in x]
+        np.testing.assert_allclose(digamma(x), want, rtol=1e-14, atol=1e-15)
+
+    def test_empty_and_two_dimensional_input(self):
+        from collapsecheck.families.gaussian.theory._special import (
+            digamma,
+            gammaln,
+            log_gamma_ratio,
+        )
+
+        assert digamma(np.array([])).shape == (0,)
+        assert log_gamma_ratio(np.array([]), 0.5).shape == (0,)
+        x = np.array([[1.5, 2.5], [3.5, 40.0]])
+        got = gammaln(x)
+        assert got.shape == (2, 2)
+        want = [[float(MP.loggamma(MP.mpf(v))) for v in row] for row in x]
+        np.testing.assert_allclose(got, want, rtol=1e-14)
