@@ -1250,6 +1250,41 @@ class TestGrowthLawInversion:
         np.testing.assert_allclose(law3.tabulated_cdf()(y3), law3.cdf(y3), atol=1e-10)
 
 
+class TestGrowthLimitConstants:
+    @pytest.mark.parametrize("d", [0.0, 0.5, 1.0, 1.5, 2.0, 3.0])
+    def test_documented_constants(self, d):
+        # growth_limit's docstring: B = 4/3 + 8/3 (1-d)^2 + 2 + 2|1-d| d + |2-d| (drift),
+        # 50/3 (step variance), 8/3 (1-d)^2 + 2|1-d| d + |1-d| (log ratio)
+        from fractions import Fraction
+
+        from collapsecheck.families.gaussian.theory.ngrowth import _tail_constants
+
+        q = Fraction(d)
+        a = abs(1 - q)
+        want = (Fraction(4, 3) + Fraction(8, 3) * a * a + 2 + 2 * a * q + abs(2 - q),
+                Fraction(50, 3), Fraction(8, 3) * a * a + 2 * a * q + a)
+        assert _tail_constants(d) == pytest.approx([float(w) for w in want], rel=1e-15)
+
+    @pytest.mark.parametrize(("n", "d", "P"), [(5, 0.5, 1.5), (2, 0.0, 1.1), (3, 2.0, 3.0)])
+    def test_the_bounds_hold(self, n, d, P):
+        # |f(n_t) - c/(n t^P)| <= B/(n t^P)^2 at tail generations (t > 1024), in mpmath:
+        # the drift psi(k) + log 2 - log(n_t - d) (c = -(2 - d)), psi'(k) (c = 2) and
+        # log((n_t - 1)/(n_t - d)) (c = -(1 - d)), k = (n_t - 1)/2
+        from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.ngrowth import _tail_constants
+
+        b_drift, b_var, b_ratio = _tail_constants(d)
+        dm = MP.mpf(d)
+        for t in (1025, 4000, 123457):
+            nt = MP.mpf(n_at(n, P, t))
+            x = n * MP.mpf(t) ** P
+            k = (nt - 1) / 2
+            for f, c, b in ((MP.digamma(k) + MP.log(2) - MP.log(nt - dm), -(2 - dm), b_drift),
+                            (MP.psi(1, k), 2, b_var),
+                            (MP.log((nt - 1) / (nt - dm)), -(1 - dm), b_ratio)):
+                assert abs(f - c / x) <= b / x**2
+
+
 class TestGrowthLawChecks:
     @pytest.mark.parametrize(("kwargs", "error", "message"), [
         ({"n_growth": True}, TypeError, "`n_growth` must be a real number; got True."),
