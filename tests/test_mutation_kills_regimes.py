@@ -719,9 +719,8 @@ class TestTruncatePredict:
 
     def test_record_with_n_growth(self):
         from collapsecheck import Experiment
-        from collapsecheck.families.gaussian.theory.truncate import predict
-
         from collapsecheck.experiment import n_at
+        from collapsecheck.families.gaussian.theory.truncate import predict
 
         p = predict(Experiment(n=6, generations=3, replicates=10, seed=0, n_growth=0.5))
         assert p.log_sigma2_drift is None and p.exact == ("final.sigma2_mean", "final.mu_var")
