@@ -1223,7 +1223,7 @@ class TestGrowthLawInversion:
             kk = MP.mpf(kk)
             return MP.loggamma(kk + 1j * tt) - MP.loggamma(kk) - 1j * tt * MP.digamma(kk)
 
-        want = [complex(MP.fsum(mg * mp_l(MP.mpf(tt), kg) for kg, mg in zip(k, m)))
+        want = [complex(MP.fsum(mg * mp_l(MP.mpf(tt), kg) for kg, mg in zip(k, m, strict=True)))
                 for tt in t]
         got = _sum_centered_log_cf_series(t, k, m)
         np.testing.assert_allclose(got.real, np.real(want), rtol=1e-12, atol=1e-15)
