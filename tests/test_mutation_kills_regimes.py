@@ -1284,6 +1284,16 @@ class TestGrowthLimitConstants:
                 assert abs(f - c / x) <= b / x**2
 
 
+class TestGrowthLimitChecks:
+    @pytest.mark.parametrize("sigma0", [0.0, -1.0, math.inf, math.nan])
+    def test_sigma0_is_checked(self, sigma0):
+        from collapsecheck.families.gaussian.theory.ngrowth import growth_limit
+
+        with pytest.raises(ValueError) as info:
+            growth_limit(5, 0.0, 2.0, sigma0)
+        assert str(info.value) == f"`sigma0` must be a finite number > 0; got {sigma0}."
+
+
 class TestGrowthLawChecks:
     @pytest.mark.parametrize(("kwargs", "error", "message"), [
         ({"n_growth": True}, TypeError, "`n_growth` must be a real number; got True."),
@@ -1409,3 +1419,15 @@ class TestSpecialArrays:
         assert got.shape == (2, 2)
         want = [[float(MP.loggamma(MP.mpf(v))) for v in row] for row in x]
         np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_hurwitz_zeta_takes_whole_floats():
+    # s given as a float that is a whole number: zeta(2, 1) = pi^2/6, zeta(3.0, 2.5) by mpmath
+    from collapsecheck.families.gaussian.theory._special import hurwitz_zeta
+
+    assert hurwitz_zeta(2.0, 1.0) == pytest.approx(math.pi**2 / 6, rel=1e-15)
+    assert hurwitz_zeta(np.array([3.0, 4.0]), 2.5) == pytest.approx(
+        [float(MP.zeta(3, 2.5)), float(MP.zeta(4, 2.5))], rel=1e-15)
+    with pytest.raises(ValueError) as info:
+        hurwitz_zeta(2.5, 1.0)
+    assert str(info.value) == "`s` must be a whole number >= 2 here; got 2.5."
