@@ -1284,6 +1284,31 @@ class TestGrowthLimitConstants:
                 assert abs(f - c / x) <= b / x**2
 
 
+class TestGrowthLimitCutoff:
+    @pytest.mark.parametrize(("n", "d", "P", "want"), [
+        (4, 3.0, 2.7, 4096),  # the drift's constant is the largest (27)
+        (3, 1.0, 2.5, 8192),  # the variance's (50/3)
+        (2, 0.0, 1.1, 1 << 20)])  # the bound is never met: the largest cutoff, 2^20
+    def test_cutoff_as_documented(self, n, d, P, want):
+        # T1 is the smallest power of two from 2^10 to 2^20 whose tail bound
+        # B zeta(2P, T1 + 1)/n^2 (B the largest documented constant) is below 1e-15
+        from fractions import Fraction
+
+        from scipy import special
+
+        from collapsecheck.families.gaussian.theory.ngrowth import growth_limit
+
+        q = Fraction(d)
+        a = abs(1 - q)
+        b = float(max(Fraction(4, 3) + Fraction(8, 3) * a * a + 2 + 2 * a * q + abs(2 - q),
+                      Fraction(50, 3), Fraction(8, 3) * a * a + 2 * a * q + a))
+        cutoff = 1 << 10
+        while cutoff < 1 << 20 and b * special.zeta(2 * P, cutoff + 1) / n**2 > 1e-15:
+            cutoff *= 2
+        assert cutoff == want
+        assert growth_limit(n, d, P)["cutoff"] == want
+
+
 class TestGrowthLimitChecks:
     @pytest.mark.parametrize("sigma0", [0.0, -1.0, math.inf, math.nan])
     def test_sigma0_is_checked(self, sigma0):
