@@ -1456,3 +1456,4 @@ def test_hurwitz_zeta_takes_whole_floats():
     with pytest.raises(ValueError) as info:
         hurwitz_zeta(2.5, 1.0)
     assert str(info.value) == "`s` must be a whole number >= 2 here; got 2.5."
+    assert hurwitz_zeta(2, np.array([])).shape == (0,)
