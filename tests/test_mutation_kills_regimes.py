@@ -1288,6 +1288,7 @@ class TestGrowthLimitCutoff:
     @pytest.mark.parametrize(("n", "d", "P", "want"), [
         (4, 3.0, 2.7, 4096),  # the drift's constant is the largest (27)
         (3, 1.0, 2.5, 8192),  # the variance's (50/3)
+        (3, 1.0, 3.0, 1024),  # the smallest cutoff (the bound divides by n^2 = 9)
         (2, 0.0, 1.1, 1 << 20)])  # the bound is never met: the largest cutoff, 2^20
     def test_cutoff_as_documented(self, n, d, P, want):
         # T1 is the smallest power of two from 2^10 to 2^20 whose tail bound
@@ -1457,3 +1458,34 @@ def test_hurwitz_zeta_takes_whole_floats():
         hurwitz_zeta(2.5, 1.0)
     assert str(info.value) == "`s` must be a whole number >= 2 here; got 2.5."
     assert hurwitz_zeta(2, np.array([])).shape == (0,)
+
+
+def test_growth_law_odd_moments_in_the_series_range():
+    # E sigma_T^p for p = 3 and -1 (a = p/2 = 1.5, -0.5: the Bernoulli-polynomial series'
+    # odd terms do not vanish, unlike at p = 1, 2), every k_t >= 30, against mpmath
+    from collapsecheck.experiment import n_at
+    from collapsecheck.families.gaussian.theory.ngrowth import GrowthLaw
+
+    law = GrowthLaw(61, 3, 0.5, 0.5, 1.1)
+    sizes = [n_at(61, 0.5, t) for t in (1, 2, 3)]
+    for p in (3.0, -1.0):
+        want = p * 3 * MP.log(MP.mpf(1.1)) + MP.fsum(
+            p / 2 * MP.log(2 / (MP.mpf(nt) - MP.mpf(0.5))) + MP.loggamma(MP.mpf(nt - 1) / 2 + p / 2)
+            - MP.loggamma(MP.mpf(nt - 1) / 2) for nt in sizes)
+        assert law.log_sigma_moment(p) == pytest.approx(float(want), rel=1e-13, abs=1e-14)
+
+
+def test_bernoulli_range_and_integer_arguments():
+    from collapsecheck.families.gaussian.theory._special import bernoulli, digamma
+
+    assert bernoulli(0).tolist() == [1.0]
+    assert bernoulli(200).size == 201
+    assert bernoulli(200)[2] == pytest.approx(1 / 6, rel=1e-15)
+    for n in (-1, 201):
+        with pytest.raises(ValueError) as info:
+            bernoulli(n)
+        assert str(info.value) == f"`n` must be a whole number from 0 to 200; got {n}."
+    # whole-number (integer) arguments: psi(m) = -gamma + H_{m-1}
+    assert digamma(5) == pytest.approx(float(MP.digamma(5)), rel=1e-15)
+    np.testing.assert_allclose(digamma(np.array([3, 12])),
+                               [float(MP.digamma(3)), float(MP.digamma(12))], rtol=1e-15)
