@@ -1489,3 +1489,18 @@ def test_bernoulli_range_and_integer_arguments():
     assert digamma(5) == pytest.approx(float(MP.digamma(5)), rel=1e-15)
     np.testing.assert_allclose(digamma(np.array([3, 12])),
                                [float(MP.digamma(3)), float(MP.digamma(12))], rtol=1e-15)
+
+
+def test_log_gamma_ratio_excess_at_the_series_switch():
+    # log G(k + a) - log G(k) - a log k from k = 30 on by the series, to 1e-13 relative
+    # (the direct difference of log-gammas loses 3 to 4 digits there); below, the direct
+    # difference, to its absolute accuracy of a few 1e-14. Against mpmath.
+    from collapsecheck.families.gaussian.theory.ngrowth import _log_gamma_ratio_excess
+
+    k = np.array([29.5, 30.0, 30.5, 100.0])
+    for a in (0.5, 1.5, -0.5):
+        want = [float(MP.loggamma(MP.mpf(v) + a) - MP.loggamma(MP.mpf(v)) - a * MP.log(v))
+                for v in k]
+        got = _log_gamma_ratio_excess(k, a)
+        np.testing.assert_allclose(got[1:], want[1:], rtol=1e-13)
+        assert got[0] == pytest.approx(want[0], abs=5e-14)
