@@ -1307,7 +1307,16 @@ class TestGrowthLimitCutoff:
         while cutoff < 1 << 20 and b * special.zeta(2 * P, cutoff + 1) / n**2 > 1e-15:
             cutoff *= 2
         assert cutoff == want
-        assert growth_limit(n, d, P)["cutoff"] == want
+        lim = growth_limit(n, d, P, 1.5)
+        assert lim["cutoff"] == want
+        # the logs of the raw values, and the method naming the cutoff
+        assert math.exp(lim["ln_mu_var"]) == pytest.approx(lim["mu_var"], rel=1e-14)
+        assert math.exp(lim["ln_sigma2_mean"]) == pytest.approx(lim["sigma2_mean"], rel=1e-14)
+        assert lim["method"] == (
+            f"direct sums (math.fsum) over t = 1..{want} plus the tail of the leading term by "
+            f"the Hurwitz zeta: (c/n) zeta(P, {want + 1}); each tail's error at most "
+            f"B zeta(2P, {want + 1})/n^2 plus rounding (see growth_limit's docstring), "
+            "reported in error_bounds as absolute bounds")
 
 
 class TestGrowthLimitChecks:
