@@ -1513,3 +1513,34 @@ def test_log_gamma_ratio_excess_at_the_series_switch():
         got = _log_gamma_ratio_excess(k, a)
         np.testing.assert_allclose(got[1:], want[1:], rtol=1e-13)
         assert got[0] == pytest.approx(want[0], abs=5e-14)
+
+
+def test_growth_law_size_limits_at_their_edges():
+    # n_T = MAX_N exactly is allowed (T = 1 looks at generation 1 only); the distinct sample
+    # sizes are counted as min(T, n_T - n + 1): exactly MAX_GROUPS is allowed, one more
+    # refused (n = 2, T = 1e9, n_T = ceil(2 T^P) = MAX_GROUPS + 1 or + 2)
+    from collapsecheck.experiment import MAX_N, n_at
+    from collapsecheck.families.gaussian.theory.ngrowth import MAX_GROUPS, GrowthLaw
+
+    assert GrowthLaw(MAX_N, 1, 0.0, 1.0).n == MAX_N
+    assert GrowthLaw(MAX_N, 0, 0.0, 1.0).generations == 0
+    T = 10**9
+    p_ok, p_over = 0.7692988792460613, 0.7692988821222798
+    assert n_at(2, p_ok, T) - 1 == MAX_GROUPS and n_at(2, p_over, T) - 1 == MAX_GROUPS + 1
+    assert GrowthLaw(2, T, 0.0, p_ok).generations == T
+    with pytest.raises(ValueError) as info:
+        GrowthLaw(2, T, 0.0, p_over)
+    assert str(info.value) == (
+        f"with `n_growth` {p_over:g} and `generations` {T} the sample size could take up to "
+        f"{MAX_GROUPS + 1} distinct values; the n-growth theory sums over at most "
+        f"{MAX_GROUPS}.")
+
+
+def test_digamma_minus_log_at_its_series_switch():
+    # psi(k) - log k from k = 30 on by the Bernoulli series (the direct difference loses two
+    # digits there: 6e-15 relative at k = 30), against mpmath
+    from collapsecheck.families.gaussian.theory.ngrowth import _digamma_minus_log
+
+    k = np.array([30.0, 30.5, 1e4])
+    want = [float(MP.digamma(MP.mpf(v)) - MP.log(MP.mpf(v))) for v in k]
+    np.testing.assert_allclose(_digamma_minus_log(k), want, rtol=1e-15)
