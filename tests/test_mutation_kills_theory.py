@@ -65,6 +65,14 @@ class TestSteps:
         want = float(MP.digamma(k) - MP.log(k))
         assert _digamma_minus_log(k) == pytest.approx(want, rel=1e-13)
 
+    def test_prob_below_far_above_every_step(self):
+        # exp(threshold) overflows past 709: P(X < threshold) = 1 exactly; just below, the
+        # chi-square CDF at (n - d) e^700 / 2 is 1 to double precision as well
+        from collapsecheck.families.gaussian.theory.steps import StepLaw
+
+        assert StepLaw(5).prob_below(800.0) == 1.0
+        assert StepLaw(5, 1.0).prob_below(700.0) == 1.0
+
     def test_cumulant_order_is_checked(self):
         from collapsecheck.families.gaussian.theory.steps import StepLaw
 
