@@ -10,7 +10,9 @@ which tests reach each function, then runs each mutant against only the tests th
 its function (fastest first, stopping at the first failure), so each mutant costs seconds.
 Runs resume: a module's finished mutants are kept in its scratch copy and only new or
 changed ones run again (delete ``.mutation/`` to start afresh); ``--rerun-survivors``
-runs the surviving ones again too, after tests were added to kill them.
+runs the surviving ones again too (those classified equivalent excepted), after tests
+were added to kill them, and ``--only-survivors GLOB`` only those, then any mutants left
+unchecked (mutmut drops a module's results when its test selection changes).
 
 Then it writes ``reports/mutation/summary.json`` (``tool``, ``tool_version``, ``date``,
 ``commit``, ``command``, and ``modules``: module path -> ``{mutants, killed, survived,
