@@ -65,6 +65,28 @@ class TestSteps:
         want = float(MP.digamma(k) - MP.log(k))
         assert _digamma_minus_log(k) == pytest.approx(want, rel=1e-13)
 
+    def test_centered_log_cf_at_small_t(self):
+        # L(t) = log G(k + it) - log G(k) - it psi(k) is about -t^2 psi'(k)/2 at small t: the
+        # series keeps its relative accuracy there (the direct difference of log-gammas
+        # would leave an absolute error of ~1e-16, 1e-7 relative at t = 1e-4); mpmath
+        from collapsecheck.families.gaussian.theory.steps import _centered_log_cf
+
+        k = 5.0
+        t = np.array([1e-4, -3e-3, 0.3, 1.25])
+        want = [complex(MP.loggamma(k + 1j * MP.mpf(v)) - MP.loggamma(k)
+                        - 1j * MP.mpf(v) * MP.digamma(k)) for v in t]
+        got = _centered_log_cf(t, k)
+        np.testing.assert_allclose(got.real, np.real(want), rtol=1e-12)
+        np.testing.assert_allclose(got.imag, np.imag(want), rtol=1e-12)
+
+    def test_prob_below_far_above_every_step(self):
+        # exp(threshold) overflows past 709: P(X < threshold) = 1 exactly; just below, the
+        # chi-square CDF at (n - d) e^700 / 2 is 1 to double precision as well
+        from collapsecheck.families.gaussian.theory.steps import StepLaw
+
+        assert StepLaw(5).prob_below(800.0) == 1.0
+        assert StepLaw(5, 1.0).prob_below(700.0) == 1.0
+
     def test_cumulant_order_is_checked(self):
         from collapsecheck.families.gaussian.theory.steps import StepLaw
 

@@ -10,7 +10,9 @@ which tests reach each function, then runs each mutant against only the tests th
 its function (fastest first, stopping at the first failure), so each mutant costs seconds.
 Runs resume: a module's finished mutants are kept in its scratch copy and only new or
 changed ones run again (delete ``.mutation/`` to start afresh); ``--rerun-survivors``
-runs the surviving ones again too, after tests were added to kill them.
+runs the surviving ones again too (those classified equivalent excepted), after tests
+were added to kill them, and ``--only-survivors GLOB`` only those, then any mutants left
+unchecked (mutmut drops a module's results when its test selection changes).
 
 Then it writes ``reports/mutation/summary.json`` (``tool``, ``tool_version``, ``date``,
 ``commit``, ``command``, and ``modules``: module path -> ``{mutants, killed, survived,
@@ -35,6 +37,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -49,6 +52,8 @@ CLASSIFIED = Path(__file__).with_name("mutation_classified.json")
 THEORY = "src/collapsecheck/families/gaussian/theory"
 THEORY_TESTS = ["tests/test_theory.py", "tests/test_theory_reference.py",
                 "tests/test_theory_extras.py"]
+# tests written to kill survivors of the regime modules (one file for all of them)
+REGIME_KILLS = "tests/test_mutation_kills_regimes.py"
 
 # name -> (module path, test files that test it). The selection is what a mutant may be
 # killed by; mutmut narrows it further to the tests that reach the mutated function.
@@ -62,13 +67,16 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "prediction": (f"{THEORY}/prediction.py",
                    [*THEORY_TESTS, "tests/test_theory_schema.py",
                     "tests/test_mutation_kills_theory.py"]),
-    "sampling": (f"{THEORY}/sampling.py", ["tests/test_theory_sampling.py"]),
-    "accumulate": (f"{THEORY}/accumulate.py", ["tests/test_theory_accumulate.py"]),
-    "mix": (f"{THEORY}/mix.py", ["tests/test_theory_mix.py"]),
-    "subsample": (f"{THEORY}/subsample.py", ["tests/test_theory_subsample.py"]),
-    "temperature": (f"{THEORY}/temperature.py", ["tests/test_theory_temperature.py"]),
-    "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py"]),
-    "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py"]),
+    "sampling": (f"{THEORY}/sampling.py", ["tests/test_theory_sampling.py", REGIME_KILLS]),
+    "accumulate": (f"{THEORY}/accumulate.py", ["tests/test_theory_accumulate.py",
+                                                REGIME_KILLS]),
+    "mix": (f"{THEORY}/mix.py", ["tests/test_theory_mix.py", REGIME_KILLS]),
+    "subsample": (f"{THEORY}/subsample.py", ["tests/test_theory_subsample.py", REGIME_KILLS]),
+    "temperature": (f"{THEORY}/temperature.py", ["tests/test_theory_temperature.py",
+                                                  REGIME_KILLS]),
+    "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py", REGIME_KILLS]),
+    "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py", REGIME_KILLS]),
+    "_special": (f"{THEORY}/_special.py", ["tests/test_special.py", REGIME_KILLS]),
 }
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious", "skipped"}
@@ -116,13 +124,22 @@ def _run(name: str, max_children: int, rerun_survivors: bool, only: str | None =
             subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
                            check=False)
         st = _statuses(name) or {}
+        classified = json.loads(CLASSIFIED.read_text()) if CLASSIFIED.exists() else {}
+        # equivalent mutants cannot be killed: not re-run
         again = sorted(m for m, s in st.items() if s in SURVIVED
+                       and classified.get(m, {}).get("class") != "equivalent"
                        and (only is None or any(fnmatch.fnmatch(m, g) for g in only.split(","))))
         if rerun_survivors and again:
             # finished mutants keep their result; new tests can only kill survivors
             print(f"[mutation] {name}: re-running {len(again)} survivors", flush=True)
             subprocess.run([*cmd, *again], cwd=work, env=env, stdout=log,
                            stderr=subprocess.STDOUT, check=False)
+        if not fresh and "not checked" in (_statuses(name) or {}).values():
+            # mutmut drops every result when the test selection changed (a test file was
+            # added): run the mutants left unchecked, as a plain run does
+            print(f"[mutation] {name}: running the unchecked mutants", flush=True)
+            subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                           check=False)
 
 
 def _statuses(name: str) -> dict[str, str] | None:
@@ -160,11 +177,58 @@ def _not_mutated(module: str) -> list[str]:
 
 
 def _diff(name: str, mutant: str) -> str:
+    """The mutant's diff (``mutmut show``), cached in the scratch copy: the module's
+    mutants do not change while its source does not (the cache is keyed by its hash)."""
+    source = hashlib.sha1((ROOT / MODULES[name][0]).read_bytes()).hexdigest()[:12]
+    cache = SCRATCH / name / f"diffs-{source}.json"
+    diffs = json.loads(cache.read_text()) if cache.exists() else {}
+    if mutant not in diffs:
+        diffs[mutant] = _show(name, mutant)
+        cache.write_text(json.dumps(diffs))
+    return diffs[mutant]
+
+
+def _show(name: str, mutant: str) -> str:
+    try:  # in this process (a `mutmut show` costs a second of start-up per mutant)
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        here = Path.cwd()
+        os.chdir(SCRATCH / name)
+        try:
+            text = get_diff_for_mutant(mutant, path=MODULES[name][0])
+        finally:
+            os.chdir(here)
+        lines = [ln for ln in text.splitlines() if ln.startswith(("+", "-"))
+                 and not ln.startswith(("+++", "---"))]
+        if lines:
+            return "\n".join(lines)
+    except Exception:  # any failure: ask the command instead
+        pass
     out = subprocess.run([str(_mutmut()), "show", mutant], cwd=SCRATCH / name,
                          capture_output=True, text=True, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("+", "-"))
              and not ln.startswith(("+++", "---"))]
     return "\n".join(lines) or out.stdout.strip()
+
+
+def _previous() -> tuple[dict, dict[str, list[str]]]:
+    """The committed summary's module entries (plus its date and commit under ``_date``
+    and ``_commit``) and survivors.md's lines per module section."""
+    modules: dict = {}
+    sections: dict[str, list[str]] = {}
+    if (OUT / "summary.json").exists():
+        old = json.loads((OUT / "summary.json").read_text())
+        modules = {**old.get("modules", {}), "_date": old.get("date"),
+                   "_commit": old.get("commit")}
+    if (OUT / "survivors.md").exists():
+        current = None
+        for line in (OUT / "survivors.md").read_text().splitlines():
+            if line.startswith("## "):
+                current = line[3:].strip()
+                sections[current] = []
+            if current is not None:
+                sections[current].append(line)
+    return modules, sections
 
 
 def _summarise(ran: list[str], note: str | None = None) -> None:
@@ -180,9 +244,18 @@ def _summarise(ran: list[str], note: str | None = None) -> None:
           "Made by `python tools/mutation.py` (see `summary.json` for the date and commit).",
           "Each mutant no selected test killed, with its diff and classification",
           "(`tools/mutation_classified.json`).", ""]
+    previous, previous_md = _previous()
     for name, (module, tests) in MODULES.items():
         st = _statuses(name)
         if st is None:
+            old = previous.get(module)
+            if old and old.get("mutants") is not None:
+                # run on another machine or before .mutation/ was cleared: keep its counts
+                # (and its survivors' section), saying when and at which commit they were made
+                modules[module] = {**old, "carried_over": old.get("carried_over") or {
+                    "date": previous.get("_date"), "commit": previous.get("_commit")}}
+                md += previous_md.get(module, [f"## {module}", "", "(carried over)", ""])
+                continue
             modules[module] = {"mutants": None, "killed": None, "survived": None,
                                "equivalent": None, "complete": False,
                                "note": "not run"}
