@@ -183,7 +183,9 @@ def final_summary(records: MVTrajectories, theory_final) -> MVFinalSummary:
 def check_simulated(records, experiment, record, name: str) -> MVTrajectories:
     """What a simulator under test returned for ``experiment`` (``validate --simulator``):
     :class:`MVTrajectories` with one row per replicate, ending at the horizon, finite log
-    det and log trace; otherwise an InputError naming the problem."""
+    det and log trace, and, when ``record`` is a list of generations, the D finite log
+    eigenvalues of every chain at exactly those generations; otherwise an InputError
+    naming the problem."""
     from collapsecheck.errors import InputError
 
     if not isinstance(records, MVTrajectories):
@@ -198,4 +200,17 @@ def check_simulated(records, experiment, record, name: str) -> MVTrajectories:
     for column in ("logdet", "log_trace"):
         if not np.all(np.isfinite(getattr(records, column))):
             raise InputError(f"the simulator {name!r} returned non-finite `{column}` values.")
+    if not isinstance(record, str):  # eigenvalues asked for at these generations
+        want = [int(g) for g in record]
+        got = np.asarray(records.log_eigenvalues)
+        if np.asarray(records.eigen_generations).tolist() != want or got.shape != (
+                experiment.replicates, len(want), experiment.dim):
+            raise InputError(
+                f"the simulator {name!r} was asked for the {experiment.dim} log eigenvalues "
+                f"at generations {want} (eigen_generations, log_eigenvalues of shape "
+                f"({experiment.replicates}, {len(want)}, {experiment.dim})); it returned "
+                f"eigen_generations {np.asarray(records.eigen_generations).tolist()} and "
+                f"shape {got.shape}.")
+        if not np.all(np.isfinite(got)):
+            raise InputError(f"the simulator {name!r} returned non-finite `log_eigenvalues`.")
     return records
