@@ -118,9 +118,14 @@ def test_a_simulator_under_test_must_return_the_eigenvalues_asked_for():
     def no_eigenvalues(experiment, record):
         return simulate(experiment, record="all", eigen_record=None).trajectories
 
-    with pytest.raises(InputError, match=r"was asked for the 3 log eigenvalues at "
+    with pytest.raises(InputError, match=r"was asked for the log eigenvalues at "
                                          r"generations \[2, 6\]"):
         guarded(no_eigenvalues)(e, [2, 6])
+
+    # another number of eigenvalues is no malformed output but a chain that is not
+    # D-dimensional: the check FAILs it
+    lost = guarded(MUTANTS["mv-dimension-lost"])(e, [2, 6])
+    assert check.run(e, lambda experiment, record: lost).pvalue == 0.0
 
     def nan_eigenvalues(experiment, record):
         t = simulate(experiment, record="all", eigen_record=record).trajectories
