@@ -4,7 +4,9 @@ Its volume (log det Sigma) is an exact random walk and its shape flattens onto a
 exact rates. The parts: :mod:`~collapsecheck.families.mvgaussian.parameters`,
 :mod:`~collapsecheck.families.mvgaussian.theory` (exact theory),
 :mod:`~collapsecheck.families.mvgaussian.engines` (``samples`` and ``sufficient``, on a
-factored covariance), :mod:`~collapsecheck.families.mvgaussian.records` and
+factored covariance), :mod:`~collapsecheck.families.mvgaussian.records`,
+:mod:`~collapsecheck.families.mvgaussian.checks`,
+:mod:`~collapsecheck.families.mvgaussian.figures` and
 :mod:`~collapsecheck.families.mvgaussian.commands`. This module holds only the light
 declaration, ``SPEC``.
 """
@@ -27,6 +29,7 @@ SPEC = FamilySpec(
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
     checks="collapsecheck.families.mvgaussian.checks:CHECK_TYPES",
+    figures="collapsecheck.families.mvgaussian.figures:figure_data",
     results="collapsecheck.families.mvgaussian.records:check_simulated",
     mutants="collapsecheck.families.mvgaussian.mutants:MUTANTS",
 )
