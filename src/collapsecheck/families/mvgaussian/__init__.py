@@ -25,7 +25,7 @@ SPEC = FamilySpec(
         FamilyOption("trace_ratio", bool, "The log's trace column is tr Sigma_t / tr Sigma_0.",
                      commands=("audit",)),
     ),
-    accepts=frozenset({"ddof", "mu0", "sigma0", "path", "budget"}),
+    accepts=frozenset({"ddof", "mu0", "sigma0", "path", "budget", "regime"}),
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
     checks="collapsecheck.families.mvgaussian.checks:CHECK_TYPES",

@@ -24,6 +24,13 @@ What the columns allow (each check at its Bonferroni share of ``budget``), all e
   the shape M of the covariance, so the ratios minus r are martingale differences with
   bounded variance and their self-normalised sum is N(0, 1) in the limit (Hall and Heyde
   1980, Th. 3.2). The trace's raw moments are heavy-tailed; its step ratios are not.
+
+With ``regime="accumulate"`` (every generation refits to all draws so far,
+:mod:`~collapsecheck.families.mvgaussian.accumulate`) log det has no exact step law, so
+only ``trace_martingale`` runs: the ratio at generation t has the exact conditional mean
+:math:`g_t` (t the log's own generation numbers, counted from the start) and conditional SD
+at most :math:`s_t`; the differences divided by :math:`s_t` are martingale differences with
+conditional variance in [1/D, 1], tested by the same self-normalised sum.
 """
 
 from __future__ import annotations
@@ -137,12 +144,18 @@ def _n_from_var(v: float, dim: int) -> float:
     return float(optimize.brentq(lambda m: _step_var(m, dim) - v, lo, hi, rtol=1e-12))
 
 
+#: The regimes the multivariate audit knows.
+REGIMES = ("replace", "accumulate")
+
+
 def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 1e-3,
              weak_alpha: float = 0.01, start: tuple[float, float] | None = None,
-             source: str = ""):
+             source: str = "", regime: str = "replace"):
     """Audit a multivariate log (:func:`load`) as chains of the D = ``dim`` chain with n
     draws per generation. ``start``: (log det Sigma_0, tr Sigma_0) for logs that start at
-    generation 1. Returns a :class:`collapsecheck.audit.AuditResult`."""
+    generation 1. ``regime``: ``'replace'`` (each generation fits its n new draws) or
+    ``'accumulate'`` (every draw so far; the trace alone is audited). Returns a
+    :class:`collapsecheck.audit.AuditResult`."""
     from scipy import special
     from scipy import stats as sps
 
@@ -157,6 +170,10 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
         raise ValueError(f"`budget` must lie in (0, 0.5); got {budget}.")
     if not n > dim >= 1:
         raise ValueError(f"`n` must exceed `dim`; got n={n} with dim={dim}.")
+    if regime not in REGIMES:
+        raise ValueError(f"`regime` must be one of {', '.join(REGIMES)} for the mvgaussian "
+                         f"audit; got {regime!r}.")
+    accumulate = regime == "accumulate"
     gens, logdet, trace = log["generations"], log["logdet"], log["trace"]
     notes = []
     if gens[0] > 0 and start is not None:
@@ -172,13 +189,17 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
         notes.append(f"the log starts at generation {int(gens[0])}; each chain is judged from "
                      "its first recorded generation on")
     d = _steps(gens, logdet)
-    candidates = ["logdet_increment_gof", "logdet_drift"] + (
+    candidates = ([] if accumulate else ["logdet_increment_gof", "logdet_drift"]) + (
         ["trace_martingale"] if trace is not None else [])
     skipped = {} if trace is not None else {"trace_martingale": "the log has no trace column"}
-    alpha = budget / len(candidates)
-    weak = max(weak_alpha / len(candidates), alpha)
+    alpha = budget / max(1, len(candidates))
+    weak = max(weak_alpha / max(1, len(candidates)), alpha)
     checks, rate, reach = [], {}, {}
-    if d.size < MIN_STEPS:
+    if accumulate:
+        for name in ("logdet_increment_gof", "logdet_drift"):
+            skipped[name] = ("under accumulate the pooled fit's log det has no exact step "
+                             "law (only the trace's conditional mean and variance are exact)")
+    elif d.size < MIN_STEPS:
         for name in ("logdet_increment_gof", "logdet_drift"):
             skipped[name] = (f"only {d.size} steps of log det between consecutive recorded "
                              f"generations (at least {MIN_STEPS} needed)")
@@ -217,7 +238,9 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
                          "ci95": [_n_from_var(hi_v, dim), _n_from_var(lo_v, dim)]}
         dvdn = (_step_var(n * 1.001, dim) - _step_var(n * 0.999, dim)) / (0.002 * n)
         reach["n_relative_error_detectable"] = zs * se_v / abs(dvdn) / n
-    if trace is not None:
+    if trace is not None and accumulate:
+        _accumulate_trace(checks, skipped, gens, trace, n, dim, ddof, alpha, weak)
+    elif trace is not None:
         r = (n - 1) / (n - ddof)
         consecutive = np.diff(gens) == 1
         ratio = (trace[:, 1:] / trace[:, :-1])[:, consecutive]
@@ -245,6 +268,39 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
         raise InputError(f"{source + ': ' if source else ''}no check can run on this log: "
                          + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     spec = {"family": "mvgaussian", "n": n, "dim": dim, "ddof": ddof, "budget": budget,
-            "chains": int(logdet.shape[0]), "generations": [int(gens[0]), int(gens[-1])]}
+            "chains": int(logdet.shape[0]), "generations": [int(gens[0]), int(gens[-1])],
+            "regime": regime}
     return AuditResult(source=source, spec=spec, checks=tuple(checks), rate=rate,
                        skipped=skipped, notes=tuple(notes), reach=reach)
+
+
+def _accumulate_trace(checks, skipped, gens, trace, n, dim, ddof, alpha, weak) -> None:
+    """The accumulate regime's trace martingale (module docstring): the step ratios minus
+    their exact conditional means g_t, divided by their conditional SD bound s_t."""
+    from scipy import stats as sps
+
+    from collapsecheck.families.mvgaussian.accumulate import ratio_scale, trace_factors
+
+    consecutive = np.diff(gens) == 1
+    t = gens[1:][consecutive]  # generation t (>= 1) of each ratio tr_t / tr_(t-1)
+    g = trace_factors(int(gens[-1]), n, ddof)
+    s = ratio_scale(int(gens[-1]), n, ddof)
+    ratio = (trace[:, 1:] / trace[:, :-1])[:, consecutive]
+    u = (ratio - g[t - 1]) / s[t - 1]
+    u = u[np.isfinite(u)]
+    if u.size < MIN_STEPS:
+        skipped["trace_martingale"] = (f"only {u.size} steps of the trace between "
+                                       f"consecutive recorded generations")
+        return
+    z = stats.z_test(float(u.sum()) / float(np.sqrt(np.sum(u * u))), 1.0)
+    zs = float(sps.norm.isf(alpha / 2) + sps.norm.isf(1 - _POWER))
+    checks.append(graded_check(
+        "trace_martingale",
+        "under accumulate, tr Sigma_t / tr Sigma_(t-1) has conditional mean g_t = 1 - "
+        "n/(N_t (N_t - ddof)) (g_1 = (n-1)/(n-ddof)), N_t = n t, at every step",
+        "self-normalised martingale z-test of the step ratios minus g_t, each divided by "
+        "its conditional SD bound s_t (martingale CLT; conditional variance in [1/D, 1])",
+        z.statistic, z.pvalue, alpha, weak,
+        {"metric": "|mean of (step ratio - g_t)/s_t| (in units of each step's largest "
+                   "conditional SD)", "value": zs / math.sqrt(u.size), "power": _POWER},
+        {"steps": int(u.size), "mean_standardised": float(u.mean())}))
