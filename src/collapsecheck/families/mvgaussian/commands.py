@@ -161,7 +161,7 @@ def audit(params: dict, *, json_: bool = False) -> int:
     given_start = params.get("sigma0") is not None or params.get("cov_file") is not None
     e = _experiment({**params, "sigma0": params.get("sigma0") or 1.0}, REGIMES)
     regime = params.get("regime") or "replace"
-    log = load(params["path"], trace_ratio=bool(params.get("trace_ratio")))
+    log = load(params["path"], trace_ratio=bool(params.get("trace_ratio")), dim=e.dim)
     s0 = e.sigma_start
     start = None
     if given_start:  # generation 0 as declared, for logs that start later
@@ -176,6 +176,13 @@ def audit(params: dict, *, json_: bool = False) -> int:
             r = result.rate["n_eff"]
             lines.append(f"effective n from the log det step variance: {fmt(r['estimate'])} "
                          f"(95% CI {fmt(r['ci95'][0])} to {fmt(r['ci95'][1])})")
+        if "lyapunov" in result.rate:
+            ly = result.rate["lyapunov"]
+            lines.append(f"ordered log eigenvalue rates over generations {ly['window'][0]}.."
+                         f"{ly['window'][1]}: "
+                         + ", ".join(f"{fmt(e)} (exact limit {fmt(x)})"
+                                     for e, x in zip(ly["estimate"], ly["exact"], strict=True))
+                         + "; reported, not graded (limits)")
         chains = log["logdet"].shape[0]
         audit_table(f"audit of {params['path']} as multivariate chains: n={e.n}, D={e.dim}, "
                     f"ddof={e.ddof:g}, {chains} chain(s)"
