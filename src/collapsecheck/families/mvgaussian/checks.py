@@ -24,9 +24,16 @@ names).
   with drift :math:`\gamma_i - \gamma_{i+1}` is still near 0). The window skips the
   first :math:`t_0` generations and the O(1) offset of :math:`\log\lambda_i - t\gamma_i`
   cancels in the difference; the profile's designs (small n - i, where the gaps separate
-  fastest) keep the remaining bias, measured with 40 000 chains, well inside the check's
-  standard error (tests/test_mvgaussian_lyapunov.py). What is exact at every T is the log
-  det law (the sum of all D rates), which the other checks test.
+  fastest) keep the remaining bias well inside the check's standard error. Measured with
+  40 000 chains: at D = 3, n = 5, window (60, 160] the mean window rates minus
+  :math:`\gamma_i` are 1.1e-4, -5.8e-4, 0.0 (Monte Carlo SEs 4.0e-4, 4.9e-4, 6.4e-4),
+  at most 0.13 of the check's SE at 500 chains; at D = 2, n = 4, window (40, 120],
+  -9.1e-4, -7.2e-4 (SEs 5.4e-4, 7.2e-4), at most 0.19 of it (twice that at the escalated
+  stage's 2000 chains); tests/test_mvgaussian_lyapunov.py re-measures it with 20 000. At
+  designs like the article-scale D = 10, n = 32 the gaps separate far more slowly (the
+  top ones by about 1/(n - i) per generation against a step SD near 2/sqrt(n - i)) and no
+  affordable window is free of the bias. What is exact at every T is the log det law (the
+  sum of all D rates), which the other checks test.
 """
 
 from __future__ import annotations
