@@ -79,6 +79,19 @@ def test_every_multivariate_mutant_fails_the_check():
     assert lost.pvalue == 0.0 and lost.numbers["eigenvalue_shape"][2] == 2
 
 
+def test_rates_without_spread_fail():
+    check = build_check({**DESIGN, "generations": 4, "burn_in": 2, "replicates": 30})
+    e = check.experiment(seed=1)
+
+    def frozen(experiment, record):  # every chain the same: no spread at all
+        t = check.simulator()(experiment, record)
+        return replace(t, log_eigenvalues=np.broadcast_to(t.log_eigenvalues[:1],
+                                                          t.log_eigenvalues.shape))
+
+    out = check.run(e, frozen)
+    assert out.pvalue == 0.0 and "singular" in out.numbers["problem"]
+
+
 def test_detectable_effect_matches_the_normal_power_formula_in_one_dimension():
     # p = 1: F(1, R - 1) is a squared t, so delta ~ (z_{alpha/2} + z_{0.1}) sigma/sqrt(R)
     check = build_check({**DESIGN, "dim": 1, "n": 9, "replicates": 2000})
