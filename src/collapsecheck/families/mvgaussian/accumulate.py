@@ -36,9 +36,15 @@ independent normals), so
 between :math:`s_t^2/D` and :math:`s_t^2` (:func:`ratio_scale` is :math:`s_t`). The ratios'
 differences from :math:`g_t`, divided by :math:`s_t`, are martingale differences with
 conditional variance in [1/D, 1], so their self-normalised sum is N(0, 1) in the limit
-(Hall and Heyde 1980, Th. 3.2), as for the replace chain. Log det has no such law under
-accumulate (the pooled fit is not a product of independent factors), so only the trace is
-audited.
+(Hall and Heyde 1980, Th. 3.2), as for the replace chain.
+
+**Log det.** Writing :math:`\Sigma_{t-1} = LL^\top`, the same update reads
+:math:`\Sigma_t = L\,[(N_{t-1} - d)I + W + \tfrac{N_{t-1}}{N_t}zz^\top]\,L^\top/(N_t - d)`
+(t >= 2; :math:`W \sim \mathrm{Wishart}_D(n-1, I)`, :math:`z \sim N(0, I)` independent of
+the past), so the steps of log det are independent across generations, each
+:math:`\log\det[(N_{t-1}-d)I + W + \frac{N_{t-1}}{N_t}zz^\top] - D\log(N_t - d)` (for
+D = 1 the 1-D chain's increment law). That law has no closed form here for D > 1, so the
+audit does not test log det under accumulate.
 """
 
 from __future__ import annotations

@@ -38,8 +38,10 @@ log det column (an identity; a log whose eigenvalues came from a plain covarianc
 the small ones at large condition numbers, which a note reports).
 
 With ``regime="accumulate"`` (every generation refits to all draws so far,
-:mod:`~collapsecheck.families.mvgaussian.accumulate`) log det has no exact step law, so
-only ``trace_martingale`` runs: the ratio at generation t has the exact conditional mean
+:mod:`~collapsecheck.families.mvgaussian.accumulate`) the steps of log det are independent
+but their law has no closed form here, so only ``trace_martingale`` runs (and the trace's
+factors depend on n only through :math:`1/(t(nt - d))`, so it says little about n): the
+ratio at generation t has the exact conditional mean
 :math:`g_t` (t the log's own generation numbers, counted from the start) and conditional SD
 at most :math:`s_t`; the differences divided by :math:`s_t` are martingale differences with
 conditional variance in [1/D, 1], tested by the same self-normalised sum.
@@ -233,8 +235,10 @@ def audit_mv(log: dict, *, n: int, dim: int, ddof: float = 0.0, budget: float = 
     checks, rate, reach = [], {}, {}
     if accumulate:
         for name in ("logdet_increment_gof", "logdet_drift"):
-            skipped[name] = ("under accumulate the pooled fit's log det has no exact step "
-                             "law (only the trace's conditional mean and variance are exact)")
+            skipped[name] = ("under accumulate a step of log det is log det((N_(t-1) - ddof) "
+                             "I + W + (N_(t-1)/N_t) z z^T) - D log(N_t - ddof), independent of "
+                             "the past but without a closed-form law here; the trace's "
+                             "conditional mean and variance bound are exact")
     elif d.size < MIN_STEPS:
         for name in ("logdet_increment_gof", "logdet_drift"):
             skipped[name] = (f"only {d.size} steps of log det between consecutive recorded "
