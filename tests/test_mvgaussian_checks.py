@@ -24,7 +24,7 @@ def test_the_engines_pass_and_every_mutant_is_caught():
 
 def test_types_ids_and_effects():
     for name in ("mvgaussian_logdet_gof", "mvgaussian_step_gof",
-                 "mvgaussian_trace_martingale"):
+                 "mvgaussian_trace_martingale", "mvgaussian_lyapunov"):
         assert CHECK_TYPES[name].family == "mvgaussian"
     c = build_check({"type": "mvgaussian_step_gof", "dim": 4, "n": 12, "generations": 6,
                      "replicates": 100, "ddof": 1})

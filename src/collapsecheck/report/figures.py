@@ -391,7 +391,8 @@ def panels_svg(data: Mapping[str, Any]) -> str:
 
     ``data``: ``generations`` (list), ``panels`` (a list of objects with ``ylabel``,
     ``exact`` and optionally ``simulated``, ``se`` and ``chains``, each as long as
-    ``generations``), optional ``title`` and ``source`` (who drew the chains).
+    ``generations``, and ``exact_label``, the legend's name of the exact line, "exact
+    mean" when absent), optional ``title`` and ``source`` (who drew the chains).
     """
     x = _vector(data, "generations", "panels")
     panels = data.get("panels") or []
@@ -423,7 +424,7 @@ def panels_svg(data: Mapping[str, Any]) -> str:
                 ax.fill_between(x, sim - 1.96 * se, sim + 1.96 * se, color=_ORANGE,
                                 alpha=0.3, linewidth=0, label="simulated mean, 95% interval")
             ax.plot(x, same(p.get("exact"), f"panels[{i}].exact"), color=_BLUE,
-                    linewidth=1.6, label="exact mean")
+                    linewidth=1.6, label=_plain(p.get("exact_label", "exact mean")))
             ax.set_xlabel("generation t")
             ax.set_ylabel(_label(p.get("ylabel", "")))
             ax.yaxis.get_major_locator().set_params(nbins=6, min_n_ticks=4)

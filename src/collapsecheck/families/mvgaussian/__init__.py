@@ -4,7 +4,9 @@ Its volume (log det Sigma) is an exact random walk and its shape flattens onto a
 exact rates. The parts: :mod:`~collapsecheck.families.mvgaussian.parameters`,
 :mod:`~collapsecheck.families.mvgaussian.theory` (exact theory),
 :mod:`~collapsecheck.families.mvgaussian.engines` (``samples`` and ``sufficient``, on a
-factored covariance), :mod:`~collapsecheck.families.mvgaussian.records` and
+factored covariance), :mod:`~collapsecheck.families.mvgaussian.records`,
+:mod:`~collapsecheck.families.mvgaussian.checks`,
+:mod:`~collapsecheck.families.mvgaussian.figures` and
 :mod:`~collapsecheck.families.mvgaussian.commands`. This module holds only the light
 declaration, ``SPEC``.
 """
@@ -23,10 +25,11 @@ SPEC = FamilySpec(
         FamilyOption("trace_ratio", bool, "The log's trace column is tr Sigma_t / tr Sigma_0.",
                      commands=("audit",)),
     ),
-    accepts=frozenset({"ddof", "mu0", "sigma0", "path", "budget"}),
+    accepts=frozenset({"ddof", "mu0", "sigma0", "path", "budget", "regime"}),
     commands={"theory": f"{_COMMANDS}:theory", "simulate": f"{_COMMANDS}:simulate",
               "audit": f"{_COMMANDS}:audit"},
     checks="collapsecheck.families.mvgaussian.checks:CHECK_TYPES",
+    figures="collapsecheck.families.mvgaussian.figures:figure_data",
     results="collapsecheck.families.mvgaussian.records:check_simulated",
     mutants="collapsecheck.families.mvgaussian.mutants:MUTANTS",
 )

@@ -33,13 +33,20 @@ LABELS = {
 }
 
 
-def _experiment(params: dict):
+def _experiment(params: dict, regimes: tuple[str, ...] = ("replace",)):
     """The family's parameters from the parsed options (a bad one raises ValueError naming
-    the parameter, which the command line turns into one line naming the option)."""
+    the parameter, which the command line turns into one line naming the option);
+    ``regimes``: those the command takes (theory and simulate model the replace chain; the
+    audit also knows accumulate's trace)."""
     from collapsecheck.families.mvgaussian.parameters import (
         MVGaussianExperiment,
         load_cov_file,
     )
+
+    regime = params.get("regime") or "replace"
+    if regime not in regimes:
+        raise ValueError(f"`regime` must be {' or '.join(regimes)} here for the mvgaussian "
+                         f"family (audit also takes accumulate); got {regime!r}.")
 
     if params.get("dim") is None and params.get("cov_file") is None:
         raise ValueError("the mvgaussian family needs `dim` (or a `cov_file`, whose size "
@@ -146,20 +153,21 @@ def audit(params: dict, *, json_: bool = False) -> int:
     import numpy as np
 
     from collapsecheck.errors import InputError
-    from collapsecheck.families.mvgaussian.audit import audit_mv, load
+    from collapsecheck.families.mvgaussian.audit import REGIMES, audit_mv, load
 
     if params.get("n") is None:
         raise InputError("audit needs --n, the draws each generation was fitted to; the log "
                          "does not record it, and a wrong n is what the audit tests.")
     given_start = params.get("sigma0") is not None or params.get("cov_file") is not None
-    e = _experiment({**params, "sigma0": params.get("sigma0") or 1.0})
-    log = load(params["path"], trace_ratio=bool(params.get("trace_ratio")))
+    e = _experiment({**params, "sigma0": params.get("sigma0") or 1.0}, REGIMES)
+    regime = params.get("regime") or "replace"
+    log = load(params["path"], trace_ratio=bool(params.get("trace_ratio")), dim=e.dim)
     s0 = e.sigma_start
     start = None
     if given_start:  # generation 0 as declared, for logs that start later
         start = (float(np.linalg.slogdet(s0)[1]), float(np.trace(s0)))
     result = audit_mv(log, n=e.n, dim=e.dim, ddof=e.ddof, budget=params["budget"],
-                      start=start, source=str(params["path"]))
+                      start=start, source=str(params["path"]), regime=regime)
     if json_:
         print_json(result.to_dict())
     else:
@@ -168,7 +176,15 @@ def audit(params: dict, *, json_: bool = False) -> int:
             r = result.rate["n_eff"]
             lines.append(f"effective n from the log det step variance: {fmt(r['estimate'])} "
                          f"(95% CI {fmt(r['ci95'][0])} to {fmt(r['ci95'][1])})")
+        if "lyapunov" in result.rate:
+            ly = result.rate["lyapunov"]
+            lines.append(f"ordered log eigenvalue rates over generations {ly['window'][0]}.."
+                         f"{ly['window'][1]}: "
+                         + ", ".join(f"{fmt(e)} (exact limit {fmt(x)})"
+                                     for e, x in zip(ly["estimate"], ly["exact"], strict=True))
+                         + "; reported, not graded (limits)")
         chains = log["logdet"].shape[0]
         audit_table(f"audit of {params['path']} as multivariate chains: n={e.n}, D={e.dim}, "
-                    f"ddof={e.ddof:g}, {chains} chain(s)", result, lines)
+                    f"ddof={e.ddof:g}, {chains} chain(s)"
+                    + ("" if regime == "replace" else f", {regime}"), result, lines)
     return 1 if result.verdict.value == "FAIL" else 0

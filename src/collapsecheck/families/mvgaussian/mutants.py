@@ -14,12 +14,13 @@ __all__ = ["MUTANTS"]
 
 def _changed(**change):
     def build():
+        from collapsecheck.families.mvgaussian.checks import eigen_generations
         from collapsecheck.families.mvgaussian.engines import simulate
 
         def run(experiment, record):
             wrong = experiment.replace(**{k: f(experiment) for k, f in change.items()})
             traj = simulate(wrong, engine="sufficient", workers=1, record="all",
-                            eigen_record=None).trajectories
+                            eigen_record=eigen_generations(record)).trajectories
             return replace(traj, spec=experiment.to_dict())
 
         return run

@@ -183,7 +183,9 @@ def final_summary(records: MVTrajectories, theory_final) -> MVFinalSummary:
 def check_simulated(records, experiment, record, name: str) -> MVTrajectories:
     """What a simulator under test returned for ``experiment`` (``validate --simulator``):
     :class:`MVTrajectories` with one row per replicate, ending at the horizon, finite log
-    det and log trace; otherwise an InputError naming the problem."""
+    det and log trace, and, when ``record`` is a list of generations, finite log
+    eigenvalues of every chain at exactly those generations (how many per chain is the
+    checks' to judge); otherwise an InputError naming the problem."""
     from collapsecheck.errors import InputError
 
     if not isinstance(records, MVTrajectories):
@@ -198,4 +200,19 @@ def check_simulated(records, experiment, record, name: str) -> MVTrajectories:
     for column in ("logdet", "log_trace"):
         if not np.all(np.isfinite(getattr(records, column))):
             raise InputError(f"the simulator {name!r} returned non-finite `{column}` values.")
+    if not isinstance(record, str):  # eigenvalues asked for at these generations
+        want = [int(g) for g in record]
+        got = np.asarray(records.log_eigenvalues)
+        # the number of eigenvalues is the check's to judge (a chain with another number
+        # is not D-dimensional: a FAIL, not malformed output)
+        if np.asarray(records.eigen_generations).tolist() != want or got.ndim != 3 or \
+                got.shape[:2] != (experiment.replicates, len(want)):
+            raise InputError(
+                f"the simulator {name!r} was asked for the log eigenvalues at generations "
+                f"{want} (eigen_generations, log_eigenvalues of shape "
+                f"({experiment.replicates}, {len(want)}, {experiment.dim})); it returned "
+                f"eigen_generations {np.asarray(records.eigen_generations).tolist()} and "
+                f"shape {got.shape}.")
+        if not np.all(np.isfinite(got)):
+            raise InputError(f"the simulator {name!r} returned non-finite `log_eigenvalues`.")
     return records
