@@ -31,10 +31,7 @@ the family fails, and so does removing one without updating the list. What remai
 * ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
   ``experiment()`` builds the Gaussian parameters (both imported where used, so importing
   it loads no family); its fields are the Gaussian chain's.
-* ``families.mvgaussian``: ``parameters`` imports ``collapsecheck.experiment`` (its names
-  now live in :mod:`collapsecheck.sizes`), ``audit`` imports ``collapsecheck.trajectories``
-  (its names now live in :mod:`collapsecheck.csvlog`), and ``theory`` uses the Gaussian
-  theory's special functions and laws (``steps._log_geometric_sum``,
+* ``families.mvgaussian``: ``theory`` uses the Gaussian theory's special functions and laws (``steps._log_geometric_sum``,
   ``ngrowth._digamma_minus_log``, ``ngrowth.GrowthLaw``, ``replace.LogVarianceLaw``,
   ``prediction.exp_or_inf``), which belong in a shared module.
 * ``families.gaussian.checks.article`` judges claim A7 on the categorical chain too, with
@@ -95,8 +92,6 @@ KNOWN_DIRECT = {
     "collapsecheck.report.sweep": {"collapsecheck.theory"},
     "collapsecheck.checks.base": {
         f"{G}.engines", f"{G}.parameters", f"{G}.records"},
-    "collapsecheck.families.mvgaussian.parameters": {"collapsecheck.experiment"},
-    "collapsecheck.families.mvgaussian.audit": {"collapsecheck.trajectories"},
     "collapsecheck.families.mvgaussian.theory": {
         f"{G}.theory.ngrowth", f"{G}.theory.prediction", f"{G}.theory.replace",
         f"{G}.theory.steps"},
@@ -107,14 +102,12 @@ KNOWN_LOADS = {
     "collapsecheck.report.sweep",
     "collapsecheck.families.categorical.audit", "collapsecheck.families.categorical.mutants",
     "collapsecheck.families.mvgaussian.audit", "collapsecheck.families.mvgaussian.engines",
-    "collapsecheck.families.mvgaussian.mutants", "collapsecheck.families.mvgaussian.parameters",
+    "collapsecheck.families.mvgaussian.mutants",
     "collapsecheck.families.mvgaussian.theory",
 }
 #: Family module -> the other families' modules it imports (see the docstring).
 KNOWN_CROSS_FAMILY = {
     f"{G}.checks.article": {"collapsecheck.families.categorical.theory"},
-    "collapsecheck.families.mvgaussian.audit": {"collapsecheck.trajectories"},
-    "collapsecheck.families.mvgaussian.parameters": {"collapsecheck.experiment"},
     "collapsecheck.families.mvgaussian.theory": KNOWN_DIRECT[
         "collapsecheck.families.mvgaussian.theory"],
 }

@@ -78,7 +78,7 @@ def load(path, *, trace_ratio: bool = False, dim: int | None = None) -> dict:
     log_eig_<dim>`` may be given (all or none, each row's largest first): ``log_eig`` is
     then shaped (replicates, generations, dim), else None."""
     from collapsecheck.resources import require_memory
-    from collapsecheck.trajectories import (
+    from collapsecheck.csvlog import (
         _THIN,
         MAX_FILE_BYTES,
         _check_csv_values,

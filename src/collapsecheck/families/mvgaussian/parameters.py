@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from collapsecheck.errors import InputError
-from collapsecheck.experiment import MAX_N, _is_int, _is_real, sizes_iv
+from collapsecheck.sizes import MAX_N, _is_int, _is_real, sizes_iv
 
 __all__ = ["MAX_COV_FILE_BYTES", "MAX_DIM", "MVGaussianExperiment", "load_cov_file"]
 
