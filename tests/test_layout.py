@@ -16,9 +16,11 @@ imported on their own, still load the Gaussian family (directly or through anoth
 module). The tests compare the actual sets with these lists exactly, so a new reach into
 the family fails, and so does removing one without updating the list. What remains:
 
-* ``audit``: the Gaussian audit (``audit_chains``) is still the body of this module, beside
-  the shared grading (``consistency_verdict``, ``graded_check``) the other families' audits
-  use; hence the categorical and multivariate audits load the Gaussian family through it.
+* ``audit`` (the shared result types ``AuditCheck``, ``AuditResult`` and grading,
+  ``consistency_verdict``, ``graded_check``, that every family's audit uses) serves the
+  Gaussian audit (:mod:`collapsecheck.families.gaussian.audit`: ``audit``,
+  ``audit_chains``, ...) under its historical names, importing it where first asked for
+  (so importing it, or the categorical or multivariate audit, loads no family).
 * ``validate``: the Gaussian claims (``checks.article``) and ``Experiment`` (a type hint;
   a simulator's records are checked by each family's ``FamilySpec.results``).
 * ``profiles``: a profile's claims table is read into the Gaussian ``ClaimsConfig``.
@@ -91,10 +93,7 @@ SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "cali
 
 #: Shared module -> the Gaussian modules it imports by name (see the module docstring).
 KNOWN_DIRECT = {
-    "collapsecheck.audit": {
-        "collapsecheck.checks.collapse", "collapsecheck.checks.independence",
-        "collapsecheck.checks.regimes", "collapsecheck.checks.theory",
-        "collapsecheck.experiment", "collapsecheck.theory", "collapsecheck.trajectories"},
+    "collapsecheck.audit": {f"{G}.audit"},
     "collapsecheck.validate": {"collapsecheck.checks.article", "collapsecheck.experiment"},
     "collapsecheck.profiles": {"collapsecheck.checks.article"},
     "collapsecheck.mutants": {f"{G}.mutants"},
@@ -110,10 +109,8 @@ KNOWN_DIRECT = {
 }
 #: Shared modules that, imported alone, load the Gaussian family (see the docstring).
 KNOWN_LOADS = {
-    "collapsecheck.audit", "collapsecheck.validate", "collapsecheck.calibrate",
-    "collapsecheck.report.sweep",
-    "collapsecheck.families.categorical.audit",
-    "collapsecheck.families.mvgaussian.audit", "collapsecheck.families.mvgaussian.engines",
+    "collapsecheck.validate", "collapsecheck.calibrate", "collapsecheck.report.sweep",
+    "collapsecheck.families.mvgaussian.engines",
     "collapsecheck.families.mvgaussian.parameters",
     "collapsecheck.families.mvgaussian.theory",
 }
@@ -293,6 +290,26 @@ def test_the_gaussian_mutants_keep_their_historical_names():
         assert getattr(old, key.replace("-", "_")) is mutant
     assert list(old.ALL_MUTANTS)[:len(new.MUTANTS) + len(new.REGIME_MUTANTS)] == [
         *new.MUTANTS, *new.REGIME_MUTANTS]
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_the_gaussian_audit_keeps_its_historical_names():
+    """Every name of :mod:`collapsecheck.families.gaussian.audit` (public or not) is served
+    by :mod:`collapsecheck.audit` as the same object (where the shared module has no name
+    of its own); the shared result types and grading are not redefined by the family."""
+    import collapsecheck.audit as old
+    from collapsecheck.families.gaussian import audit as new
+
+    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
+    assert {"audit", "audit_chains", "n_ddof_joint", "n_from_step_variance", "_judge",
+            "_candidates", "_fixed"} <= set(names)
+    for name in names:
+        assert getattr(old, name) is getattr(new, name), name
+    for name in ("AuditCheck", "AuditResult", "consistency_verdict"):
+        assert getattr(new, name) is vars(old)[name] and name not in new.__all__
+    assert old.AuditResult.__module__ == "collapsecheck.audit"  # pickles keep their path
+    assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
 
