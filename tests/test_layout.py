@@ -16,14 +16,21 @@ imported on their own, still load the Gaussian family (directly or through anoth
 module). The tests compare the actual sets with these lists exactly, so a new reach into
 the family fails, and so does removing one without updating the list. What remains:
 
-* ``audit``: the Gaussian audit (``audit_chains``) is still the body of this module, beside
-  the shared grading (``consistency_verdict``, ``graded_check``) the other families' audits
-  use; hence the categorical and multivariate audits load the Gaussian family through it.
+* ``audit`` (the shared result types ``AuditCheck``, ``AuditResult`` and grading,
+  ``consistency_verdict``, ``graded_check``, that every family's audit uses) serves the
+  Gaussian audit (:mod:`collapsecheck.families.gaussian.audit`: ``audit``,
+  ``audit_chains``, ...) under its historical names, importing it where first asked for
+  (so importing it, or the categorical or multivariate audit, loads no family).
 * ``validate``: the Gaussian claims (``checks.article``) and ``Experiment`` (a type hint;
   a simulator's records are checked by each family's ``FamilySpec.results``).
 * ``profiles``: a profile's claims table is read into the Gaussian ``ClaimsConfig``.
-* ``calibrate`` and the families' ``mutants``: through :mod:`collapsecheck.mutants`, which
-  holds both the shared ``Mutant`` and the Gaussian mutants.
+* ``calibrate``: through ``profiles`` (the claims table).
+* ``mutants`` (the shared ``Mutant``, ``all_mutants``, ``select``) serves the Gaussian
+  mutants (:mod:`collapsecheck.families.gaussian.mutants`) under their historical names,
+  importing them where first asked for (so importing it loads no family). The Gaussian
+  family declares no ``FamilySpec.mutants``: its two groups, ``all`` (:data:`MUTANTS`)
+  and ``regimes``, come first and by those names in the listing, in ``select`` and in
+  the unknown-name message, which a declared family's mutants would not.
 * ``summary`` (the shared estimates, ``Estimate``) holds the Gaussian final summary too,
   which imports the Gaussian theory where it runs (so importing it loads no family).
 * ``report.sweep`` imports the Gaussian theory's ``log_sigma2_drift`` (a report writer;
@@ -31,7 +38,8 @@ the family fails, and so does removing one without updating the list. What remai
 * ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
   ``experiment()`` builds the Gaussian parameters (both imported where used, so importing
   it loads no family); its fields are the Gaussian chain's.
-* ``families.mvgaussian``: ``theory`` uses the Gaussian theory's special functions and laws (``steps._log_geometric_sum``,
+* ``families.mvgaussian``: ``theory`` uses the Gaussian theory's special functions and
+  laws (``steps._log_geometric_sum``,
   ``ngrowth._digamma_minus_log``, ``ngrowth.GrowthLaw``, ``replace.LogVarianceLaw``,
   ``prediction.exp_or_inf``), which belong in a shared module.
 * ``families.gaussian.checks.article`` judges claim A7 on the categorical chain too, with
@@ -75,6 +83,7 @@ SRC = Path(collapsecheck.__file__).parent
 
 #: The shared modules (paths under src/collapsecheck; a directory stands for its modules).
 SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "calibrate.py",
+          "mutants.py",
           "profiles.py", "summary.py", "csvlog.py", "sizes.py", "io.py", "resources.py",
           "checks/__init__.py", "checks/base.py", "engines/_blocks.py", "engines/_threads.py",
           "families/__init__.py", "families/protocol.py", "families/console.py", "report",
@@ -82,12 +91,10 @@ SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "cali
 
 #: Shared module -> the Gaussian modules it imports by name (see the module docstring).
 KNOWN_DIRECT = {
-    "collapsecheck.audit": {
-        "collapsecheck.checks.collapse", "collapsecheck.checks.independence",
-        "collapsecheck.checks.regimes", "collapsecheck.checks.theory",
-        "collapsecheck.experiment", "collapsecheck.theory", "collapsecheck.trajectories"},
+    "collapsecheck.audit": {f"{G}.audit"},
     "collapsecheck.validate": {"collapsecheck.checks.article", "collapsecheck.experiment"},
     "collapsecheck.profiles": {"collapsecheck.checks.article"},
+    "collapsecheck.mutants": {f"{G}.mutants"},
     "collapsecheck.summary": {f"{G}.theory"},
     "collapsecheck.report.sweep": {"collapsecheck.theory"},
     "collapsecheck.checks.base": {
@@ -98,11 +105,8 @@ KNOWN_DIRECT = {
 }
 #: Shared modules that, imported alone, load the Gaussian family (see the docstring).
 KNOWN_LOADS = {
-    "collapsecheck.audit", "collapsecheck.validate", "collapsecheck.calibrate",
-    "collapsecheck.report.sweep",
-    "collapsecheck.families.categorical.audit", "collapsecheck.families.categorical.mutants",
-    "collapsecheck.families.mvgaussian.audit", "collapsecheck.families.mvgaussian.engines",
-    "collapsecheck.families.mvgaussian.mutants",
+    "collapsecheck.validate", "collapsecheck.calibrate", "collapsecheck.report.sweep",
+    "collapsecheck.families.mvgaussian.engines",
     "collapsecheck.families.mvgaussian.theory",
 }
 #: Family module -> the other families' modules it imports (see the docstring).
@@ -257,6 +261,48 @@ def test_engines_package_names_are_the_gaussian_engines_objects():
     for name in ENGINE_NAMES:
         assert getattr(old, name) is getattr(new, name), name
     assert BIT_GENERATOR == shared
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_the_gaussian_mutants_keep_their_historical_names():
+    """Every name of :mod:`collapsecheck.families.gaussian.mutants` (public or not) and
+    every mutant's underscored name is served by :mod:`collapsecheck.mutants` as the
+    same object (where the shared module has no name of its own: its imports and its
+    family-neutral ``Simulator``); the shared part is not redefined by the family."""
+    import collapsecheck.mutants as old
+    from collapsecheck.families.gaussian import mutants as new
+
+    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
+    assert {"MUTANTS", "REGIME_MUTANTS", "DRAWS_MAX_N", "tails", "_c4_log"} <= set(names)
+    for name in names:
+        assert getattr(old, name) is getattr(new, name), name
+    assert new.Mutant is old.Mutant and "Mutant" not in new.__all__
+    assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
+    for key, mutant in {**new.MUTANTS, **new.REGIME_MUTANTS}.items():
+        assert getattr(old, key.replace("-", "_")) is mutant
+    assert list(old.ALL_MUTANTS)[:len(new.MUTANTS) + len(new.REGIME_MUTANTS)] == [
+        *new.MUTANTS, *new.REGIME_MUTANTS]
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_the_gaussian_audit_keeps_its_historical_names():
+    """Every name of :mod:`collapsecheck.families.gaussian.audit` (public or not) is served
+    by :mod:`collapsecheck.audit` as the same object (where the shared module has no name
+    of its own); the shared result types and grading are not redefined by the family."""
+    import collapsecheck.audit as old
+    from collapsecheck.families.gaussian import audit as new
+
+    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
+    assert {"audit", "audit_chains", "n_ddof_joint", "n_from_step_variance", "_judge",
+            "_candidates", "_fixed"} <= set(names)
+    for name in names:
+        assert getattr(old, name) is getattr(new, name), name
+    for name in ("AuditCheck", "AuditResult", "consistency_verdict"):
+        assert getattr(new, name) is vars(old)[name] and name not in new.__all__
+    assert old.AuditResult.__module__ == "collapsecheck.audit"  # pickles keep their path
+    assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
 
