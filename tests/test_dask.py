@@ -13,7 +13,8 @@ from collapsecheck.engines._blocks import close_dask_clients  # noqa: E402
 @pytest.fixture(scope="module")
 def cluster_address():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
         yield cluster.scheduler_address
         close_dask_clients()
 
@@ -45,3 +46,30 @@ def test_bad_address_is_refused():
 
     with pytest.raises(ValueError, match="`scheduler` must be 'processes', 'dask'"):
         scheduler_iv("localhost")
+
+
+def test_local_dask_run_is_silent_when_the_default_dashboard_port_is_taken():
+    """distributed's scheduler always starts an HTTP server, by default on port 8787; when
+    another cluster holds that port it warns on stderr. A ``--scheduler dask`` run binds a
+    free port instead, so its stderr stays the run's own (warnings are errors here)."""
+    import socket
+    import subprocess
+    import sys
+
+    code = ("from collapsecheck import Experiment\n"
+            "from collapsecheck.engines import simulate\n"
+            "from collapsecheck.engines._blocks import close_dask_clients\n"
+            "simulate(Experiment(n=10, generations=3, replicates=8, seed=1), workers=2,\n"
+            "         scheduler='dask')\n"
+            "close_dask_clients()\n")
+    with socket.socket() as holder:
+        try:
+            holder.bind(("", 8787))
+        except OSError:
+            pass  # already held by something else: the condition under test holds anyway
+        else:
+            holder.listen()
+        done = subprocess.run([sys.executable, "-W", "error", "-c", code],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "already in use" not in done.stderr, done.stderr

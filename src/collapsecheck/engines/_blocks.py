@@ -209,8 +209,12 @@ def _dask_client(scheduler: str, workers: int):
             raise ImportError("the dask scheduler needs dask.distributed: "
                               "pip install 'collapsecheck[dask]'") from None
         if scheduler == "dask":
+            # No dashboard, and the scheduler's HTTP server (always started) on a free
+            # port: the default 8787 may be taken by another cluster, and distributed then
+            # warns on stderr.
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None,
+                                   scheduler_kwargs={"dashboard_address": ":0"})
             _DASK_CLIENTS[key] = Client(cluster)
         else:
             _DASK_CLIENTS[key] = Client(scheduler, timeout=30)
