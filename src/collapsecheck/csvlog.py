@@ -194,9 +194,13 @@ def _check_csv_values(path: Path, col: dict[str, np.ndarray]) -> None:
                              f"from 0 to {_MAX_INDEX}; got {float(v[i])!r}.")
 
 
-def _refuse_repeats(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray) -> None:
+def _refuse_repeats(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray, *,
+                    what: str = "",
+                    rule: str = "each (replicate, generation) pair may appear at most once."
+                    ) -> None:
     """Name the line of the first repeated (replicate, generation) pair (``flat``: each
-    row's cell on the replicate x generation grid), if any."""
+    row's cell on the replicate x generation grid), if any: ``"<path>: <what>line L repeats
+    replicate r, generation g; <rule>"``."""
     _, first = np.unique(flat, return_index=True)
     if first.size == flat.size:
         return
@@ -204,5 +208,5 @@ def _refuse_repeats(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarr
     repeat[first] = False
     i = int(np.argmax(repeat))
     line, _ = _csv_line(path, i)
-    raise InputError(f"{path}: line {line} repeats replicate {rep[i]}, generation {gen[i]}; "
-                     "each (replicate, generation) pair may appear at most once.")
+    raise InputError(f"{path}: {what}line {line} repeats replicate {rep[i]}, "
+                     f"generation {gen[i]}; {rule}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from collapsecheck.report.jsonable import jsonable
+from collapsecheck.report.notation import quantity_label
 from collapsecheck.results import CheckResult, ClaimResult, ClaimVerdict, Verdict
 
 __all__ = [
@@ -102,6 +103,24 @@ def fmt_value(v: Any) -> str:
     if isinstance(v, str):
         return v
     return fmt_num(v)
+
+
+def effect_parts(effect: Mapping[str, Any], math, plain) -> tuple[list[str], Any, Any]:
+    """A check's smallest detectable departure in pieces, for any writer: ``metric = value``
+    first, then the other sizes by their readable labels; ``math`` renders a formula,
+    ``plain`` escapes plain text (identity for Markdown). Returns ``(parts, power, note)``."""
+    e = dict(effect)
+    note = e.pop("note", None)
+    power = e.pop("power", None)
+    metric, value = e.pop("metric", None), e.pop("value", None)
+    parts = []
+    if metric is not None:
+        parts.append(f"{math(metric)} = {plain(fmt_num(value))}" if value is not None
+                     else math(metric))
+    elif value is not None:
+        parts.append(plain(fmt_num(value)))
+    parts += [f"{plain(quantity_label(k))} {math(fmt_value(v))}" for k, v in e.items()]
+    return parts, power, note
 
 
 def verdict_counts(items: Iterable[CheckResult | ClaimResult],

@@ -15,6 +15,7 @@ from typing import Any
 from collapsecheck.report import figures as _figures
 from collapsecheck.report._format import (
     MISSING,
+    effect_parts,
     fmt_num,
     fmt_p,
     fmt_value,
@@ -223,17 +224,7 @@ def _effect_html(effect: Mapping[str, Any]) -> str:
     sizes by their labels, at its power; the note as a tooltip."""
     if not effect:
         return MISSING
-    e = dict(effect)
-    note = e.pop("note", None)
-    power = e.pop("power", None)
-    metric, value = e.pop("metric", None), e.pop("value", None)
-    parts = []
-    if metric is not None:
-        parts.append(f"{to_html(metric)} = {_e(fmt_num(value))}" if value is not None
-                     else to_html(metric))
-    elif value is not None:
-        parts.append(_e(fmt_num(value)))
-    parts += [f"{_e(quantity_label(k))} {to_html(fmt_value(v))}" for k, v in e.items()]
+    parts, power, note = effect_parts(effect, to_html, _e)
     text = "; ".join(parts)
     if power is not None:
         text += f" <span class=\"muted\">(power {_e(fmt_num(power))})</span>"

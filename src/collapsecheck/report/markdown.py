@@ -13,6 +13,7 @@ from typing import Any
 
 from collapsecheck.report._format import (
     MISSING,
+    effect_parts,
     fmt_num,
     fmt_p,
     fmt_value,
@@ -103,16 +104,7 @@ def _effect(effect: Mapping[str, Any]) -> str:
     their labels, at its power (the note left to report.json)."""
     if not effect:
         return MISSING
-    e = {k: v for k, v in effect.items() if k != "note"}
-    power = e.pop("power", None)
-    metric, value = e.pop("metric", None), e.pop("value", None)
-    parts = []
-    if metric is not None:
-        parts.append(f"{to_text(metric)} = {fmt_num(value)}" if value is not None
-                     else to_text(metric))
-    elif value is not None:
-        parts.append(fmt_num(value))
-    parts += [f"{quantity_label(k)} {to_text(fmt_value(v))}" for k, v in e.items()]
+    parts, power, _ = effect_parts(effect, to_text, str)
     return "; ".join(parts) + ("" if power is None else f" (power {fmt_num(power)})")
 
 

@@ -599,7 +599,10 @@ def _csv_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray) -> Tr
             f"({R} replicates x {G} generations = {R * G} rows); found {rep.size} rows."
         )
     flat = rep_idx * G + gen
-    _refuse_repeated_pairs(path, flat, rep, gen, G)
+    # with R x G rows, a repeated (replicate, generation) pair is also a missing one
+    _refuse_repeats(path, flat, rep, gen,
+                    what="duplicate or missing (replicate, generation) pairs: ",
+                    rule=f"each replicate needs generations 0..{G - 1} exactly once.")
     lv = np.empty(R * G)
     lv[flat] = log_var
     mean = None
@@ -632,22 +635,6 @@ def _csv_ragged_grid(path: Path, col: dict[str, np.ndarray], log_var: np.ndarray
         mean[flat] = col["mean"]
         mean = mean.reshape(R, G)
     return Trajectories(np.arange(lo, lo + G), lv.reshape(R, G), mean)
-
-
-def _refuse_repeated_pairs(path: Path, flat: np.ndarray, rep: np.ndarray, gen: np.ndarray,
-                           G: int) -> None:
-    """With R x G rows, a repeated (replicate, generation) pair is also a missing one:
-    name the line of the first repeat."""
-    _, first = np.unique(flat, return_index=True)
-    if first.size == flat.size:
-        return
-    repeat = np.ones(flat.size, dtype=bool)
-    repeat[first] = False
-    i = int(np.argmax(repeat))
-    line, _ = _csv_line(path, i)
-    raise InputError(f"{path}: duplicate or missing (replicate, generation) pairs: line {line} "
-                     f"repeats replicate {rep[i]}, generation {gen[i]}; each replicate needs "
-                     f"generations 0..{G - 1} exactly once.")
 
 
 #: Largest uncompressed array a .npz member may hold (a small file must not be able to
