@@ -77,7 +77,6 @@ def load(path, *, trace_ratio: bool = False, dim: int | None = None) -> dict:
     given, a ratio to the initial trace). With ``dim``, the columns ``log_eig_1 ..
     log_eig_<dim>`` may be given (all or none, each row's largest first): ``log_eig`` is
     then shaped (replicates, generations, dim), else None."""
-    from collapsecheck.resources import require_memory
     from collapsecheck.csvlog import (
         _THIN,
         MAX_FILE_BYTES,
@@ -88,6 +87,7 @@ def load(path, *, trace_ratio: bool = False, dim: int | None = None) -> dict:
         _require_csv_memory,
         csv_header_line,
     )
+    from collapsecheck.resources import require_memory
 
     path = Path(path)
     if not path.is_file():

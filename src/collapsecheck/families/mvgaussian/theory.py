@@ -106,7 +106,7 @@ from collapsecheck.families.gaussian.theory.replace import (
     LogVarianceLaw,
     _level_key,
 )
-from collapsecheck.families.gaussian.theory.steps import _log_geometric_sum
+from collapsecheck.families.gaussian.theory.steps import _horizon_iv, _log_geometric_sum
 
 __all__ = ["EXACT_KEYS", "LIMIT_KEYS", "LogDetLaw", "MVPrediction", "anisotropy_rate",
            "expected_covariance", "ln_mu_sq_norm_mean", "ln_trace_mean", "ln_trace_var",
@@ -130,13 +130,6 @@ def _nd_iv(n, dim, ddof) -> None:
         raise ValueError(f"`n` must exceed `dim`; got n={n} with dim={dim}.")
     if not (math.isfinite(ddof) and 0 <= ddof < n):
         raise ValueError(f"`ddof` must satisfy 0 <= ddof < n; got ddof={ddof} with n={n}.")
-
-
-def _horizon_iv(generations) -> None:
-    if not (isinstance(generations, int | np.integer) and not isinstance(generations, bool)):
-        raise TypeError(f"`generations` must be a whole number; got {generations!r}.")
-    if generations < 0:
-        raise ValueError(f"`generations` must be 0 or more; got {generations}.")
 
 
 def _half_dofs(n: int, dim: int) -> np.ndarray:
