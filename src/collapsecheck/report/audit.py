@@ -25,6 +25,7 @@ from collapsecheck.report.html import (
     _p,
     _stat,
     _table,
+    figure_html,
     page,
 )
 from collapsecheck.report.notation import quantity_label, to_html
@@ -51,21 +52,8 @@ def audit_figures(traj, result) -> dict[str, Any]:
 
 
 def _figures(figures: Mapping[str, Any]) -> str:
-    from collapsecheck.report import figures as _figs
-
-    out = []
-    for kind in _PIT_KINDS:
-        data = figures.get(kind)
-        if data is None:
-            continue
-        try:
-            svg = _figs.render_figure(kind, data)
-        except (ValueError, TypeError, KeyError) as exc:
-            out.append(f'<figure><p class="note">Figure “{_e(_FIGURE_TITLES[kind])}” could '
-                       f"not be drawn: {_e(exc)}</p></figure>")
-            continue
-        out.append(f"<figure>{svg}<figcaption>{to_html(_FIGURE_TITLES[kind])}</figcaption>"
-                   "</figure>")
+    out = [figure_html(kind, figures[kind], _FIGURE_TITLES[kind])
+           for kind in _PIT_KINDS if figures.get(kind) is not None]
     if not out:
         return ('<h2 id="calibration">Calibration</h2><p class="note">No PIT plot: the exact '
                 "step law is drawn for the article's chain (--regime replace) with at least "

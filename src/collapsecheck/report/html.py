@@ -312,6 +312,17 @@ def _budget(report: ValidationReport) -> str:
             f"{_kv(report.budget, math=True)}")
 
 
+def figure_html(kind: str, data: Any, title: str) -> str:
+    """One ``<figure>``: the plot with its caption, or, when its data cannot be drawn, a
+    visible note saying so (a malformed plot must not cost the whole report)."""
+    try:
+        svg = _figures.render_figure(kind, data)
+    except (ValueError, TypeError, KeyError) as exc:
+        return (f'<figure><p class="note">Figure “{_e(title)}” could not be drawn: '
+                f"{_e(exc)}</p></figure>")
+    return f"<figure>{svg}<figcaption>{to_html(title)}</figcaption></figure>"
+
+
 def _figures_section(report: ValidationReport) -> str:
     figs = []
     for kind in _figures.FIGURE_KINDS:
@@ -319,14 +330,7 @@ def _figures_section(report: ValidationReport) -> str:
         if data is None:
             continue
         title = (data.get("caption") if isinstance(data, dict) else None) or _FIGURE_TITLES[kind]
-        try:
-            svg = _figures.render_figure(kind, data)
-        except (ValueError, TypeError, KeyError) as exc:
-            # A malformed plot must not cost the whole report: say so visibly instead.
-            figs.append(f'<figure><p class="note">Figure “{_e(title)}” could not be drawn: '
-                        f"{_e(exc)}</p></figure>")
-            continue
-        figs.append(f"<figure>{svg}<figcaption>{to_html(title)}</figcaption></figure>")
+        figs.append(figure_html(kind, data, title))
     if not figs:
         return ""
     return f'<h2 id="figures">Figures</h2><div class="figs">{"".join(figs)}</div>'
