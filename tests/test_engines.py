@@ -55,7 +55,7 @@ def test_wrong_law_is_caught(engine, wrong, field):
 @pytest.mark.parametrize(("n", "T", "ddof"), [(3, 6, 0.0), (5, 10, 1.0), (8, 4, 0.5)])
 def test_moments_within_five_standard_errors(engine, n, T, ddof):
     # The log-scale mean and SD, E[sigma_T] and Var(mu_T): |z| < 5 (two-sided alpha 6e-7).
-    from collapsecheck.summary import summarize
+    from collapsecheck.families.gaussian.summary import summarize
 
     e = Experiment(n=n, generations=T, replicates=4000, ddof=ddof, mu0=-2.0, seed=99)
     traj = _final_log_var(e, engine)

@@ -31,10 +31,11 @@ the family fails, and so does removing one without updating the list. What remai
   family declares no ``FamilySpec.mutants``: its two groups, ``all`` (:data:`MUTANTS`)
   and ``regimes``, come first and by those names in the listing, in ``select`` and in
   the unknown-name message, which a declared family's mutants would not.
-* ``summary`` (the shared estimates, ``Estimate``) holds the Gaussian final summary too,
-  which imports the Gaussian theory where it runs (so importing it loads no family).
-* ``report.sweep`` imports the Gaussian theory's ``log_sigma2_drift`` (a report writer;
-  the sweep's numbers should come from the family).
+* ``summary`` (the shared estimates every family's final summary is built from,
+  ``Estimate``, ``QuantileEstimate``, ``_mean_estimate``, the CLT guards) serves the
+  Gaussian final summary (:mod:`collapsecheck.families.gaussian.summary`:
+  ``FinalSummary``, ``summarize``) under its historical names, resolved lazily (so
+  importing it loads no family).
 * ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
   ``experiment()`` builds the Gaussian parameters (both imported where used, so importing
   it loads no family); its fields are the Gaussian chain's.
@@ -56,6 +57,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import collapsecheck
@@ -95,8 +97,7 @@ KNOWN_DIRECT = {
     "collapsecheck.validate": {"collapsecheck.checks.article", "collapsecheck.experiment"},
     "collapsecheck.profiles": {"collapsecheck.checks.article"},
     "collapsecheck.mutants": {f"{G}.mutants"},
-    "collapsecheck.summary": {f"{G}.theory"},
-    "collapsecheck.report.sweep": {"collapsecheck.theory"},
+    "collapsecheck.summary": {f"{G}.summary"},
     "collapsecheck.checks.base": {
         f"{G}.engines", f"{G}.parameters", f"{G}.records"},
     "collapsecheck.families.mvgaussian.theory": {
@@ -105,7 +106,7 @@ KNOWN_DIRECT = {
 }
 #: Shared modules that, imported alone, load the Gaussian family (see the docstring).
 KNOWN_LOADS = {
-    "collapsecheck.validate", "collapsecheck.calibrate", "collapsecheck.report.sweep",
+    "collapsecheck.validate", "collapsecheck.calibrate",
     "collapsecheck.families.mvgaussian.engines",
     "collapsecheck.families.mvgaussian.theory",
 }
@@ -305,6 +306,53 @@ def test_the_gaussian_audit_keeps_its_historical_names():
     assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
+
+
+def test_the_gaussian_summary_keeps_its_historical_names():
+    """Every name of :mod:`collapsecheck.families.gaussian.summary` (public or not) is
+    served by :mod:`collapsecheck.summary` as the same object (where the shared module has
+    no name of its own); the shared estimates are not redefined by the family."""
+    import collapsecheck.summary as old
+    from collapsecheck.families.gaussian import summary as new
+    from collapsecheck.summary import FinalSummary, summarize
+
+    assert FinalSummary is new.FinalSummary and summarize is new.summarize
+    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
+    assert {"FinalSummary", "summarize", "_summarize"} <= set(names)
+    for name in names:
+        assert getattr(old, name) is getattr(new, name), name
+    for name in ("Estimate", "QuantileEstimate", "_mean_estimate", "_var_se", "_clt_ok",
+                 "_empirical_clt_ok", "_log_mean_exp"):
+        assert getattr(new, name) is vars(old)[name], name
+    assert old.Estimate.__module__ == "collapsecheck.summary"  # pickles keep their path
+    assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_a_gaussian_final_summary_pickles_by_either_path():
+    """Nothing in the package pickles a :class:`FinalSummary` (it is built where it is
+    written), but a user's pickle survives the move: one made now round-trips, and one
+    that names the historical class path ``collapsecheck.summary.FinalSummary`` loads as
+    the same class (pickle resolves it through the module's ``__getattr__``)."""
+    from collapsecheck.experiment import Experiment
+    from collapsecheck.families.gaussian.summary import FinalSummary, summarize
+    from collapsecheck.theory import predict
+
+    e = Experiment(n=4, generations=3, replicates=8, mu0=1.0, sigma0=2.0, seed=5)
+    rng = np.random.default_rng(5)
+    s = summarize(rng.normal(1.0, 0.5, 8), rng.normal(1.0, 1.0, 8), predict(e))
+    assert FinalSummary.__module__ == f"{G}.summary"
+    as_json = json.dumps(s.to_dict())  # NaN (a quantile interval at R = 8) as NaN
+    back = pickle.loads(pickle.dumps(s))
+    assert type(back) is FinalSummary and json.dumps(back.to_dict()) == as_json
+    by_old_path = pickle.dumps(s, protocol=0).replace(
+        f"{G}.summary".encode(), b"collapsecheck.summary")
+    assert b"collapsecheck.summary\nFinalSummary" in by_old_path
+    code = f"import pickle, sys; s = pickle.loads({by_old_path!r}); print(type(s).__module__)"
+    done = _python(code)  # a fresh interpreter: nothing has imported the family yet
+    assert (done.returncode, done.stdout.strip()) == (0, f"{G}.summary"), done.stderr
+    assert json.dumps(pickle.loads(by_old_path).to_dict()) == as_json
 
 
 def test_registry_finds_every_gaussian_check_by_type_through_the_family():

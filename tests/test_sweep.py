@@ -24,6 +24,7 @@ from collapsecheck.mutants import wrong_ddof
 from collapsecheck.report.sweep import SWEEP_FILES, write_sweep_reports
 from collapsecheck.sweep import (
     MIN_SIGNAL,
+    SweepResult,
     design_drift_se,
     exact_exponent,
     sweep,
@@ -77,6 +78,23 @@ def test_design_se_matches_the_measured_se():
     for p in r.points:
         assert p.exact_se == design_drift_se(p.n, 50, 400)
         assert p.se == pytest.approx(p.exact_se, rel=0.15)  # CR1 SE from 400 chains
+
+
+@pytest.mark.parametrize("ddof", [0.0, 0.5, 1.0])
+def test_result_gives_the_exact_drift_curve_the_report_draws(ddof):
+    """The report's exact curve comes from the result (so the writer needs no theory):
+    psi((n-1)/2) + log 2 - log(n - ddof) at 50 digits (mpmath), at the sweep's n and
+    between and beyond them, relative 1e-12."""
+    import mpmath
+
+    r = SweepResult(ns=(10, 30, 100), ddof=ddof, generations=2, replicates=20,
+                    engine="sufficient", seed=0, alpha=1e-3, points=(), exponent=None)
+    assert r.min_signal == MIN_SIGNAL
+    with mpmath.workdps(50):
+        for n in (2, 3, 10, 17, 100, 999, 10**6):
+            ref = mpmath.digamma(mpmath.mpf(n - 1) / 2) + mpmath.log(2) - mpmath.log(n - ddof)
+            assert r.exact_drift(n) == pytest.approx(float(ref), rel=1e-12, abs=0), n
+            assert r.exact_drift(n) == log_sigma2_drift(n, ddof)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collapsecheck.theory import TheoryPrediction, predict
 
 if TYPE_CHECKING:  # imported where used: `theory` needs neither engines nor scipy.stats
     from collapsecheck.engines import SimulationRun
-    from collapsecheck.summary import FinalSummary
+    from collapsecheck.families.gaussian.summary import FinalSummary
 
 __all__ = ["environment", "nonfinite_notes", "simulation_record", "theory_record"]
 
@@ -195,7 +195,7 @@ def _nulls(obj, path: str = ""):
 def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = None,
                       summary: FinalSummary | None = None) -> dict:
     """``collapsecheck simulate --json``: final statistics with SEs, beside theory."""
-    from collapsecheck.summary import summarize
+    from collapsecheck.families.gaussian.summary import summarize
 
     traj = run.trajectories
     experiment = Experiment(**traj.spec)

@@ -288,6 +288,20 @@ class SweepResult:
         return self.verdict == "FAIL"
 
     @property
+    def min_signal(self) -> float:
+        """:data:`MIN_SIGNAL`: the |exact drift| / design SE every n needs for the
+        exponent to be fitted."""
+        return MIN_SIGNAL
+
+    def exact_drift(self, n: int) -> float:
+        r"""The exact drift of :math:`\log\sigma^2` per generation at sample size ``n``
+        (any n >= 2, not only the sweep's) for this sweep's ddof,
+        :math:`\psi((n-1)/2) + \log 2 - \log(n - \text{ddof})`
+        (:func:`~collapsecheck.theory.log_sigma2_drift`). The report writers draw the
+        exact curve from it, so they need no family's theory."""
+        return log_sigma2_drift(n, self.ddof)
+
+    @property
     def spec(self) -> dict:
         return {"ns": list(self.ns), "ddof": self.ddof, "generations": self.generations,
                 "replicates": self.replicates, "engine": self.engine, "mu0": 0.0,

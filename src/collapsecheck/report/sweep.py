@@ -3,7 +3,10 @@
 
 Every writer is a pure function of a :class:`~collapsecheck.sweep.SweepResult` (and the
 command line that reproduces it); :func:`write_sweep_reports` renders all four before it
-writes any, then writes them atomically (:func:`collapsecheck.io.atomic_write_many`).
+writes any, then writes them atomically (:func:`collapsecheck.io.atomic_write_many`). The
+exact drift curve of the figure comes from the result
+(:meth:`~collapsecheck.sweep.SweepResult.exact_drift`), so this module imports no
+family's theory, and importing it loads no family.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -23,8 +27,9 @@ from collapsecheck.report import markdown as _md
 from collapsecheck.report._format import MISSING, fmt_num
 from collapsecheck.report.jsonable import dumps
 from collapsecheck.report.junit import _x
-from collapsecheck.sweep import MIN_SIGNAL, SweepResult
-from collapsecheck.theory import log_sigma2_drift
+
+if TYPE_CHECKING:  # the sweep is the Gaussian family's: its result carries what is drawn
+    from collapsecheck.sweep import SweepResult
 
 __all__ = ["SWEEP_FILES", "render_sweep_html", "render_sweep_json", "render_sweep_junit",
            "render_sweep_markdown", "sweep_svg", "write_sweep_reports"]
@@ -106,7 +111,7 @@ def sweep_svg(result: SweepResult) -> str:
     and the fitted power law (dotted), when there is one."""
     ns = np.array(result.ns, dtype=float)
     dense = np.unique(np.geomspace(ns.min(), ns.max(), 240).round().astype(np.int64))
-    exact = np.array([abs(log_sigma2_drift(int(n), result.ddof)) for n in dense])
+    exact = np.array([abs(result.exact_drift(int(n))) for n in dense])
     est = np.array([p.estimate for p in result.points])
     cis = [p.confidence_interval() for p in result.points]
     positive = np.concatenate([exact[exact > 0], np.abs(est[np.isfinite(est) & (est != 0)])])
@@ -203,7 +208,7 @@ def render_sweep_markdown(result: SweepResult, command: str | None = None) -> st
                       ["l", "r"])
     out += ["", "## Statistics", ""]
     out += [f"- {_md._text(s)}" for s in _statistics_text(result)]
-    out += ["", f"Points with |exact drift|/SE below {MIN_SIGNAL:g} make the exponent "
+    out += ["", f"Points with |exact drift|/SE below {result.min_signal:g} make the exponent "
             "unmeasurable; the local exponent is d log|exact drift| / d log n, which tends "
             "to −1 only as n grows.", ""]
     return "\n".join(out)

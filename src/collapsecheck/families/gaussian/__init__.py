@@ -5,11 +5,13 @@ The parts: :mod:`~collapsecheck.families.gaussian.parameters` (the frozen
 (exact theory, one module per regime, the shared step laws in ``steps``),
 :mod:`~collapsecheck.families.gaussian.engines` (``simulate``; the article's chain on
 ``samples`` and ``sufficient``, every other regime on ``engines.regimes``),
-:mod:`~collapsecheck.families.gaussian.records` (trajectories and their CSV/NPZ formats)
-and :mod:`~collapsecheck.families.gaussian.checks` (its checks, and the article's claims in
-``checks.article``). Their historical paths (``collapsecheck.experiment``,
+:mod:`~collapsecheck.families.gaussian.records` (trajectories and their CSV/NPZ formats),
+:mod:`~collapsecheck.families.gaussian.summary` (the final-generation summary of
+``simulate``) and :mod:`~collapsecheck.families.gaussian.checks` (its checks, and the
+article's claims in ``checks.article``). Their historical paths (``collapsecheck.experiment``,
 ``collapsecheck.theory``, ``collapsecheck.engines.samples``, ``collapsecheck.trajectories``,
-``collapsecheck.checks.theory``, ...) keep working as aliases of the same modules.
+``collapsecheck.checks.theory``, ...) keep working as aliases of the same modules (the
+summary's names, ``collapsecheck.summary.summarize`` and ``FinalSummary``, resolved lazily).
 
 The commands' own bodies implement it (``SPEC.native``), so it declares no options of its
 own: the options the commands declare are its. Its checks, its rules for a simulator's
