@@ -155,3 +155,22 @@ class TestOverall:
         assert not r.failed and r.uncaught_controls == []
         assert r.verdict is W and r.verdict_reasons == ["check c0 WEAK"]
         assert report([check("c0", P)], [control("a", F)]).verdict is P
+
+
+@pytest.mark.parametrize(("kind", "thresholds", "rule"), [
+    ("consistency", {"fail": 3.6e-5, "weak": 0.01}, "p ≥ 0.01 (FAIL below 3.6e-05)"),
+    ("consistency", {"weak": 0.01}, "p ≥ 0.01"),
+    ("consistency", {"fail": 0.00123}, "p ≥ 0.0012"),
+    ("consistency", {}, ""),
+    ("confirmatory", {"confirm_at_or_below": 0.001, "weak": 0.5}, "p ≤ 0.001"),
+    ("confirmatory", {"fail": 3.6e-5, "weak": 0.01}, ""),
+])
+def test_pass_rule_states_the_deciding_threshold_of_each_kind(kind, thresholds, rule):
+    """``CheckResult.pass_rule``: a consistency check PASSes at or above its WEAK
+    threshold (FAIL below its fail threshold), a confirmatory one at or below its
+    confirmation level; nothing is claimed when the thresholds do not say."""
+    result = CheckResult(
+        id="c", family="theory", statement="s", test="t", verdict=P, statistic=1.0,
+        pvalue=0.5, alpha=1e-4, thresholds=thresholds, detectable_effect={},
+        stages=(stage(),), spec={}, kind=kind)
+    assert result.pass_rule == rule
