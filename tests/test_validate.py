@@ -354,7 +354,15 @@ class TestClaimsFamily:
     """A profile's ``[claims]`` table belongs to a family (``FamilySpec.claims``)."""
 
     def test_default_and_named_family_read_the_same_config(self):
-        from collapsecheck.checks.article import ClaimsConfig
+        from collapsecheck.checks.article import ClaimsConfig, evaluate_claims
+        from collapsecheck.families.protocol import FamilyClaims
+        from collapsecheck.profiles import declared_claims
+
+        name, declared = declared_claims()  # the one family that declares claims
+        assert name == "gaussian" and isinstance(declared, FamilyClaims)
+        assert declared.from_mapping == ClaimsConfig.from_mapping
+        assert declared.evaluate is evaluate_claims
+        assert declared.label == "article claims A1..A8"
 
         text = "[claims]\nreplicates = 200\nsizes = [10, 50]\n"
         plain = parse_profile(tomllib.loads(CLAIMS_HEADER + text))
