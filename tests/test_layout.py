@@ -21,10 +21,6 @@ the family fails, and so does removing one without updating the list. What remai
   Gaussian audit (:mod:`collapsecheck.families.gaussian.audit`: ``audit``,
   ``audit_chains``, ...) under its historical names, importing it where first asked for
   (so importing it, or the categorical or multivariate audit, loads no family).
-* ``validate``: the Gaussian claims (``checks.article``) and ``Experiment`` (a type hint;
-  a simulator's records are checked by each family's ``FamilySpec.results``).
-* ``profiles``: a profile's claims table is read into the Gaussian ``ClaimsConfig``.
-* ``calibrate``: through ``profiles`` (the claims table).
 * ``mutants`` (the shared ``Mutant``, ``all_mutants``, ``select``) serves the Gaussian
   mutants (:mod:`collapsecheck.families.gaussian.mutants`) under their historical names,
   importing them where first asked for (so importing it loads no family). The Gaussian
@@ -94,8 +90,6 @@ SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "cali
 #: Shared module -> the Gaussian modules it imports by name (see the module docstring).
 KNOWN_DIRECT = {
     "collapsecheck.audit": {f"{G}.audit"},
-    "collapsecheck.validate": {"collapsecheck.checks.article", "collapsecheck.experiment"},
-    "collapsecheck.profiles": {"collapsecheck.checks.article"},
     "collapsecheck.mutants": {f"{G}.mutants"},
     "collapsecheck.summary": {f"{G}.summary"},
     "collapsecheck.checks.base": {
@@ -106,7 +100,6 @@ KNOWN_DIRECT = {
 }
 #: Shared modules that, imported alone, load the Gaussian family (see the docstring).
 KNOWN_LOADS = {
-    "collapsecheck.validate", "collapsecheck.calibrate",
     "collapsecheck.families.mvgaussian.engines",
     "collapsecheck.families.mvgaussian.theory",
 }
@@ -445,7 +438,8 @@ def test_every_family_declaration_names_what_ships():
     shipped = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))[
         "tool"]["setuptools"]["package-data"]["collapsecheck"]
     for s in specs():
-        for ref in (s.checks, s.figures, s.results, s.mutants, *s.commands.values()):
+        for ref in (s.checks, s.figures, s.results, s.mutants, s.claims,
+                    *s.commands.values()):
             if ref:
                 module, name = ref.split(":")
                 assert hasattr(importlib.import_module(module), name), (s.name, ref)

@@ -3,8 +3,10 @@
 import json
 import math
 import os
+import sys
 import textwrap
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -291,3 +293,134 @@ def test_bad_check_fields_name_the_key(tmp_path, capsys, line, message):
                     f"{line}\n")
     assert main(["validate", "--profile", str(path), "--no-progress"]) == 2
     assert message in capsys.readouterr().err
+
+
+CLAIMS_HEADER = "name = 'x'\nseed = 1\nbudget = 0.001\n"
+
+#: A family outside the project that declares claims (FamilySpec.claims) and nothing else.
+TOY_CLAIMS = '''
+from dataclasses import asdict, dataclass
+
+from collapsecheck.families.protocol import FamilyClaims, FamilySpec
+from collapsecheck.results import ClaimResult, ClaimVerdict
+
+SPEC = FamilySpec(name="toy", summary="a coin", claims="toyclaims:FAMILY_CLAIMS")
+CALLS = []
+
+
+@dataclass(frozen=True)
+class Config:
+    flips: int = 10
+    engine: str = "exact"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def from_mapping(table):
+    unknown = sorted(set(table) - {"flips", "engine"})
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in the toy claims")
+    return Config(**table)
+
+
+def evaluate(config, *, seed, workers, simulator):
+    CALLS.append((config, seed, workers, simulator))
+    return (ClaimResult("T1", "a coin forgets its start", ClaimVerdict.QUALIFIED,
+                        f"{config.flips} flips, seed {seed}", {"flips": config.flips}),)
+
+
+FAMILY_CLAIMS = FamilyClaims(label="toy claim T1", subject="claim T1",
+                             from_mapping=from_mapping, evaluate=evaluate)
+'''
+
+
+@pytest.fixture
+def toy_family(tmp_path, monkeypatch):
+    """The toy family above, registered by one line (as tests/test_families.py does)."""
+    import importlib
+
+    from collapsecheck.families import FAMILIES
+
+    (tmp_path / "toyclaims.py").write_text(TOY_CLAIMS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(FAMILIES, "toy", "toyclaims")
+    module = importlib.import_module("toyclaims")
+    yield module
+    sys.modules.pop("toyclaims", None)
+
+
+class TestClaimsFamily:
+    """A profile's ``[claims]`` table belongs to a family (``FamilySpec.claims``)."""
+
+    def test_default_and_named_family_read_the_same_config(self):
+        from collapsecheck.checks.article import ClaimsConfig, evaluate_claims
+        from collapsecheck.families.protocol import FamilyClaims
+        from collapsecheck.profiles import declared_claims
+
+        name, declared = declared_claims()  # the one family that declares claims
+        assert name == "gaussian" and isinstance(declared, FamilyClaims)
+        assert declared.from_mapping == ClaimsConfig.from_mapping
+        assert declared.evaluate is evaluate_claims
+        assert declared.label == "article claims A1..A8"
+
+        text = "[claims]\nreplicates = 200\nsizes = [10, 50]\n"
+        plain = parse_profile(tomllib.loads(CLAIMS_HEADER + text))
+        named = parse_profile(tomllib.loads(CLAIMS_HEADER + text + "family = 'gaussian'\n"))
+        assert plain.claims == named.claims == ClaimsConfig(replicates=200, sizes=(10, 50))
+        assert plain.claims_family == named.claims_family == "gaussian"
+        assert "family" not in named.claims.to_dict()  # nor, so, in report.json's spec
+        assert named.raw["claims"]["family"] == "gaussian"  # the table itself is untouched
+        assert load_profile("ci").claims_family == "gaussian"
+
+    @pytest.mark.parametrize(("value", "message"), [
+        ("'categorical'", "`family` = 'categorical' names a family that declares no "
+                          "claims; the families that do: gaussian."),
+        ("'poisson'", "`family` must be one of gaussian, categorical, mvgaussian; "
+                      "got 'poisson'."),
+        ("3", "`family` must be a string naming a family; got 3."),
+    ])
+    def test_a_claims_table_of_a_family_without_claims_is_one_line(self, tmp_path, capsys,
+                                                                   value, message):
+        path = tmp_path / "p.toml"
+        path.write_text(f"{CLAIMS_HEADER}[claims]\nfamily = {value}\nreplicates = 200\n")
+        with pytest.raises(InputError) as info:
+            load_profile(str(path))
+        assert str(info.value) == f"profile {path}: [claims]: {message}"
+        assert main(["validate", "--profile", str(path), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+    def test_the_default_is_the_one_family_that_declares_claims(self, toy_family):
+        from collapsecheck.profiles import declared_claims
+
+        assert declared_claims("toy") == ("toy", toy_family.FAMILY_CLAIMS)
+        with pytest.raises(ValueError, match=r"^`family` must name whose claims these are, "
+                                             r"one of gaussian, toy\.$"):
+            declared_claims()
+
+    def test_validate_runs_the_claims_the_family_declares(self, toy_family):
+        """The claims' reading, progress step, evaluation, report spec and sentence all
+        come from the declaration: the toy family's claims run where the article's
+        would, with the profile's seed and the run's workers."""
+        from collapsecheck.profiles import declared_claims
+
+        _, declared = declared_claims("toy")
+        base = parse_profile({"name": "t", "seed": 5, "budget": 0.001, "checks": [
+            {"type": "log_var_gof", "n": 3, "generations": 2, "replicates": 50}]})
+        # (built, not parsed: pricing a profile's claims, collapsecheck.costs, still reads
+        # the Gaussian claims' fields)
+        profile = replace(base, claims=declared.from_mapping({"flips": 7}),
+                          claims_family="toy")
+        steps = []
+        report = run_profile(profile, workers=1, figures=False,
+                             progress=lambda label, i, total: steps.append(label))
+        config = toy_family.Config(flips=7)
+        assert toy_family.CALLS == [(config, 5, 1, None)]
+        assert [c.to_dict() for c in report.claims] == [
+            {"id": "T1", "claim": "a coin forgets its start", "verdict": "QUALIFIED",
+             "reading": "7 flips, seed 5", "numbers": {"flips": 7}, "seconds": 0.0}]
+        assert steps == [base.checks[0].id, "toy claim T1", "done"]
+        assert report.spec["claims"] == {"flips": 7, "engine": "exact"}
+        assert "the simulated numbers of claim T1 from the built-in exact engine" \
+            in report.spec["tested"]

@@ -15,18 +15,28 @@ Format::
     escalation_factor = 4    # the re-run uses this many times the replicates
     engine = "sufficient"    # default engine of the checks
 
-    [claims]                 # optional: judge the article's claims A1..A8
-    n = 1000                 # ... keys of collapsecheck.checks.article.ClaimsConfig
+    [claims]                 # optional: judge a family's claims (the article's A1..A8)
+    family = "gaussian"      # optional: whose claims (FamilySpec.claims); see below
+    n = 1000                 # ... keys of that family's claims config
 
     [[checks]]
     type = "log_var_gof"     # a type from collapsecheck.checks.CHECK_TYPES
     n = 3
     generations = 10
     replicates = 2000
+
+The ``[claims]`` table belongs to a family, reached through the registry
+(:func:`declared_claims`): its key ``family`` names it, and without that key it is the
+one registered family that declares claims (``FamilySpec.claims``; today the Gaussian
+family's article claims A1..A8, :mod:`collapsecheck.families.gaussian.checks.article`).
+The other keys are that family's (its ``from_mapping``); ``family`` is not one of them,
+so it never reaches the config nor the report's ``spec.claims``. A table naming a family
+that declares no claims is refused.
 """
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -36,7 +46,7 @@ from typing import Any
 from collapsecheck.checks import Check, build_check
 from collapsecheck.errors import InputError
 
-__all__ = ["Profile", "available_profiles", "load_profile"]
+__all__ = ["Profile", "available_profiles", "declared_claims", "load_profile"]
 
 _TOP_KEYS = {"name", "description", "seed", "budget", "weak_alpha", "escalation_factor",
              "engine", "claims", "checks"}
@@ -53,9 +63,11 @@ class Profile:
     escalation_factor: int
     engine: str
     checks: tuple[Check, ...]
-    claims: Any = None  # ClaimsConfig or None
+    claims: Any = None  # the config of its family's claims (FamilySpec.claims) or None
     source: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    #: The family whose claims ``claims`` are (None: the default of :func:`declared_claims`).
+    claims_family: str | None = None
 
 
 def _packaged() -> dict[str, Any]:
@@ -107,6 +119,50 @@ def load_profile(name_or_path: str, *, allow_long: bool = False) -> Profile:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"profile {source}: not valid TOML ({exc}).") from None
     return parse_profile(raw, source, allow_long=allow_long)
+
+
+def declared_claims(family: str | None = None) -> tuple[str, Any]:
+    """The family whose claims a ``[claims]`` table holds, and its declaration.
+
+    Parameters
+    ----------
+    family : str or None
+        A registered family's name (the table's ``family`` key); None: the one
+        registered family that declares claims.
+
+    Returns
+    -------
+    name : str
+    claims : FamilyClaims
+        What ``FamilySpec.claims`` names (:class:`~collapsecheck.families.protocol.FamilyClaims`),
+        its module imported.
+
+    Raises
+    ------
+    TypeError
+        If ``family`` is not a string.
+    ValueError
+        If ``family`` is not registered, or declares no claims; without ``family``, if no
+        registered family declares claims, or several do (the table must then name one).
+    """
+    from collapsecheck.families import FAMILIES, spec, specs
+
+    if family is None:
+        named = [s.name for s in specs() if s.claims]
+        if len(named) != 1:
+            raise ValueError("no registered family declares claims." if not named else
+                             f"`family` must name whose claims these are, one of "
+                             f"{', '.join(named)}.")
+        family = named[0]
+    elif not isinstance(family, str):
+        raise TypeError(f"`family` must be a string naming a family; got {family!r}.")
+    ref = spec(family).claims  # ValueError naming the registered families
+    if not ref:
+        named = [name for name in FAMILIES if spec(name).claims]
+        raise ValueError(f"`family` = {family!r} names a family that declares no claims; "
+                         f"the families that do: {', '.join(named) or 'none'}.")
+    module, name = ref.split(":")
+    return family, getattr(importlib.import_module(module), name)
 
 
 def _expect(raw: dict, key: str, kind, source: str, default=None):
@@ -174,20 +230,20 @@ def parse_profile(raw: dict, source: str = "<dict>", *, allow_long: bool = False
                 f"probability {miss:.3g} over both stages, above its share {per_check:.3g} of "
                 "the budget; raise its replicates or widen its margin."
             )
-    claims = None
+    claims = claims_family = None
     if "claims" in raw:
-        from collapsecheck.checks.article import ClaimsConfig
-
         if not isinstance(raw["claims"], dict):
             raise InputError(f"profile {source}: `claims` must be a table ([claims]).")
+        table = dict(raw["claims"])
         try:
-            claims = ClaimsConfig.from_mapping(raw["claims"])
+            claims_family, declared = declared_claims(table.pop("family", None))
+            claims = declared.from_mapping(table)
         except (ValueError, TypeError) as exc:
             raise InputError(f"profile {source}: [claims]: {exc}") from None
     if not checks and claims is None:
         raise InputError(f"profile {source}: no checks and no claims: nothing to run.")
     profile = Profile(name, description, seed, budget, weak, factor, engine, tuple(checks),
-                      claims, source, raw)
+                      claims, source, raw, claims_family)
     require_profile(profile, source, allow_long=allow_long)
     return profile
 

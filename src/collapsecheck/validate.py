@@ -6,13 +6,14 @@ independent of the others', independent between stages, and unchanged when check
 added to or removed from a profile.
 
 A simulator under test (``simulator=``, ``validate --simulator``) makes every simulated
-number of the run: the checks' chains, the claims' simulated numbers
-(:func:`~collapsecheck.checks.article.evaluate_claims`) and the figures' chains; what
-only a built-in engine or exact theory gives is marked so (``source`` of each claim
-number; the figures' titles). Its checks are named by :meth:`Check.base_id` (no engine:
-none runs), their streams derived from that id, never from the simulator's name; two
-checks of the profile that differ only by engine are then one test and run once
-(``spec["merged_checks"]``). ``spec`` keeps ``"simulator": "custom" | "built-in"`` and
+number of the run: the checks' chains, the claims' simulated numbers (the ``evaluate`` of
+the claims' family, ``FamilySpec.claims``: the Gaussian family's is
+:func:`~collapsecheck.families.gaussian.checks.article.evaluate_claims`) and the figures'
+chains; what only a built-in engine or exact theory gives is marked so (``source`` of
+each claim number; the figures' titles). Its checks are named by :meth:`Check.base_id`
+(no engine: none runs), their streams derived from that id, never from the simulator's
+name; two checks of the profile that differ only by engine are then one test and run
+once (``spec["merged_checks"]``). ``spec`` keeps ``"simulator": "custom" | "built-in"`` and
 adds ``simulator_name`` (as given, e.g. ``"pkg.mod:func"``) and ``tested``, a sentence
 saying what the run tested.
 """
@@ -25,11 +26,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from collapsecheck.checks import Check, Simulator
-from collapsecheck.experiment import Experiment
-from collapsecheck.profiles import Profile, budget_summary, thresholds
-from collapsecheck.records import environment
+from collapsecheck.profiles import Profile, budget_summary, declared_claims, thresholds
 from collapsecheck.results import (
     CheckResult,
     ControlResult,
@@ -92,7 +92,7 @@ def run_check(check: Check, profile: Profile, simulator: Simulator | None = None
     first_spec = None
     for stage in (0, 1):
         seed, key = check_seed(profile.seed, check.id, stage)
-        experiment: Experiment = check.experiment(seed, replicates)
+        experiment = check.experiment(seed, replicates)  # the check's family's parameters
         first_spec = first_spec or experiment.to_dict()
         outcome = check.run(experiment, sim)
         verdict = _stage_verdict(check, outcome.pvalue, stage, t)
@@ -152,12 +152,13 @@ def _tested(profile: Profile, name: str | None, merged: dict, figures: bool) -> 
     """One sentence: what this run tested, and where its numbers come from."""
     n = len(profile.checks)
     claims = profile.claims is not None
+    subject = declared_claims(profile.claims_family)[1].subject if claims else ""
     if name is None:
         engines = sorted({c.engine for c in profile.checks})
         text = (f"the built-in engines ({', '.join(engines) or 'none'}) against exact theory: "
                 f"{n} check(s)")
         if claims:
-            text += (f"; the simulated numbers of claims A1..A8 from the built-in "
+            text += (f"; the simulated numbers of {subject} from the built-in "
                      f"{profile.claims.engine} engine")
         if figures:
             text += "; the figures' chains from the built-in sufficient engine"
@@ -169,7 +170,7 @@ def _tested(profile: Profile, name: str | None, merged: dict, figures: bool) -> 
         text += (f", {sum(len(v) - 1 for v in merged.values())} profile check(s) that "
                  "differed only by engine merged into the one test they make of it")
     if claims:
-        text += ("; so do the simulated numbers of claims A1..A8 (each number's `source`), "
+        text += (f"; so do the simulated numbers of {subject} (each number's `source`), "
                  "whose verdicts are decided by exact theory")
     if figures:
         text += "; the figures' chains and PIT plots come from it too"
@@ -196,7 +197,7 @@ def guarded(simulator: Simulator) -> Simulator:
     except Exception:
         name = "simulator"
 
-    def run(experiment: Experiment, record):
+    def run(experiment: Any, record):  # a family's parameters
         try:
             with stdout_to_stderr():
                 traj = simulator(experiment, record)
@@ -345,13 +346,12 @@ def run_profile(
     claims = ()
     claims_s = 0.0
     if profile.claims is not None:
-        from collapsecheck.checks.article import evaluate_claims
-
+        declared = declared_claims(profile.claims_family)[1]  # FamilySpec.claims
         if progress:
-            progress("article claims A1..A8", done, total)
+            progress(declared.label, done, total)
         t1 = time.perf_counter()
-        claims = evaluate_claims(profile.claims, seed=profile.seed, workers=workers,
-                                 simulator=simulator)
+        claims = declared.evaluate(profile.claims, seed=profile.seed, workers=workers,
+                                   simulator=simulator)
         claims_s = time.perf_counter() - t1
     figs = {}
     if figures:
@@ -364,6 +364,8 @@ def run_profile(
                                    else f"simulator {simulator_name}"))
     if progress:
         progress("done", total, total)
+    from collapsecheck.records import environment  # imported here: records loads a family
+
     spec = (profile.claims.to_dict() if profile.claims is not None and
             hasattr(profile.claims, "to_dict") else {})
     timing = {"checks_s": checks_s, "claims_s": claims_s}

@@ -41,6 +41,19 @@ a few primitives; the shared layers derive the rest):
     :class:`collapsecheck.mutants.Mutant`, each naming the profile that must catch it);
     ``collapsecheck mutants``, ``calibrate --mutant`` and ``validate --controls`` list and
     run them, ``--mutant <family>`` standing for all of them.
+``claims``
+    ``"module:NAME"`` of a :class:`FamilyClaims` (a study's claims about the family, e.g.
+    the Gaussian family's article claims A1..A8): how a profile's ``[claims]`` table
+    (whose optional key ``family`` names the family; :mod:`collapsecheck.profiles`) is
+    read into a config, ``from_mapping(table) -> config``, raising
+    :class:`ValueError`/:class:`TypeError` naming the bad key; how ``validate`` judges
+    it, ``evaluate(config, seed=..., workers=..., simulator=...)`` returning the
+    :class:`~collapsecheck.results.ClaimResult` tuple the report records; and the names
+    the run shows (``label``, its progress step; ``subject``, in the report's sentence
+    of what was tested). The config is a frozen record whose ``to_dict()`` is the
+    report's ``spec.claims`` and whose ``engine`` names the built-in engine of its
+    simulations. None: the family has no claims, and a ``[claims]`` table naming it is
+    refused.
 ``schemas``
     ``command -> path`` (inside the ``collapsecheck`` package) of the JSON Schema its
     ``--json`` record of that command follows, shipped with the package.
@@ -58,9 +71,11 @@ A test of the design: adding a family is a new subpackage plus one line in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["UNIVERSAL_OPTIONS", "FamilyOption", "FamilySpec"]
+__all__ = ["UNIVERSAL_OPTIONS", "FamilyClaims", "FamilyOption", "FamilySpec"]
 
 #: Options every family takes (DESIGN.md's shared names and the output switches).
 UNIVERSAL_OPTIONS = frozenset({
@@ -94,6 +109,28 @@ class FamilyOption:
 
 
 @dataclass(frozen=True)
+class FamilyClaims:
+    """A family's claims, as ``FamilySpec.claims`` names them (see the module docstring).
+
+    Parameters
+    ----------
+    label : the progress step's name while they run (``"article claims A1..A8"``).
+    subject : what they are, inside a sentence (``"claims A1..A8"``).
+    from_mapping : ``from_mapping(table) -> config``, the config of a profile's
+        ``[claims]`` table (without its ``family`` key); :class:`ValueError` or
+        :class:`TypeError` with a message naming the bad key or value.
+    evaluate : ``evaluate(config, seed=..., workers=..., simulator=...)``, the
+        :class:`~collapsecheck.results.ClaimResult` of every claim, in order;
+        ``simulator`` (None: the built-in engine) makes every simulated number.
+    """
+
+    label: str
+    subject: str
+    from_mapping: Callable[[Mapping[str, Any]], Any]
+    evaluate: Callable[..., tuple]
+
+
+@dataclass(frozen=True)
 class FamilySpec:
     """A family's declaration (see the module docstring for each field's contract)."""
 
@@ -108,6 +145,7 @@ class FamilySpec:
     figures: str | None = None  # "module:function" giving its report figures' data
     results: str | None = None  # "module:function" validating a simulator's records
     mutants: str | None = None  # "module:NAME" of its {name: Mutant} mapping
+    claims: str | None = None  # "module:NAME" of its FamilyClaims (a [claims] table)
     schemas: dict[str, str] = field(default_factory=dict)  # command -> JSON Schema file
 
     def takes(self, option: str, declared: frozenset[str]) -> bool:

@@ -15,7 +15,8 @@ summary's names, ``collapsecheck.summary.summarize`` and ``FinalSummary``, resol
 
 The commands' own bodies implement it (``SPEC.native``), so it declares no options of its
 own: the options the commands declare are its. Its checks, its rules for a simulator's
-records and its JSON Schemas it declares as every family does. This module holds only the
+records, the article's claims (a profile's ``[claims]`` table) and its JSON Schemas it
+declares as every family does. This module holds only the
 light declaration, ``SPEC``.
 """
 
@@ -27,5 +28,6 @@ SPEC = FamilySpec(
     native=True,
     checks="collapsecheck.families.gaussian.checks:CHECK_TYPES",
     results="collapsecheck.families.gaussian.records:check_simulated",
+    claims="collapsecheck.families.gaussian.checks.article:FAMILY_CLAIMS",
     schemas={"theory": "schemas/theory.schema.json"},
 )

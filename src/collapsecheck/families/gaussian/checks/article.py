@@ -63,10 +63,12 @@ from collapsecheck.families.gaussian.theory import (
     lundberg_exponent,
     prob_ever_recovers,
 )
+from collapsecheck.families.protocol import FamilyClaims
 from collapsecheck.results import ClaimResult, ClaimVerdict
 from collapsecheck.seeds import derived_seed
 
-__all__ = ["CLAIMS", "STREAMS", "ClaimsConfig", "evaluate_claims", "stream_seed"]
+__all__ = ["CLAIMS", "FAMILY_CLAIMS", "STREAMS", "ClaimsConfig", "evaluate_claims",
+           "stream_seed"]
 
 #: The claims, in the article's words (shortened).
 CLAIMS: dict[str, str] = {
@@ -1137,3 +1139,10 @@ def evaluate_claims(
             )
         )
     return tuple(out)
+
+
+#: The claims as the Gaussian family declares them (``FamilySpec.claims``): a profile's
+#: ``[claims]`` table is read by :meth:`ClaimsConfig.from_mapping` and judged by
+#: :func:`evaluate_claims` (``validate``).
+FAMILY_CLAIMS = FamilyClaims(label="article claims A1..A8", subject="claims A1..A8",
+                             from_mapping=ClaimsConfig.from_mapping, evaluate=evaluate_claims)
