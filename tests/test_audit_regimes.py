@@ -22,7 +22,7 @@ from collapsecheck.audit import audit
 from collapsecheck.cli import main
 from collapsecheck.engines import simulate
 from collapsecheck.experiment import Experiment
-from collapsecheck.records import theory_record
+from collapsecheck.families.gaussian.commands import theory_record
 from collapsecheck.trajectories import load, save
 
 N = 10

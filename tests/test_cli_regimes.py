@@ -18,7 +18,7 @@ import pytest
 from collapsecheck.cli import main
 from collapsecheck.engines import simulate
 from collapsecheck.experiment import Experiment
-from collapsecheck.records import simulation_record
+from collapsecheck.families.gaussian.commands import simulation_record
 from collapsecheck.theory import predict
 from collapsecheck.trajectories import save
 

@@ -32,13 +32,23 @@ the family fails, and so does removing one without updating the list. What remai
   Gaussian final summary (:mod:`collapsecheck.families.gaussian.summary`:
   ``FinalSummary``, ``summarize``) under its historical names, resolved lazily (so
   importing it loads no family).
+* ``records`` (what every family's records share: ``nonfinite_notes``, ``TINY``, the
+  null walker, ``environment``) serves the Gaussian records
+  (:mod:`collapsecheck.families.gaussian.commands`: ``theory_record``,
+  ``simulation_record``, ``null_notes``, ``underflow_notes``) under their historical
+  names, resolved lazily (so importing it, as ``validate``, ``sweep``, the sweep report
+  and the other families' commands do for ``environment`` and ``nonfinite_notes``, loads
+  no family).
 * ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
   ``experiment()`` builds the Gaussian parameters (both imported where used, so importing
   it loads no family); its fields are the Gaussian chain's.
-* ``families.mvgaussian``: ``theory`` uses the Gaussian theory's special functions and
-  laws (``steps._log_geometric_sum``,
-  ``ngrowth._digamma_minus_log``, ``ngrowth.GrowthLaw``, ``replace.LogVarianceLaw``,
-  ``prediction.exp_or_inf``), which belong in a shared module.
+* ``families.mvgaussian``: ``theory`` builds on the 1-D chain's theory, deliberately (one
+  family importing another, also in :data:`KNOWN_CROSS_FAMILY`): its log-determinant law
+  is the machinery of ``ngrowth.GrowthLaw`` and ``replace.LogVarianceLaw``, and it uses
+  ``ngrowth._digamma_minus_log``, ``steps._log_geometric_sum``, ``steps._horizon_iv``,
+  ``prediction.exp_or_inf``, ``replace.QUANTILE_LEVELS`` and ``replace._level_key``. So
+  importing it, or ``engines`` (which takes the Lyapunov spectrum from it), loads the
+  Gaussian theory.
 * ``families.gaussian.checks.article`` judges claim A7 on the categorical chain too, with
   the categorical theory (one family importing another).
 """
@@ -76,12 +86,14 @@ MOVED = {
 #: Names the Gaussian engines' package had at collapsecheck.engines (now resolved lazily).
 ENGINE_NAMES = ("ENGINES", "SimulationRun", "simulate", "THREADS_MIN_N",
                 "DEFAULT_CHUNK_ELEMENTS", "_overflow_iv", "_record_iv")
+#: Names the Gaussian records had at collapsecheck.records (now resolved lazily).
+RECORD_NAMES = ("theory_record", "simulation_record", "null_notes", "underflow_notes")
 
 SRC = Path(collapsecheck.__file__).parent
 
 #: The shared modules (paths under src/collapsecheck; a directory stands for its modules).
 SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "calibrate.py",
-          "mutants.py",
+          "mutants.py", "records.py",
           "profiles.py", "summary.py", "csvlog.py", "sizes.py", "io.py", "resources.py",
           "checks/__init__.py", "checks/base.py", "engines/_blocks.py", "engines/_threads.py",
           "families/__init__.py", "families/protocol.py", "families/console.py", "report",
@@ -92,6 +104,7 @@ KNOWN_DIRECT = {
     "collapsecheck.audit": {f"{G}.audit"},
     "collapsecheck.mutants": {f"{G}.mutants"},
     "collapsecheck.summary": {f"{G}.summary"},
+    "collapsecheck.records": {f"{G}.commands"},
     "collapsecheck.checks.base": {
         f"{G}.engines", f"{G}.parameters", f"{G}.records"},
     "collapsecheck.families.mvgaussian.theory": {
@@ -141,6 +154,7 @@ def _imported(path: Path) -> set[str]:
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     lazy = {f"collapsecheck.engines.{n}" for n in ENGINE_NAMES} | {"collapsecheck.Experiment"}
+    lazy |= {f"collapsecheck.records.{n}" for n in RECORD_NAMES}
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -159,7 +173,8 @@ def _imported(path: Path) -> set[str]:
 
 def _gaussian(name: str) -> bool:
     old = (*MOVED, "collapsecheck.theory", "collapsecheck.Experiment",
-           *(f"collapsecheck.engines.{n}" for n in ENGINE_NAMES))
+           *(f"collapsecheck.engines.{n}" for n in ENGINE_NAMES),
+           *(f"collapsecheck.records.{n}" for n in RECORD_NAMES))
     return name == G or name.startswith(G + ".") or name in old
 
 
@@ -321,6 +336,58 @@ def test_the_gaussian_summary_keeps_its_historical_names():
     assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
+
+
+def test_the_gaussian_records_keep_their_historical_names():
+    """Every name of :mod:`collapsecheck.families.gaussian.commands` (public or not) is
+    served by :mod:`collapsecheck.records` as the same object (where the shared module has
+    no name of its own); the shared helpers are not redefined by the family."""
+    import collapsecheck.records as old
+    from collapsecheck.families.gaussian import commands as new
+    from collapsecheck.records import simulation_record, theory_record
+
+    assert theory_record is new.theory_record and simulation_record is new.simulation_record
+    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
+    assert {*RECORD_NAMES, "THEORY_SCHEMA_VERSION", "_REPLACE_EXACT", "_NULL_REASONS",
+            "Experiment", "predict"} <= set(names)
+    for name in names:
+        assert getattr(old, name) is getattr(new, name), name
+    for name in ("nonfinite_notes", "environment", "TINY", "_tiny", "_nulls", "_null_note"):
+        assert getattr(new, name) is vars(old)[name], name
+    assert new.theory_record.__module__ == f"{G}.commands"
+    assert set(new.__all__) == set(RECORD_NAMES) and set(old.__all__) <= set(dir(old))
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_the_shared_records_helpers_load_no_family():
+    """In a fresh interpreter, importing :mod:`collapsecheck.records` and calling its own
+    helpers (``environment``, ``nonfinite_notes``, as ``validate``, ``sweep`` and the other
+    families' commands do) loads no family; asking for a historical Gaussian name loads
+    the Gaussian records and nothing of the other families."""
+    code = f"""
+import json, math, sys
+def loaded():  # the families of which a module is loaded
+    return sorted({{k.split(".")[2] for k in sys.modules if k.startswith("collapsecheck."
+                    "families.") and k not in {sorted(SHARED_FAMILY_MODULES)!r}}})
+import collapsecheck.records as r
+env = r.environment()
+notes = r.nonfinite_notes({{"a": [1.0, math.inf], "b": math.nan}})
+before = loaded()
+from collapsecheck.records import theory_record
+print(json.dumps([before, loaded(), env["bit_generator"], notes, theory_record.__module__,
+                  "{G}.commands" in sys.modules]))
+"""
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    before, after, bit_generator, notes, module, imported = json.loads(done.stdout)
+    from collapsecheck.engines._blocks import BIT_GENERATOR
+
+    assert before == [] and after == ["gaussian"]
+    assert bit_generator == BIT_GENERATOR
+    assert [n.split(" ")[0] for n in notes] == ["a[1]", "b"]
+    assert "a[1] overflows double precision" in notes[0] and "b is undefined" in notes[1]
+    assert (module, imported) == (f"{G}.commands", True)
 
 
 def test_a_gaussian_final_summary_pickles_by_either_path():

@@ -21,9 +21,9 @@ import pytest
 from scipy import special as sp
 
 from collapsecheck import Experiment
+from collapsecheck.families.gaussian.commands import theory_record
 from collapsecheck.families.gaussian.theory import _special as S
 from collapsecheck.families.gaussian.theory import replace, steps
-from collapsecheck.records import theory_record
 
 EPS = np.finfo(float).eps
 DPS = 30

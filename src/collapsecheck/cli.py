@@ -211,7 +211,7 @@ def theory(
 ) -> int:
     """Exact predictions for the chain: per-generation drift and the law at generation T
     (for every regime; a number a regime's theory cannot give exactly is shown as "-")."""
-    from collapsecheck.records import theory_record
+    from collapsecheck.families.gaussian.commands import theory_record
 
     e = _experiment(n=n, generations=generations, replicates=1, ddof=ddof, mu0=mu0,
                     sigma0=sigma0, seed=0,
@@ -317,8 +317,8 @@ def simulate(
     its estimated time first; only a design that cannot fit in memory or on disk is
     refused)."""
     from collapsecheck.engines import simulate as run_simulation
+    from collapsecheck.families.gaussian.commands import simulation_record
     from collapsecheck.progress import progress_bar
-    from collapsecheck.records import simulation_record
     from collapsecheck.trajectories import TrajectoryWriter
 
     if force and out is None:

@@ -1,23 +1,30 @@
-"""The records that ``theory`` and ``simulate`` emit: plain dicts in the shapes that
-DESIGN.md fixes, built from library results so that Python users get the same objects."""
+"""What every family's ``theory`` and ``simulate`` records share: a note per number that
+is not finite (written as null in JSON), the smallest normal double (:data:`TINY`, below
+which a raw-scale number keeps few digits), the walk over a record's nulls and the note
+for one, and :func:`environment` (the versions and bit generator a seed needs).
+
+Each family builds its own records: the Gaussian family's ``theory_record`` and
+``simulation_record`` (DESIGN.md's shapes) live in
+:mod:`collapsecheck.families.gaussian.commands`, the categorical and multivariate
+families' in theirs (``families/<name>/commands.py``). This module serves the Gaussian
+ones under their historical names (``from collapsecheck.records import theory_record``,
+``simulation_record``, ``null_notes``, ``underflow_notes``), importing the family when
+first asked for, so importing this module loads no family.
+"""
 
 from __future__ import annotations
 
 import math
 import platform
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
 from collapsecheck import __version__
-from collapsecheck.experiment import Experiment
-from collapsecheck.theory import TheoryPrediction, predict
 
-if TYPE_CHECKING:  # imported where used: `theory` needs neither engines nor scipy.stats
-    from collapsecheck.engines import SimulationRun
-    from collapsecheck.families.gaussian.summary import FinalSummary
-
-__all__ = ["environment", "nonfinite_notes", "simulation_record", "theory_record"]
+__all__ = [  # noqa: F822 - the Gaussian records' names are served by __getattr__
+    "environment", "nonfinite_notes", "simulation_record", "theory_record"]
 
 
 def nonfinite_notes(obj, path: str = "") -> list[str]:
@@ -48,35 +55,11 @@ def _tiny(x) -> bool:
     return isinstance(x, float) and math.isfinite(x) and abs(x) < TINY
 
 
-def underflow_notes(final: dict, raw_value) -> list[str]:
-    """One note per raw-scale number in a ``final`` object that underflows (exactly 0 or
-    below the smallest normal double) while its natural log, in ``final.log_scale``, is
-    finite; ``raw_value(entry)`` picks the numbers of an entry (``{"estimate": ...}`` or a
-    plain float)."""
-    notes = []
-    ln = final.get("log_scale", {})
-
-    def visit(path: str, entry, ln_entry) -> None:
-        for label, value in raw_value(entry).items():
-            lnv = ln_entry.get(label) if isinstance(ln_entry, dict) else ln_entry
-            if _tiny(value) and isinstance(lnv, float) and math.isfinite(lnv):
-                where = f"final.{path}" + (f".{label}" if label else "")
-                notes.append(f"{where} = {value!r} underflows double precision (below "
-                             f"{TINY:.3g}, keeping few or no digits); its natural log is "
-                             f"{lnv:.10g} (final.log_scale.{path}" +
-                             (f".{label}" if isinstance(ln_entry, dict) else "") + ")")
-
-    for key in ("sigma_mean", "sigma2_mean", "mu_var"):
-        if final.get(key) is not None and key in ln:
-            visit(key, final[key], ln[key])
-    for level, q in (final.get("sigma_quantiles") or {}).items():
-        visit(f"sigma_quantiles.{level}", q, (ln.get("sigma_quantiles") or {}).get(level))
-    return notes
-
-
 def environment() -> dict:
-    """Versions and the bit generator: what a seed needs to reproduce a stream."""
-    from collapsecheck.engines import BIT_GENERATOR
+    """Versions and the bit generator: what a seed needs to reproduce a stream (the
+    shared engine machinery's, :data:`collapsecheck.engines._blocks.BIT_GENERATOR`,
+    imported here so that ``theory`` loads no engine machinery)."""
+    from collapsecheck.engines._blocks import BIT_GENERATOR
 
     return {
         "collapsecheck": __version__,
@@ -84,93 +67,6 @@ def environment() -> dict:
         "python": platform.python_version(),
         "bit_generator": BIT_GENERATOR,
     }
-
-
-#: Version of ``schemas/theory.schema.json``, the shape of a ``theory`` record.
-THEORY_SCHEMA_VERSION = "1.0"
-
-#: The keys of a replace-chain ``theory`` record, every one exact.
-_REPLACE_EXACT = (
-    "log_sigma2_drift", "log_sigma2_step_var", "step.prob_sigma_shrinks",
-    "step.sigma2_mean_ratio", "zero_drift_temperature", "final.sigma_mean",
-    "final.sigma2_mean", "final.log_sigma2_mean", "final.log_sigma2_sd", "final.mu_mean",
-    "final.mu_var", "final.sigma_quantiles",
-)
-
-
-def theory_record(experiment: Experiment, prediction: TheoryPrediction | None = None) -> dict:
-    """``collapsecheck theory --json``: exact predictions for the experiment.
-
-    Every regime gives the same keys (DESIGN.md), a number its theory cannot give exactly
-    being null; ``exact`` lists the keys that are exact, ``methods`` says how every other
-    number was computed, ``stationary`` (mix) and ``limit`` (accumulate, n-growth with
-    P > 1) hold ``{sigma2_mean, mu_var}`` or are null."""
-    p = prediction or predict(experiment)
-    spec = {k: v for k, v in experiment.to_dict().items() if k not in ("replicates", "seed")}
-    e = experiment
-    if isinstance(p, TheoryPrediction):
-        step = {
-            "drift_large_n_approximation": -(2 - e.ddof) / e.n,
-            "prob_sigma_shrinks": p.prob_step_shrinks,
-            "sigma2_mean_ratio": (e.n - 1) / (e.n - e.ddof),
-        }
-        regime = {"regime": "replace", "zero_drift_temperature":
-                  math.exp(-p.log_sigma2_drift / 2), "stationary": None, "limit": None,
-                  "exact": list(_REPLACE_EXACT), "methods": {}}
-        notes: list[str] = []
-    else:
-        step = None if p.log_sigma2_drift is None else {
-            "prob_sigma_shrinks": p.prob_step_shrinks}
-        final_keys = p.final().keys()
-        renamed = {"prob_step_shrinks": "step.prob_sigma_shrinks"}  # its record path
-        exact = [f"final.{k}" if k in final_keys else renamed.get(k, k) for k in p.exact]
-        regime = {"regime": p.regime, "zero_drift_temperature": p.zero_drift_temperature,
-                  "stationary": p.stationary, "limit": p.limit, "exact": exact,
-                  "methods": dict(p.methods)}
-        notes = list(p.notes)
-    record = {
-        "schema_version": THEORY_SCHEMA_VERSION,
-        "spec": spec,
-        "regime": regime.pop("regime"),
-        "log_sigma2_drift": p.log_sigma2_drift,
-        "log_sigma2_step_var": p.log_sigma2_step_var,
-        "step": step,
-        "final": p.final(),
-        **regime,
-        "versions": {"collapsecheck": __version__},
-    }
-    record["notes"] = notes + nonfinite_notes(record) + underflow_notes(
-        record["final"], lambda v: {"": v})
-    record["notes"] += null_notes(record, record["notes"])
-    return record
-
-
-#: Why a regime-dependent key of a ``theory`` record can be null.
-_NULL_REASONS = {
-    "stationary": "only the mix regime at a fixed n settles into a stationary law",
-    "limit": "only accumulate, and n-growth with P > 1, converge to a limit as T grows",
-    "zero_drift_temperature": "only a chain that is a random walk in log sigma^2 has a "
-                              "temperature of zero drift",
-}
-
-
-def null_notes(record: dict, notes: list[str]) -> list[str]:
-    """One note per null outside ``spec`` that no note in ``notes`` explains yet: how the
-    regime's theory stands there (its ``methods`` entry, where it has one), or why the key
-    does not apply (a null spec field is an option not set)."""
-    out = []
-    methods = record.get("methods") or {}
-    regime = record.get("regime", "replace")
-    for path in _nulls(record):
-        if path.split(".")[0] in ("spec", "versions") or any(
-                n.startswith(path + " ") for n in notes):
-            continue
-        key = path.replace("final.log_scale.", "final.")
-        if key == "step":
-            key = "prob_step_shrinks" if "prob_step_shrinks" in methods else "log_sigma2_drift"
-        reason = methods.get(key) or _NULL_REASONS.get(path.split(".")[0])
-        out.append(_null_note(path, reason, regime))
-    return out
 
 
 def _null_note(path: str, reason: str | None, regime: str) -> str:
@@ -192,44 +88,23 @@ def _nulls(obj, path: str = ""):
         yield path
 
 
-def simulation_record(run: SimulationRun, prediction: TheoryPrediction | None = None,
-                      summary: FinalSummary | None = None) -> dict:
-    """``collapsecheck simulate --json``: final statistics with SEs, beside theory."""
-    from collapsecheck.families.gaussian.summary import summarize
+def _gaussian() -> ModuleType:
+    """The Gaussian family's records (imported when first asked for: they import this
+    module, and importing this one should load no family)."""
+    import collapsecheck.families.gaussian.commands as gaussian
 
-    traj = run.trajectories
-    experiment = Experiment(**traj.spec)
-    p = prediction or predict(experiment)
-    mean_std = traj.standardised_mean(experiment.mu0, experiment.sigma0)
-    s = summary or summarize(traj.final_log_var, None, p, final_mean_standardised=(
-        None if mean_std is None else mean_std[:, -1]),
-        experiment=None if experiment.is_base else experiment)
-    env = environment()
-    record = {
-        "spec": traj.spec,
-        "seed": experiment.seed,
-        "engine": run.engine,
-        "workers": run.workers,
-        "bit_generator": env["bit_generator"],
-        "numpy_version": env["numpy"],
-        "versions": env,
-        "final": s.to_dict(),
-        "theory": {
-            "log_sigma2_drift": p.log_sigma2_drift,
-            "log_sigma2_step_var": p.log_sigma2_step_var,
-        },
-        "timing": {"simulate_s": run.simulate_s},
-    }
-    record["notes"] = nonfinite_notes(record) + underflow_notes(
-        record["final"], lambda e: {k: e.get(k) for k in ("estimate", "theory")})
-    if not experiment.is_base:  # a theory value the regime lacks is null: say why
-        methods = dict(getattr(p, "methods", {}) or {})
-        paths = [*_nulls(record["final"], "final"),
-                 *(f"theory.{k}" for k, v in record["theory"].items() if v is None)]
-        for path in paths:
-            if any(n.startswith(path + " ") for n in record["notes"]):
-                continue
-            parts = [q for q in path.split(".") if q != "log_scale"]
-            key = f"final.{parts[1]}" if parts[0] == "final" else parts[-1]
-            record["notes"].append(_null_note(path, methods.get(key), experiment.regime))
-    return record
+    return gaussian
+
+
+def __getattr__(name: str) -> Any:
+    """The Gaussian records' names at their historical path (``theory_record``,
+    ``simulation_record``, ...: :mod:`collapsecheck.families.gaussian.commands`)."""
+    if not name.startswith("__"):
+        g = _gaussian()
+        if hasattr(g, name):
+            return getattr(g, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *(k for k in vars(_gaussian()) if not k.startswith("__"))})

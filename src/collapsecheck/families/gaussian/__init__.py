@@ -7,11 +7,14 @@ The parts: :mod:`~collapsecheck.families.gaussian.parameters` (the frozen
 ``samples`` and ``sufficient``, every other regime on ``engines.regimes``),
 :mod:`~collapsecheck.families.gaussian.records` (trajectories and their CSV/NPZ formats),
 :mod:`~collapsecheck.families.gaussian.summary` (the final-generation summary of
-``simulate``) and :mod:`~collapsecheck.families.gaussian.checks` (its checks, and the
-article's claims in ``checks.article``). Their historical paths (``collapsecheck.experiment``,
-``collapsecheck.theory``, ``collapsecheck.engines.samples``, ``collapsecheck.trajectories``,
-``collapsecheck.checks.theory``, ...) keep working as aliases of the same modules (the
-summary's names, ``collapsecheck.summary.summarize`` and ``FinalSummary``, resolved lazily).
+``simulate``), :mod:`~collapsecheck.families.gaussian.commands` (the JSON records of
+``theory`` and ``simulate``) and :mod:`~collapsecheck.families.gaussian.checks` (its checks,
+and the article's claims in ``checks.article``). Their historical paths
+(``collapsecheck.experiment``, ``collapsecheck.theory``, ``collapsecheck.engines.samples``,
+``collapsecheck.trajectories``, ``collapsecheck.checks.theory``, ...) keep working as aliases
+of the same modules (the summary's names, ``collapsecheck.summary.summarize`` and
+``FinalSummary``, and the records', ``collapsecheck.records.theory_record`` and
+``simulation_record``, resolved lazily).
 
 The commands' own bodies implement it (``SPEC.native``), so it declares no options of its
 own: the options the commands declare are its. Its checks, its rules for a simulator's
