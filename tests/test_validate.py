@@ -6,7 +6,7 @@ import os
 import sys
 import textwrap
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 
@@ -330,8 +330,24 @@ def evaluate(config, *, seed, workers, simulator):
                         f"{config.flips} flips, seed {seed}", {"flips": config.flips}),)
 
 
+def price(config, cores):
+    from collapsecheck.costs import Cost, Item
+
+    return [Item("claims.flips", f"the toy's {config.flips} flips",
+                 Cost(config.flips / cores, 8.0 * config.flips))]
+
+
+def require(config, source):
+    from collapsecheck.resources import ResourceError
+
+    if config.flips > 1000:
+        raise ResourceError(f"profile {source}: [claims] `flips` must be at most 1000; "
+                            f"got {config.flips}.")
+
+
 FAMILY_CLAIMS = FamilyClaims(label="toy claim T1", subject="claim T1",
-                             from_mapping=from_mapping, evaluate=evaluate)
+                             from_mapping=from_mapping, evaluate=evaluate, price=price,
+                             require=require)
 '''
 
 
@@ -403,15 +419,9 @@ class TestClaimsFamily:
         """The claims' reading, progress step, evaluation, report spec and sentence all
         come from the declaration: the toy family's claims run where the article's
         would, with the profile's seed and the run's workers."""
-        from collapsecheck.profiles import declared_claims
-
-        _, declared = declared_claims("toy")
-        base = parse_profile({"name": "t", "seed": 5, "budget": 0.001, "checks": [
-            {"type": "log_var_gof", "n": 3, "generations": 2, "replicates": 50}]})
-        # (built, not parsed: pricing a profile's claims, collapsecheck.costs, still reads
-        # the Gaussian claims' fields)
-        profile = replace(base, claims=declared.from_mapping({"flips": 7}),
-                          claims_family="toy")
+        profile = parse_profile({"name": "t", "seed": 5, "budget": 0.001, "checks": [
+            {"type": "log_var_gof", "n": 3, "generations": 2, "replicates": 50}],
+            "claims": {"family": "toy", "flips": 7}})
         steps = []
         report = run_profile(profile, workers=1, figures=False,
                              progress=lambda label, i, total: steps.append(label))
@@ -420,7 +430,25 @@ class TestClaimsFamily:
         assert [c.to_dict() for c in report.claims] == [
             {"id": "T1", "claim": "a coin forgets its start", "verdict": "QUALIFIED",
              "reading": "7 flips, seed 5", "numbers": {"flips": 7}, "seconds": 0.0}]
-        assert steps == [base.checks[0].id, "toy claim T1", "done"]
+        assert steps == [profile.checks[0].id, "toy claim T1", "done"]
         assert report.spec["claims"] == {"flips": 7, "engine": "exact"}
         assert "the simulated numbers of claim T1 from the built-in exact engine" \
             in report.spec["tested"]
+
+    def test_the_family_prices_and_refuses_its_claims(self, toy_family):
+        """The cost model takes a profile's claims' price and limits from their family
+        (``FamilyClaims.price``, ``.require``), not from the Gaussian claims' fields."""
+        from collapsecheck.costs import profile_cost
+
+        table = {"name": "t", "seed": 5, "budget": 0.001, "checks": [
+            {"type": "log_var_gof", "n": 3, "generations": 2, "replicates": 50}]}
+        profile = parse_profile({**table, "claims": {"family": "toy", "flips": 600}})
+        claims = [i for i in profile_cost(profile, 2).items if i.key.startswith("claims")]
+        assert [(i.key, i.label, i.cost.seconds, i.cost.bytes) for i in claims] == [
+            ("claims.flips", "the toy's 600 flips", 300.0, 4800.0)]
+        with pytest.raises(InputError, match=r"^profile <dict>: \[claims\] `flips` must be "
+                                             r"at most 1000; got 1001\.$"):
+            parse_profile({**table, "claims": {"family": "toy", "flips": 1001}})
+        without = parse_profile(table)
+        assert profile_cost(profile, 2).seconds == pytest.approx(
+            profile_cost(without, 2).seconds + 300.0)

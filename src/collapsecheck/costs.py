@@ -30,12 +30,10 @@ WEAK), the article's claims, the report's figures and a fixed overhead; its memo
 largest of all those runs. Calibration over S seeds is priced as S x every first stage,
 plus the escalations expected for a correct simulator (weak_alpha per consistency check
 and seed, the design's first-stage miss rate per confirmatory check and seed), plus the
-costliest escalation. The claims (:mod:`collapsecheck.checks.article`) are priced from their
-simulations (the article run, the long run, the one-step run, the ddof = 1 run, the
-recovery run with every generation recorded), their exact-law Monte Carlo draws, and a
-fixed allowance for their exact-theory computations measured at the article's n (the
-recovery probability takes longer at much larger n or a finer ``recovery_points_per_sd``:
-that is not priced).
+costliest escalation. A profile's claims are priced by their family
+(``FamilyClaims.price``, and refused by ``FamilyClaims.require`` when they cannot run;
+the article's claims: :mod:`collapsecheck.families.gaussian.claims_cost`); a family that
+declares no price adds nothing.
 A researcher's own simulator (``validate --simulator``) is priced as the built-in engine
 each check names; a scheduler's remote workers are not counted (this machine's cores are).
 
@@ -186,13 +184,6 @@ RECORDS = {
     "increment_drift": "all",
 }
 
-#: Exact-law Monte Carlo of the claims: seconds per draw (measured 0.15 us) and bytes
-#: per draw at peak (measured 24).
-MC_DRAW_S = 2.5e-7
-MC_DRAW_BYTES = 32
-#: The claims' exact-theory computations (quantiles, the recovery probability: 1.3 s at
-#: n = 1000), seconds.
-CLAIMS_THEORY_S = 4.0
 #: The report's figures besides their simulation (the exact band and density; the
 #: figures took 0.5 s in all for the ci profile), seconds.
 FIGURES_THEORY_S = 1.0
@@ -205,10 +196,6 @@ SIMULATE_BYTES_PER_REPLICATE = 96
 #: CSV, 1 us for .npz) and bytes per row on disk (measured 68 and 23).
 OUT_ROW_S = {".csv": 6e-6, ".npz": 1.5e-6}
 OUT_ROW_BYTES = {".csv": 70, ".npz": 24}
-
-#: Largest count a claims setting without a limit of its own may take (mc_repetitions,
-#: checkpoints), so that every design can be priced.
-MAX_CLAIMS_COUNT = 10**9
 
 _REPLICATE_BLOCK = 64
 
@@ -381,73 +368,6 @@ def escalation_iv(checks, factor: int, source: str) -> None:
                 f"at most {most} or checks[{i}].replicates.")
 
 
-def _claims_items(claims, cores: int) -> list[Item]:
-    """The claims' runs (see :class:`~collapsecheck.checks.article.ClaimsConfig`)."""
-    from collapsecheck.checks.article import _RECOVERY_GROUP_ELEMENTS, RECOVERY_GROUP
-
-    c = claims
-    e = c.engine
-    checkpoints = c.checkpoints + 2
-    width = max((*c.sizes, c.replicates))
-    mc_article = float(c.mc_repetitions) * width
-    mc_long = float(c.mc_repetitions) * c.replicates
-    # the recovery run: groups of chains recording every generation, one group per worker
-    group = max(1, min(RECOVERY_GROUP, _RECOVERY_GROUP_ELEMENTS // (c.recovery_horizon + 1)))
-    rec = simulation_cost(e, c.n, c.recovery_horizon, c.recovery_replicates,
-                          c.recovery_horizon + 1, cores)
-    rec_bytes = min(cores, math.ceil(c.recovery_replicates / group)) * group * (
-        c.recovery_horizon + 1) * 16 * 3
-    items = [
-        Item("claims.replicates", f"the claims' article run ({c.replicates} replicates x "
-             f"{c.generations} generations at n = {c.n}, {e} engine)",
-             simulation_cost(e, c.n, c.generations, c.replicates, 1, cores)),
-        Item("claims.long_generations", f"the claims' long run ({c.replicates} replicates x "
-             f"{c.long_generations} generations)",
-             simulation_cost(e, c.n, c.long_generations, c.replicates, checkpoints, cores)),
-        Item("claims.one_step_replicates", f"the claims' one-step run "
-             f"({c.one_step_replicates} replicates)",
-             simulation_cost(e, c.n, 1, c.one_step_replicates, 1, cores)),
-        Item("claims.replicates", "the claims' ddof = 1 run",
-             simulation_cost(e, c.n, c.generations, c.replicates, 1, cores)),
-        Item("claims.recovery_replicates", f"the claims' recovery run "
-             f"({c.recovery_replicates} chains x {c.recovery_horizon} generations, every "
-             "generation recorded)", Cost(rec.seconds, rec_bytes, rec.draws)),
-        Item("claims.mc_repetitions", f"the claims' exact-law Monte Carlo "
-             f"({c.mc_repetitions} x {width} and {c.mc_repetitions} x {c.replicates} draws)",
-             Cost((mc_article + mc_long) * MC_DRAW_S, max(mc_article, mc_long) * MC_DRAW_BYTES,
-                  mc_article + mc_long)),
-        Item("claims", "the claims' exact theory", Cost(CLAIMS_THEORY_S, 0.0)),
-    ]
-    # results kept for the later claims: the runs' final states and the article MC
-    kept = 16 * (3 * c.replicates + c.one_step_replicates + c.replicates * checkpoints) \
-        + 8 * mc_article
-    return [Item(i.key, i.label, Cost(i.cost.seconds, i.cost.bytes + kept, i.cost.draws))
-            for i in items]
-
-
-def _claims_experiments_iv(claims, source: str) -> None:
-    """Every claims simulation must be a valid experiment (named by its key)."""
-    from collapsecheck.experiment import Experiment
-
-    c = claims
-    for key in ("mc_repetitions", "checkpoints"):
-        if getattr(c, key) > MAX_CLAIMS_COUNT:  # priced below; bounded so it can be priced
-            raise ResourceError(f"profile {source}: [claims] `{key}` must be at most "
-                                f"{MAX_CLAIMS_COUNT:.0e}; got {getattr(c, key)}.")
-    for key, generations, replicates in (
-        ("replicates", c.generations, c.replicates),
-        ("long_generations", c.long_generations, c.replicates),
-        ("one_step_replicates", 1, c.one_step_replicates),
-        ("recovery_horizon", c.recovery_horizon, 1),
-        ("recovery_replicates", 1, c.recovery_replicates),
-    ):
-        try:
-            Experiment(n=c.n, generations=generations, replicates=replicates, ddof=c.ddof,
-                       seed=0)
-        except (TypeError, ValueError) as exc:
-            raise ResourceError(f"profile {source}: [claims] `{key}`: {exc}") from None
-
-
 def profile_cost(profile, cores: int | None = None, *, figures: bool = True,
                  claims: bool = True) -> ProfileCost:
     """Price a validation run of ``profile`` on ``cores`` (default: this machine's)."""
@@ -460,7 +380,8 @@ def profile_cost(profile, cores: int | None = None, *, figures: bool = True,
         items.append(Item("escalation_factor", f"the re-run of {_check_label(i, c, R2)}",
                           check_cost(c, R2, cores), 2, i))
     if claims and profile.claims is not None:
-        items += _claims_items(profile.claims, cores)
+        price = _declared_claims(profile).price
+        items += price(profile.claims, cores) if price is not None else []
     if figures:
         fig = _figures_item(profile, cores)
         if fig is not None:
@@ -469,9 +390,19 @@ def profile_cost(profile, cores: int | None = None, *, figures: bool = True,
     return ProfileCost(tuple(items), cores, fixed)
 
 
+def _declared_claims(profile):
+    """The :class:`~collapsecheck.families.protocol.FamilyClaims` of the profile's
+    ``[claims]`` table (its family prices them: ``price`` and ``require``)."""
+    from collapsecheck.profiles import declared_claims
+
+    return declared_claims(getattr(profile, "claims_family", None))[1]
+
+
 def _figures_item(profile, cores: int) -> Item | None:
+    """The figures' run: the claims' chain when the claims name one (``n``,
+    ``generations``, ``replicates``), else the first check's."""
     c = profile.claims
-    if c is not None:
+    if all(hasattr(c, key) for key in ("n", "generations", "replicates")):
         n, T, R = c.n, c.generations, min(c.replicates, 1000)
     else:
         first = next((k for k in profile.checks if k.generations >= 1), None)
@@ -514,8 +445,8 @@ def require_profile(profile, source: str | None = None, *, allow_long: bool = Fa
     ``allow_long``, an estimated time over :data:`LONG_S`. Returns the price."""
     source = source or profile.source or profile.name
     escalation_iv(profile.checks, profile.escalation_factor, source)
-    if profile.claims is not None:
-        _claims_experiments_iv(profile.claims, source)
+    if profile.claims is not None and _declared_claims(profile).require is not None:
+        _declared_claims(profile).require(profile.claims, source)
     price = profile_cost(profile, cores, figures=figures)
     _require_items_memory(price, source)
     if not allow_long and price.seconds > LONG_S:

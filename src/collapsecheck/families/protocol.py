@@ -50,7 +50,8 @@ a few primitives; the shared layers derive the rest):
     it, ``evaluate(config, seed=..., workers=..., simulator=...)`` returning the
     :class:`~collapsecheck.results.ClaimResult` tuple the report records; and the names
     the run shows (``label``, its progress step; ``subject``, in the report's sentence
-    of what was tested). The config is a frozen record whose ``to_dict()`` is the
+    of what was tested); optionally, what they cost (``price``) and when they cannot run
+    (``require``), for the cost model. The config is a frozen record whose ``to_dict()`` is the
     report's ``spec.claims`` and whose ``engine`` names the built-in engine of its
     simulations. None: the family has no claims, and a ``[claims]`` table naming it is
     refused.
@@ -122,12 +123,21 @@ class FamilyClaims:
     evaluate : ``evaluate(config, seed=..., workers=..., simulator=...)``, the
         :class:`~collapsecheck.results.ClaimResult` of every claim, in order;
         ``simulator`` (None: the built-in engine) makes every simulated number.
+    price : ``price(config, cores) -> list`` of :class:`collapsecheck.costs.Item`, what
+        the claims' runs cost on ``cores`` cores (the cost model's units; a profile's
+        price is refused over its limits). None: the claims add nothing to the price.
+    require : ``require(config, source)``, raising
+        :class:`~collapsecheck.resources.ResourceError` (one line naming the ``[claims]``
+        key) when the claims cannot run at all. None: nothing to refuse beyond
+        ``from_mapping``'s rules.
     """
 
     label: str
     subject: str
     from_mapping: Callable[[Mapping[str, Any]], Any]
     evaluate: Callable[..., tuple]
+    price: Callable[[Any, int], list] | None = None
+    require: Callable[[Any, str], None] | None = None
 
 
 @dataclass(frozen=True)

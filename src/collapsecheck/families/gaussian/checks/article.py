@@ -53,6 +53,7 @@ import numpy as np
 from scipy import special, stats
 
 from collapsecheck.engines._blocks import REPLICATE_BLOCK, resolve_workers, run_blocks
+from collapsecheck.families.gaussian.claims_cost import claims_experiments_iv, claims_items
 from collapsecheck.families.gaussian.engines import ENGINES, simulate
 from collapsecheck.families.gaussian.parameters import Experiment
 from collapsecheck.families.gaussian.theory import (
@@ -1143,6 +1144,8 @@ def evaluate_claims(
 
 #: The claims as the Gaussian family declares them (``FamilySpec.claims``): a profile's
 #: ``[claims]`` table is read by :meth:`ClaimsConfig.from_mapping` and judged by
-#: :func:`evaluate_claims` (``validate``).
+#: :func:`evaluate_claims` (``validate``), priced and refused by
+#: :mod:`collapsecheck.families.gaussian.claims_cost`.
 FAMILY_CLAIMS = FamilyClaims(label="article claims A1..A8", subject="claims A1..A8",
-                             from_mapping=ClaimsConfig.from_mapping, evaluate=evaluate_claims)
+                             from_mapping=ClaimsConfig.from_mapping, evaluate=evaluate_claims,
+                             price=claims_items, require=claims_experiments_iv)
