@@ -21,12 +21,19 @@ the family fails, and so does removing one without updating the list. What remai
   Gaussian audit (:mod:`collapsecheck.families.gaussian.audit`: ``audit``,
   ``audit_chains``, ...) under its historical names, importing it where first asked for
   (so importing it, or the categorical or multivariate audit, loads no family).
-* ``mutants`` (the shared ``Mutant``, ``all_mutants``, ``select``) serves the Gaussian
-  mutants (:mod:`collapsecheck.families.gaussian.mutants`) under their historical names,
-  importing them where first asked for (so importing it loads no family). The Gaussian
-  family declares no ``FamilySpec.mutants``: its two groups, ``all`` (:data:`MUTANTS`)
-  and ``regimes``, come first and by those names in the listing, in ``select`` and in
-  the unknown-name message, which a declared family's mutants would not.
+* ``mutants`` (the shared ``Mutant``, ``all_mutants``, ``mutant_groups``, ``select``)
+  serves the Gaussian mutants (:mod:`collapsecheck.families.gaussian.mutants`) under
+  their historical names (``MUTANTS``, ``REGIME_MUTANTS``, ``tails``, ...), resolved
+  lazily (so importing it loads no family); it finds every family's mutants, the
+  Gaussian family's included, through ``FamilySpec.mutants`` and ``mutant_groups``.
+* ``figure_data`` (the shared driver, ``figure_data``, calling every family's
+  ``FamilySpec.figures``) serves the Gaussian figures
+  (:mod:`collapsecheck.families.gaussian.figures`: ``pit_data``, ``PIT_VALUES``,
+  ``REGIMES_FIGURE``, ``regimes_figure_data``, ...) under their historical names,
+  resolved lazily (so importing it loads no family).
+* ``report.audit``: the audit report's PIT plots are the Gaussian family's
+  (``audit_figures`` calls its ``pit_data`` on the audited chains; they should come from
+  the family's audit).
 * ``summary`` (the shared estimates every family's final summary is built from,
   ``Estimate``, ``QuantileEstimate``, ``_mean_estimate``, the CLT guards) serves the
   Gaussian final summary (:mod:`collapsecheck.families.gaussian.summary`:
@@ -93,7 +100,7 @@ SRC = Path(collapsecheck.__file__).parent
 
 #: The shared modules (paths under src/collapsecheck; a directory stands for its modules).
 SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "calibrate.py",
-          "mutants.py", "records.py",
+          "mutants.py", "records.py", "figure_data.py",
           "profiles.py", "summary.py", "csvlog.py", "sizes.py", "io.py", "resources.py",
           "checks/__init__.py", "checks/base.py", "engines/_blocks.py", "engines/_threads.py",
           "families/__init__.py", "families/protocol.py", "families/console.py", "report",
@@ -105,6 +112,8 @@ KNOWN_DIRECT = {
     "collapsecheck.mutants": {f"{G}.mutants"},
     "collapsecheck.summary": {f"{G}.summary"},
     "collapsecheck.records": {f"{G}.commands"},
+    "collapsecheck.figure_data": {f"{G}.figures"},
+    "collapsecheck.report.audit": {f"{G}.figures"},
     "collapsecheck.checks.base": {
         f"{G}.engines", f"{G}.parameters", f"{G}.records"},
     "collapsecheck.families.mvgaussian.theory": {
@@ -292,6 +301,25 @@ def test_the_gaussian_mutants_keep_their_historical_names():
         assert getattr(old, key.replace("-", "_")) is mutant
     assert list(old.ALL_MUTANTS)[:len(new.MUTANTS) + len(new.REGIME_MUTANTS)] == [
         *new.MUTANTS, *new.REGIME_MUTANTS]
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_the_gaussian_figures_keep_their_historical_names():
+    """Every name of :mod:`collapsecheck.families.gaussian.figures` (public or not) is
+    served by :mod:`collapsecheck.figure_data` as the same object (where the shared
+    driver has no name of its own), and the driver is not the family's function."""
+    import collapsecheck.figure_data as old
+    from collapsecheck.families.gaussian import figures as new
+
+    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
+    assert {"pit_data", "PIT_VALUES", "PIT_MIN_VALUES", "REGIMES_FIGURE",
+            "regimes_figure_data", "_strided", "_FIGURE_ELEMENTS"} <= set(names)
+    for name in names:
+        assert getattr(old, name) is getattr(new, name), name
+    assert old.figure_data is not new.figure_data
+    assert old.figure_data.__module__ == "collapsecheck.figure_data"
+    assert set(old.__all__) <= set(dir(old)) and set(new.__all__) <= set(dir(old))
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
 
@@ -506,6 +534,7 @@ def test_every_family_declaration_names_what_ships():
         "tool"]["setuptools"]["package-data"]["collapsecheck"]
     for s in specs():
         for ref in (s.checks, s.figures, s.results, s.mutants, s.claims,
+                    *s.mutant_groups.values(),
                     *s.commands.values()):
             if ref:
                 module, name = ref.split(":")

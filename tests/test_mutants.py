@@ -200,3 +200,81 @@ def test_regime_mutants_are_well_formed_and_wrong(name):
     np.testing.assert_array_equal(REGIME_MUTANTS[name](base, "all").log_var,
                                   simulate(base, engine="sufficient", workers=1)
                                   .trajectories.log_var)
+
+
+# ---------------------------------------------------------------------------------------
+# Every family's mutants through the registry, the Gaussian family's included
+# ---------------------------------------------------------------------------------------
+
+
+def _family_modules():
+    from collapsecheck.families.categorical import mutants as categorical
+    from collapsecheck.families.gaussian import mutants as gaussian
+    from collapsecheck.families.mvgaussian import mutants as mvgaussian
+
+    return gaussian, categorical, mvgaussian
+
+
+def test_every_family_declares_its_mutants():
+    from collapsecheck.families import spec
+    from collapsecheck.mutants import family_mutants, mutant_groups
+
+    gaussian, categorical, mvgaussian = _family_modules()
+    assert spec("gaussian").mutants.endswith(":GAUSSIAN_MUTANTS")
+    assert gaussian.GAUSSIAN_MUTANTS == {**MUTANTS, **REGIME_MUTANTS}
+    assert family_mutants() == {"gaussian": gaussian.GAUSSIAN_MUTANTS,
+                                "categorical": categorical.MUTANTS,
+                                "mvgaussian": mvgaussian.MUTANTS}
+    assert mutant_groups() == [("all", MUTANTS), ("regimes", REGIME_MUTANTS),
+                               ("categorical", categorical.MUTANTS),
+                               ("mvgaussian", mvgaussian.MUTANTS)]
+
+
+def test_the_groups_partition_every_mutant_in_listing_order():
+    from collapsecheck.mutants import mutant_groups
+
+    groups = mutant_groups()
+    names = [name for _, members in groups for name in members]
+    assert names == list(ALL_MUTANTS)  # each once, in the order `collapsecheck mutants` lists
+    for group, members in groups:
+        assert group not in ALL_MUTANTS and members
+        assert len({m.profile for m in members.values()}) == 1, group  # one profile each
+        assert all(ALL_MUTANTS[k] is m for k, m in members.items())
+
+
+def test_select_names_groups_and_families():
+    from collapsecheck.mutants import select
+
+    _, categorical, mvgaussian = _family_modules()
+    assert select(["all"]) == list(MUTANTS)
+    assert select(["regimes"]) == list(REGIME_MUTANTS)
+    assert select(["gaussian"]) == [*MUTANTS, *REGIME_MUTANTS]
+    assert select(["categorical"]) == list(categorical.MUTANTS)
+    assert select(["mvgaussian"]) == list(mvgaussian.MUTANTS)
+    for name in ALL_MUTANTS:
+        assert select([name]) == [name]
+    assert select(["growth-lag, all", " ", "regimes,frozen-mean", "growth-lag"]) == [
+        "growth-lag", *MUTANTS, *(k for k in REGIME_MUTANTS if k != "growth-lag")]
+    assert select([]) == [] and select([" , "]) == []
+
+
+def test_an_unknown_name_lists_every_group():
+    from collapsecheck.mutants import UnknownMutant, select
+
+    _, categorical, mvgaussian = _family_modules()
+    want = (f"unknown mutant 'ci'; the mutants are: all, {', '.join(MUTANTS)}; and for the "
+            f"regimes profile: regimes, {', '.join(REGIME_MUTANTS)}; and for the categorical "
+            f"profile: categorical, {', '.join(categorical.MUTANTS)}; and for the mvgaussian "
+            f"profile: mvgaussian, {', '.join(mvgaussian.MUTANTS)}.")
+    with pytest.raises(UnknownMutant) as err:
+        select(["all", "ci"])
+    assert str(err.value) == want and err.value.name == "ci"
+    with pytest.raises(InputError) as err:
+        from collapsecheck.validate import control_names
+
+        control_names(["ci"])
+    assert str(err.value) == (
+        f"unknown control 'ci'; --controls takes 'all' or names from: {', '.join(MUTANTS)}; "
+        f"or 'regimes' or names from: {', '.join(REGIME_MUTANTS)}; or 'categorical' or "
+        f"names from: {', '.join(categorical.MUTANTS)}; or 'mvgaussian' or names from: "
+        f"{', '.join(mvgaussian.MUTANTS)}.")

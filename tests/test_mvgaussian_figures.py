@@ -3,8 +3,6 @@ Lyapunov lines, log det beside its exact mean, drawn by the shared ``panels`` ki
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from scipy import special
@@ -12,7 +10,7 @@ from scipy import special
 from collapsecheck.families import spec
 from collapsecheck.families.mvgaussian.figures import _shown, figure_data
 from collapsecheck.families.mvgaussian.mutants import MUTANTS
-from collapsecheck.figure_data import _family_figures
+from collapsecheck.figure_data import figure_data as report_figures
 from collapsecheck.profiles import Profile, load_profile
 from collapsecheck.report.figures import render_figure
 
@@ -20,8 +18,9 @@ from collapsecheck.report.figures import render_figure
 @pytest.fixture(scope="module")
 def drawn():
     profile = load_profile("mvgaussian")
-    return profile, _family_figures(profile, [SimpleNamespace(family="mvgaussian")],
-                                    workers=1, simulator=None)["panels"]
+    figures = report_figures(profile, [], workers=1)  # the report's, through the registry
+    assert list(figures) == ["panels"]  # no other family has anything to draw
+    return profile, figures["panels"]
 
 
 def test_the_family_declares_its_figure():

@@ -25,7 +25,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-import collapsecheck.figure_data as figure_data
+import collapsecheck.families.gaussian.figures as gaussian_figures
 from collapsecheck.cli import main
 from collapsecheck.mutants import REGIME_MUTANTS
 from collapsecheck.report.schema import load_schema, validate_report
@@ -89,7 +89,7 @@ def mutant_run(request, mutant_profile, tmp_path_factory):
     name = request.param
     out = tmp_path_factory.mktemp(name)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(figure_data, "regimes_figure_data",
+        mp.setattr(gaussian_figures, "regimes_figure_data",
                    lambda *a, **k: {"generations": [], "curves": [], "title": "stub"})
         code = main(["validate", "--profile", str(mutant_profile), "--out", str(out),
                      "--no-progress", "--simulator",

@@ -1,252 +1,89 @@
 """The numbers behind the report's plots (drawn by :mod:`collapsecheck.report.figures`).
 
-For the article's experiment (or the first check's, without claims): a handful of sigma
-trajectories with the exact 2.5/50/97.5% quantile band, a histogram of the final
-log sigma^2 over its exact density, a QQ plot against the exact law, the probability
-integral transforms of every one-generation step and of the endpoint under their exact
-laws (:func:`pit_data`), and every drift check's estimate with its CI, the exact drift
-and equivalence margins. The chains come from the simulator under test when there is
-one (``validate --simulator``), else from the built-in sufficient engine.
+:func:`figure_data` asks every registered model family for its figures
+(``FamilySpec.figures``, :mod:`collapsecheck.families.protocol`), in registry order, and
+merges what they return: each family draws what the profile holds of its own (the
+Gaussian family's trajectories, endpoint, QQ, PIT, drift and regimes figures,
+:mod:`collapsecheck.families.gaussian.figures`; the categorical and multivariate
+families' ``panels``) and returns nothing otherwise.
+
+Seeds: every figure stream is ``SeedSequence(profile seed, spawn_key=(0xF16, *key))``
+(:func:`figure_stream`), independent of the checks' and the claims' streams; a family is
+handed ``seed``, the stream ``(2,)``, and ``stream`` to take other keys (the Gaussian
+family keeps the streams ``()`` and ``(1,)`` its figures had before the families
+declared them).
+
+The Gaussian figures' names at this historical path (``pit_data``, ``PIT_VALUES``,
+``REGIMES_FIGURE``, ``regimes_figure_data``, ...) are served from the family when first
+asked for, so importing this module loads no family.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
-import numpy as np
-
-from collapsecheck.engines import simulate
-from collapsecheck.experiment import Experiment
 from collapsecheck.seeds import derived_seed
-from collapsecheck.theory import LogVarianceLaw
 
-__all__ = ["figure_data"]
+__all__ = ["figure_data", "figure_stream"]
 
 _FIGURE_STREAM = 0xF16
+#: The key of the stream handed to every family as its ``seed``.
+_FAMILY_SEED_KEY = (2,)
 
 
-def _figure_experiment(profile, results) -> Experiment | None:
-    seed = derived_seed(profile.seed, (_FIGURE_STREAM,))
-    c = profile.claims
-    if c is not None:
-        return Experiment(n=c.n, generations=c.generations, replicates=min(c.replicates, 1000),
-                          ddof=c.ddof, seed=seed)
-    from collapsecheck.families import FAMILIES
+def figure_stream(seed: int) -> Callable[..., int]:
+    """``stream(*key)``: the integer seed of the report's figure stream ``key`` under the
+    profile seed ``seed``, :func:`~collapsecheck.seeds.derived_seed` of
+    ``(0xF16, *key)``."""
 
-    for r in results:
-        s = r.spec
-        if getattr(r, "family", "") in FAMILIES and r.family != "gaussian":
-            continue  # another model family's check: its figures are its own
-        if s.get("generations", 0) >= 1:
-            return Experiment(n=s["n"], generations=s["generations"],
-                              replicates=min(s["replicates"], 1000), ddof=s["ddof"],
-                              mu0=s["mu0"], sigma0=s["sigma0"], seed=seed)
-    return None
+    def stream(*key: int) -> int:
+        return derived_seed(seed, (_FIGURE_STREAM, *key))
+
+    return stream
 
 
-#: Recorded values (chains x generations) of the figure run: every generation is kept
-#: up to this many, so that the PIT plot sees every one-generation step.
-_FIGURE_ELEMENTS = 1 << 21
-
-
-def figure_data(profile, results, *, workers=None, chains: int = 30, band_points: int = 60,
-                simulator=None, source: str = "built-in engine sufficient") -> dict:
-    """The data of every figure of the report of ``profile`` (module docstring), the
-    chains drawn by ``simulator`` (a :data:`~collapsecheck.checks.Simulator`; the
-    built-in ``sufficient`` engine when None) and labelled with ``source``. The figure
-    run records every generation when chains x generations fit in
-    :data:`_FIGURE_ELEMENTS` (else the first generations and an even grid), and feeds the
-    PIT plots (:func:`pit_data`)."""
-    out: dict = {}
-    e = _figure_experiment(profile, results)
-    if e is not None:
-        T = e.generations
-        grid = np.unique(np.linspace(0, T, min(T + 1, 400)).round().astype(int))
-        head = max(1, min(T, _FIGURE_ELEMENTS // e.replicates - 1))
-        record = np.union1d(grid, np.arange(head + 1))
-        if simulator is None:
-            traj = simulate(e, record=record.tolist(), workers=workers).trajectories
-        else:
-            traj = simulator(e, record.tolist())
-        out.update(pit_data(traj.log_var, traj.generations, n=e.n, ddof=e.ddof,
-                            source=source))
-        keep = np.isin(traj.generations, grid)
-        sigma = np.exp(0.5 * np.asarray(traj.log_var)[:chains][:, keep])
-        traj = replace(traj, generations=np.asarray(traj.generations)[keep],
-                       log_var=np.asarray(traj.log_var)[:, keep],
-                       mean=None if traj.mean is None else np.asarray(traj.mean)[:, keep])
-        band_gen = np.unique(np.linspace(0, T, min(T + 1, band_points)).round().astype(int))
-        levels = (0.025, 0.5, 0.975)
-        band = {str(q): [] for q in levels}
-        for g in band_gen:
-            law = LogVarianceLaw(e.n, int(g), e.ddof)
-            qs = np.atleast_1d(law.ppf(np.array(levels)))
-            for q, v in zip(levels, qs, strict=True):
-                band[str(q)].append(e.sigma0 * math.exp(0.5 * float(v)))
-        out["trajectories"] = {
-            "generations": grid.tolist(),
-            "sigma": sigma.tolist(),
-            "band_generations": band_gen.tolist(),
-            "band": band,
-            "title": (f"sigma over generations: {chains} chains ({source}), n={e.n}, "
-                      f"ddof={e.ddof:g}, with the exact 95% band and median"),
-        }
-        law = LogVarianceLaw(e.n, T, e.ddof)
-        if T >= 1:
-            s = traj.final_log_var - 2 * math.log(e.sigma0)
-            lo, hi = law.ppf(1e-4), law.ppf(1 - 1e-4)
-            x = np.linspace(min(lo, s.min()), max(hi, s.max()), 300)
-            out["endpoint"] = {
-                "log_sigma2": s.tolist(), "grid": x.tolist(), "density": law.pdf(x).tolist(),
-                "title": (f"log(sigma_T^2/sigma_0^2) at T={T}: {s.size} replicates ({source}) "
-                          "vs exact density"),
-            }
-            probs = (np.arange(1, 100) / 100.0)
-            out["qq"] = {
-                "theoretical": np.atleast_1d(law.ppf(probs)).tolist(),
-                "sample": np.quantile(s, probs).tolist(),
-                "title": "QQ plot of log(sigma_T^2/sigma_0^2): percentiles, sample vs exact",
-            }
-    # Drift checks at different n have drifts of very different sizes: plot each as its
-    # relative error (estimate - exact)/|exact|, so they share one axis.
-    drift = []
-    for r in results:
-        num = r.numbers
-        if "drift_estimate" in num and num["drift_exact"] != 0:
-            exact = num["drift_exact"]
-
-            def rel(x, exact=exact):
-                return (x - exact) / abs(exact)
-
-            margin = num.get("margin")
-            drift.append({"id": r.id, "estimate": rel(num["drift_estimate"]),
-                          "ci95": [rel(v) for v in num["drift_ci95"]], "theory": 0.0,
-                          "margin": None if margin is None else [rel(v) for v in margin]})
-    if drift:
-        out["drift"] = drift
-    if any(getattr(r, "family", "") == "regimes" for r in results):
-        out["regimes"] = regimes_figure_data(derived_seed(profile.seed, (_FIGURE_STREAM, 1)),
-                                             workers=workers)
-    out.update(_family_figures(profile, results, workers, simulator))
-    return out
-
-
-def _family_figures(profile, results, workers, simulator) -> dict:
-    """The figures a model family declares (``FamilySpec.figures``) when the profile has
-    checks of that family."""
+def figure_data(profile, results, *, workers=None, simulator=None,
+                source: str = "built-in engine sufficient") -> dict:
+    """The data of every figure of the report of ``profile``, whose checks gave
+    ``results``: each family's ``FamilySpec.figures`` called as ``function(profile,
+    results, seed=..., stream=..., workers=..., simulator=..., source=...)``, its
+    ``{kind: data}`` merged in registry order. The chains are drawn by ``simulator``
+    (a :data:`~collapsecheck.checks.Simulator`; each family's built-in engine when None)
+    and labelled with ``source``; seeds as in the module docstring."""
     import importlib
 
     from collapsecheck.families import specs
 
+    stream = figure_stream(profile.seed)
     out: dict = {}
     for s in specs():
-        if s.figures and any(getattr(r, "family", "") == s.name for r in results):
+        if s.figures:
             module, name = s.figures.split(":")
             draw = getattr(importlib.import_module(module), name)
-            out.update(draw(profile, results, workers=workers, simulator=simulator,
-                            seed=derived_seed(profile.seed, (_FIGURE_STREAM, 2))))
+            out.update(draw(profile, results, seed=stream(*_FAMILY_SEED_KEY), stream=stream,
+                            workers=workers, simulator=simulator, source=source))
     return out
 
 
-#: The regimes drawn side by side (n = 20, 100 generations): the article's chain, what
-#: prevents collapse, and what worsens it.
-REGIMES_FIGURE = (
-    ("replace (the article's chain)", {}),
-    ("accumulate", {"regime": "accumulate"}),
-    ("mix, 10% fresh", {"regime": "mix", "fresh_fraction": 0.1}),
-    ("n-growth, n_t = ceil(n t)", {"n_growth": 1.0}),
-    ("temperature 0.98", {"temperature": 0.98}),
-    ("truncated at 2 sigma", {"truncate": 2.0}),
-)
+def _gaussian() -> ModuleType:
+    """The Gaussian family's figures (imported when first asked for)."""
+    import collapsecheck.families.gaussian.figures as gaussian
+
+    return gaussian
 
 
-def regimes_figure_data(seed: int, *, n: int = 20, generations: int = 100,
-                        chains: int = 1000, points: int = 21, workers=None) -> dict:
-    """Exact E[sigma_t^2] of each regime in :data:`REGIMES_FIGURE` at ``points``
-    generations, beside the mean of ``chains`` simulated chains (sufficient engine where
-    the regime has one, samples otherwise) with its standard error."""
-    from collapsecheck.families.gaussian.theory import predict
-
-    grid = np.unique(np.linspace(0, generations, points).round().astype(int))
-    curves = []
-    for label, params in REGIMES_FIGURE:
-        e = Experiment(n=n, generations=generations, replicates=chains, seed=seed, **params)
-        exact = [1.0 if g == 0 else float(predict(e.replace(generations=int(g))).sigma2_mean)
-                 for g in grid]
-        engine = "samples" if e.truncate is not None else "sufficient"
-        traj = simulate(e, engine=engine, record=grid.tolist(), workers=workers).trajectories
-        s2 = np.exp(traj.log_var - 2 * math.log(e.sigma0))
-        curves.append({"label": label, "exact": exact, "simulated": s2.mean(axis=0).tolist(),
-                       "se": (s2.std(axis=0, ddof=1) / math.sqrt(chains)).tolist()})
-    return {"generations": grid.tolist(), "curves": curves,
-            "title": f"E[sigma_t^2]/sigma_0^2 by regime (n={n}): exact (lines), {chains} "
-                     "chains of the built-in engines (points, 95% intervals)"}
+def __getattr__(name: str) -> Any:
+    """The Gaussian figures' names at their historical path (``pit_data``,
+    ``PIT_VALUES``, ``REGIMES_FIGURE``, ``regimes_figure_data``, ...:
+    :mod:`collapsecheck.families.gaussian.figures`)."""
+    if not name.startswith("__"):
+        g = _gaussian()
+        if hasattr(g, name):
+            return getattr(g, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-#: At most this many PIT values per plot: every value is i.i.d. uniform under the exact
-#: law, so an evenly strided subset of a larger set is too; the band is exact for it.
-PIT_VALUES = 2000
-#: Fewest PIT values worth a plot.
-PIT_MIN_VALUES = 20
-
-
-def _strided(u: np.ndarray, limit: int) -> np.ndarray:
-    if u.size <= limit:
-        return u
-    return u[np.linspace(0, u.size - 1, limit).round().astype(np.int64)]
-
-
-def pit_data(log_var, generations, *, n: int, ddof: float, source: str = "",
-             limit: int = PIT_VALUES) -> dict:
-    r"""The probability integral transforms of recorded chains under the exact law.
-
-    ``log_var`` (chains x recorded generations, NaN where a chain is not recorded) at
-    ``generations`` (increasing). Two sets of values, each uniform on (0, 1) exactly
-    when the chains follow the article's refit chain with this ``n`` and ``ddof``:
-
-    * ``pit_increments``: :math:`u = F_X(\log\sigma_t^2 - \log\sigma_{t-1}^2)` for every
-      recorded one-generation step, :math:`F_X` the exact step law
-      (:class:`~collapsecheck.theory.StepLaw`: :math:`X = \log(\chi^2_{n-1}/(n -
-      \mathrm{ddof}))`); the steps are i.i.d. under H0 (Cochran), within and across
-      chains.
-    * ``pit_endpoint``: :math:`u = F_T(\log(\sigma_T^2/\sigma_0^2))` for every chain
-      recorded at the first and the last generation, :math:`F_T` the exact law of the sum
-      of T steps (:class:`~collapsecheck.theory.LogVarianceLaw`), T their distance.
-
-    Each is thinned to at most ``limit`` values by an even stride (a fixed subset of
-    i.i.d. values is i.i.d.). A set with fewer than :data:`PIT_MIN_VALUES` values is left
-    out. The values are plotted as ECDF differences in the band of
-    :func:`collapsecheck.report.ecdf.simultaneous_band`.
-    """
-    from collapsecheck.theory import StepLaw
-
-    lv = np.asarray(log_var, dtype=np.float64)
-    g = np.asarray(generations, dtype=np.int64)
-    out: dict = {}
-    by = f" ({source})" if source else ""
-    if lv.ndim != 2 or lv.shape[1] != g.size or g.size < 2:
-        return out
-    consecutive = np.flatnonzero(np.diff(g) == 1)
-    if consecutive.size:
-        steps = lv[:, consecutive + 1] - lv[:, consecutive]
-        steps = steps[np.isfinite(steps)]
-        if steps.size >= PIT_MIN_VALUES:
-            u = _strided(StepLaw(n, ddof).cdf(steps), limit)
-            out["pit_increments"] = {
-                "u": u.tolist(), "total": int(steps.size),
-                "title": (f"PIT of the one-generation steps of log σ²{by}: {u.size} of "
-                          f"{steps.size} steps, n={n}, ddof={ddof:g}"),
-                "xlabel": "u = F_step(log σ_t² − log σ_{t−1}²)",
-            }
-    ends = lv[:, -1] - lv[:, 0]
-    ends = ends[np.isfinite(ends)]
-    T = int(g[-1] - g[0])
-    if T >= 1 and ends.size >= PIT_MIN_VALUES:
-        u = _strided(np.asarray(LogVarianceLaw(n, T, ddof).cdf(ends), dtype=float), limit)
-        out["pit_endpoint"] = {
-            "u": u.tolist(), "total": int(ends.size),
-            "title": (f"PIT of log(σ_T²/σ_0²) at T={T}{by}: {u.size} of {ends.size} chains"),
-            "xlabel": "u = F_T(log σ_T² − log σ_0²)",
-        }
-    return out
+def __dir__() -> list[str]:
+    return sorted({*globals(), *(k for k in vars(_gaussian()) if not k.startswith("__"))})

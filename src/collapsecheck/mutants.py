@@ -17,14 +17,15 @@ or from the command line, with the name's hyphens written as underscores::
     collapsecheck validate --profile ci --simulator collapsecheck.mutants:ddof_mismatch
 
 This module is the shared part: :class:`Mutant` (a named wrong simulator and the profile
-that must catch it), the lookup of every family's mutants (:func:`all_mutants`,
-:func:`family_mutants`, ``FamilySpec.mutants`` in the registry), :func:`select` and
-:class:`UnknownMutant`. The mutants themselves live with their family: the Gaussian
-chain's (:data:`MUTANTS`, :data:`REGIME_MUTANTS`, the parametrised builders
-:func:`wrong_ddof`, :func:`tails`, ..., :data:`DRAWS_MAX_N`) in
-:mod:`collapsecheck.families.gaussian.mutants`, served here under their historical names
-when first asked for (so importing this module loads no family); the other families'
-in their ``mutants`` module.
+that must catch it), the lookup of every family's mutants and their groups
+(:func:`all_mutants`, :func:`family_mutants`, :func:`mutant_groups`: each family's
+``FamilySpec.mutants`` and ``FamilySpec.mutant_groups`` in the registry, the Gaussian
+family's included), :func:`select` and :class:`UnknownMutant`. The mutants themselves
+live with their family: the Gaussian chain's (:data:`MUTANTS`, :data:`REGIME_MUTANTS`,
+the parametrised builders :func:`wrong_ddof`, :func:`tails`, ..., :data:`DRAWS_MAX_N`)
+in :mod:`collapsecheck.families.gaussian.mutants`, served here under their historical
+names when first asked for (so importing this module loads no family); the other
+families' in their ``mutants`` module.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 __all__ = [  # noqa: F822 - the Gaussian names and ALL_MUTANTS are served by __getattr__
     "ALL_MUTANTS",
     "DRAWS_MAX_N",
+    "GAUSSIAN_MUTANTS",
     "MUTANTS",
     "REGIME_MUTANTS",
     "Mutant",
@@ -89,61 +91,97 @@ class Mutant:
         return self.build()(experiment, record)
 
 
-def _family_mutants() -> dict[str, dict[str, Mutant]]:
-    """Each model family's mutants (``FamilySpec.mutants``), by family name."""
+def _load(ref: str) -> dict[str, Mutant]:
+    """The ``{name: Mutant}`` mapping a family declares as ``"module:NAME"``."""
     import importlib
 
+    module, name = ref.split(":")
+    return dict(getattr(importlib.import_module(module), name))
+
+
+#: Family name -> its mutants; the named groups partitioning them, in order.
+_Registry = tuple[dict[str, dict[str, Mutant]], list[tuple[str, dict[str, Mutant]]]]
+
+
+def _registry() -> _Registry:
+    """Each model family's mutants (``FamilySpec.mutants``) by family name, and the
+    groups that partition them, in registry order: a family's declared
+    ``FamilySpec.mutant_groups``, else its mutants under the family's name."""
     from collapsecheck.families import specs
 
     found: dict[str, dict[str, Mutant]] = {}
+    groups: list[tuple[str, dict[str, Mutant]]] = []
     for s in specs():
         if s.mutants:
-            module, name = s.mutants.split(":")
-            found[s.name] = dict(getattr(importlib.import_module(module), name))
-    return found
+            found[s.name] = _load(s.mutants)
+            groups += ([(g, _load(ref)) for g, ref in s.mutant_groups.items()]
+                       or [(s.name, found[s.name])])
+    return found, groups
 
 
-#: Mutants of the other model families, by family (imported when first asked for: their
-#: modules import this one).
-_FAMILY_MUTANTS: dict[str, dict[str, Mutant]] | None = None
+#: :func:`_registry`, built when first asked for (the families' mutant modules import
+#: this one).
+_REGISTRY: _Registry | None = None
+
+
+def _built() -> _Registry:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _registry()
+    return _REGISTRY
 
 
 def family_mutants() -> dict[str, dict[str, Mutant]]:
-    global _FAMILY_MUTANTS
-    if _FAMILY_MUTANTS is None:
-        _FAMILY_MUTANTS = _family_mutants()
-    return _FAMILY_MUTANTS
+    """Each model family's mutants (``FamilySpec.mutants``), by family name, in registry
+    order."""
+    return _built()[0]
+
+
+def mutant_groups() -> list[tuple[str, dict[str, Mutant]]]:
+    """The named groups of mutants, ``[(group, {name: Mutant}), ...]`` in registry
+    order: they partition :func:`all_mutants`, each caught by one profile (a family's
+    ``FamilySpec.mutant_groups``, else all its mutants under the family's name; today
+    ``all``, the Gaussian chain's caught by ``ci``, ``regimes``, ``categorical`` and
+    ``mvgaussian``)."""
+    return _built()[1]
 
 
 def all_mutants() -> dict[str, Mutant]:
-    """Every mutant by name: :data:`MUTANTS`, :data:`REGIME_MUTANTS` and each family's."""
-    g = _gaussian()
-    out = {**g.MUTANTS, **g.REGIME_MUTANTS}
+    """Every mutant by name: each family's, in registry order (the Gaussian family's
+    :data:`MUTANTS` and :data:`REGIME_MUTANTS` first)."""
+    out: dict[str, Mutant] = {}
     for group in family_mutants().values():
         out.update(group)
     return out
 
 
 class UnknownMutant(ValueError):
-    """A name that is neither ``all`` nor in :data:`MUTANTS` (``.name``)."""
+    """A name that is neither a group (:func:`mutant_groups`, or a family's name) nor a
+    mutant (``.name``). The message lists every group and its mutants: the first as
+    "the mutants", each other with the profile that catches it."""
 
     def __init__(self, name: str):
-        families = "".join(f"; and for the {f} profile: {f}, {', '.join(group)}"
-                           for f, group in family_mutants().items())
-        super().__init__(f"unknown mutant {name!r}; the mutants are: all, "
-                         f"{', '.join(_gaussian().MUTANTS)}; and for the regimes profile: "
-                         f"regimes, {', '.join(_gaussian().REGIME_MUTANTS)}{families}.")
+        listed = "; ".join(
+            ("the mutants are" if i == 0 else f"and for the {_profile(members)} profile")
+            + f": {', '.join((group, *members))}"
+            for i, (group, members) in enumerate(mutant_groups()))
+        super().__init__(f"unknown mutant {name!r}; {listed}.")
         self.name = name
+
+
+def _profile(members: dict[str, Mutant]) -> str:
+    """The profile that catches the mutants of one group."""
+    return next(iter(members.values())).profile
 
 
 def select(entries: Iterable[str]) -> list[str]:
     """The mutants named by ``entries``, in order and once each: each entry may be a
-    comma-separated list, ``all`` stands for every name in :data:`MUTANTS` and
-    ``regimes`` for every name in :data:`REGIME_MUTANTS`, a model family's name for its
-    mutants (``categorical``), blanks are skipped; an unknown
-    name raises :class:`UnknownMutant`."""
-    g = _gaussian()
-    groups = {"all": g.MUTANTS, "regimes": g.REGIME_MUTANTS, **family_mutants()}
+    comma-separated list of mutant names and group names (:func:`mutant_groups`:
+    ``all`` stands for every name in :data:`MUTANTS`, ``regimes`` for every name in
+    :data:`REGIME_MUTANTS`, ...) and a model family's name stands for all its mutants
+    (``categorical``; ``gaussian``: ``all`` and ``regimes``); blanks are skipped; an
+    unknown name raises :class:`UnknownMutant`."""
+    groups = {**family_mutants(), **dict(mutant_groups())}
     every = all_mutants()
     out: list[str] = []
     for entry in entries:

@@ -45,19 +45,19 @@ __all__ = ["check_seed", "control_names", "run_check", "run_profile", "simulator
 
 
 def control_names(names: Iterable[str]) -> tuple[str, ...]:
-    """Positive-control names as given (:func:`collapsecheck.mutants.select`: ``"all"``
-    for every mutant; each entry may be a comma-separated list), in order, without
-    repeats. An unknown name is an :class:`~collapsecheck.errors.InputError` listing the
-    valid ones."""
+    """Positive-control names as given (:func:`collapsecheck.mutants.select`: a group's
+    name, such as ``"all"`` or ``"regimes"``, or a family's, for its mutants; each entry
+    may be a comma-separated list), in order, without repeats. An unknown name is an
+    :class:`~collapsecheck.errors.InputError` listing the valid ones, group by group."""
     from collapsecheck.errors import InputError
-    from collapsecheck.mutants import MUTANTS, REGIME_MUTANTS, UnknownMutant, select
+    from collapsecheck.mutants import UnknownMutant, mutant_groups, select
 
     try:
         return tuple(select(names))
     except UnknownMutant as exc:
-        raise InputError(f"unknown control {exc.name!r}; --controls takes 'all' or names "
-                         f"from: {', '.join(MUTANTS)}; or 'regimes' or names from: "
-                         f"{', '.join(REGIME_MUTANTS)}.") from None
+        takes = "; or ".join(f"{group!r} or names from: {', '.join(members)}"
+                             for group, members in mutant_groups())
+        raise InputError(f"unknown control {exc.name!r}; --controls takes {takes}.") from None
 
 
 def check_seed(profile_seed: int, check_id: str, stage: int) -> tuple[int, tuple[int, int]]:

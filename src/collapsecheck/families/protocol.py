@@ -27,9 +27,15 @@ a few primitives; the shared layers derive the rest):
     :class:`~collapsecheck.checks.base.Check` subclasses (registered with the shared ones;
     each check brings its family's simulator, ``Check.simulator``).
 ``figures``
-    ``"module:function"``, called as ``function(profile, results, seed=..., workers=...,
-    simulator=...)`` when the profile has checks of the family; returns ``{kind: data}``
-    for the report's figure kinds (:mod:`collapsecheck.report.figures`, e.g. ``panels``).
+    ``"module:function"``, called for every validation report as ``function(profile,
+    results, seed=..., stream=..., workers=..., simulator=..., source=...)``
+    (:func:`collapsecheck.figure_data.figure_data`); returns ``{kind: data}`` for the
+    report's figure kinds (:mod:`collapsecheck.report.figures`, e.g. ``panels``), empty
+    when the profile holds nothing of the family's to draw. ``seed`` is the families'
+    figure seed; ``stream(*key)`` the seed of the report's figure stream ``key``, for a
+    family that needs several (the Gaussian family keeps its historical ``()`` and
+    ``(1,)``; ``seed`` is ``stream(2)``); ``simulator`` the simulator under test (None:
+    the built-in engines) and ``source`` its label for titles.
 ``results``
     ``"module:function"``, called as ``function(records, experiment, record, name)`` on
     what a simulator under test returned for an experiment of the family (``validate
@@ -55,6 +61,14 @@ a few primitives; the shared layers derive the rest):
     report's ``spec.claims`` and whose ``engine`` names the built-in engine of its
     simulations. None: the family has no claims, and a ``[claims]`` table naming it is
     refused.
+``mutant_groups``
+    ``group name -> "module:NAME"`` of a part of ``mutants`` (a ``{name: Mutant}``
+    mapping), for a family whose mutants different profiles catch: the groups, in order,
+    partition its mutants, each name stands for its part wherever mutants are named
+    (``--mutant``, ``--controls``, :func:`collapsecheck.mutants.select`) and heads it in
+    the list of valid names. Without groups, the family's mutants are one group under
+    the family's name. (The Gaussian family's: ``all``, caught by ``ci``, and
+    ``regimes``.)
 ``schemas``
     ``command -> path`` (inside the ``collapsecheck`` package) of the JSON Schema its
     ``--json`` record of that command follows, shipped with the package.
@@ -156,6 +170,7 @@ class FamilySpec:
     results: str | None = None  # "module:function" validating a simulator's records
     mutants: str | None = None  # "module:NAME" of its {name: Mutant} mapping
     claims: str | None = None  # "module:NAME" of its FamilyClaims (a [claims] table)
+    mutant_groups: dict[str, str] = field(default_factory=dict)  # group -> "module:NAME"
     schemas: dict[str, str] = field(default_factory=dict)  # command -> JSON Schema file
 
     def takes(self, option: str, declared: frozenset[str]) -> bool:

@@ -2,7 +2,8 @@
 (what ``--json`` prints) and a self-contained ``audit.html`` with the checks, the rate,
 and the calibration of the recorded chains: PIT ECDF-difference plots of their
 one-generation steps and of their endpoint in the simultaneous 95% band
-(:func:`collapsecheck.figure_data.pit_data`, :func:`collapsecheck.report.figures.pit_svg`).
+(:func:`collapsecheck.families.gaussian.figures.pit_data`,
+:func:`collapsecheck.report.figures.pit_svg`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def audit_figures(traj, result) -> dict[str, Any]:
     (:class:`~collapsecheck.trajectories.Trajectories`) under the exact law of
     ``result`` (an :class:`~collapsecheck.audit.AuditResult`): the article's chain only
     (another regime's steps have another law; then nothing)."""
-    from collapsecheck.figure_data import pit_data
+    from collapsecheck.families.gaussian.figures import pit_data
 
     if result.spec.get("regime", "replace") != "replace":
         return {}

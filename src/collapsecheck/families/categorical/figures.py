@@ -13,10 +13,12 @@ __all__ = ["figure_data"]
 
 
 def figure_data(profile, results, *, seed: int, workers: int | None = None,
-                simulator=None, chains: int = 20, replicates: int = 400) -> dict:
+                simulator=None, stream=None, source: str = "",
+                chains: int = 20, replicates: int = 400) -> dict:
     """``{"panels": ...}`` for the first categorical check of ``profile``: its design,
     ``replicates`` chains from ``seed`` drawn by ``simulator`` (the family's sufficient
-    engine when None)."""
+    engine when None). ``stream`` and ``source``, which the protocol also passes, are
+    not used: one seed suffices, and the title names the source in its own words."""
     from collapsecheck.families.categorical.theory import predict
 
     check = next((c for c in profile.checks if c.family == "categorical"), None)

@@ -8,29 +8,38 @@ The parts: :mod:`~collapsecheck.families.gaussian.parameters` (the frozen
 :mod:`~collapsecheck.families.gaussian.records` (trajectories and their CSV/NPZ formats),
 :mod:`~collapsecheck.families.gaussian.summary` (the final-generation summary of
 ``simulate``), :mod:`~collapsecheck.families.gaussian.commands` (the JSON records of
-``theory`` and ``simulate``) and :mod:`~collapsecheck.families.gaussian.checks` (its checks,
-and the article's claims in ``checks.article``). Their historical paths
-(``collapsecheck.experiment``, ``collapsecheck.theory``, ``collapsecheck.engines.samples``,
-``collapsecheck.trajectories``, ``collapsecheck.checks.theory``, ...) keep working as aliases
-of the same modules (the summary's names, ``collapsecheck.summary.summarize`` and
-``FinalSummary``, and the records', ``collapsecheck.records.theory_record`` and
-``simulation_record``, resolved lazily).
+``theory`` and ``simulate``), :mod:`~collapsecheck.families.gaussian.checks` (its checks,
+and the article's claims in ``checks.article``, priced by ``claims_cost``),
+:mod:`~collapsecheck.families.gaussian.figures` (its report figures) and
+:mod:`~collapsecheck.families.gaussian.mutants` (its deliberately wrong simulators). Their
+historical paths (``collapsecheck.experiment``, ``collapsecheck.theory``,
+``collapsecheck.engines.samples``, ``collapsecheck.trajectories``,
+``collapsecheck.checks.theory``, ...) keep working as aliases of the same modules (the
+summary's names, ``collapsecheck.summary.summarize`` and ``FinalSummary``, and the
+records', ``collapsecheck.records.theory_record`` and ``simulation_record``, resolved
+lazily).
 
 The commands' own bodies implement it (``SPEC.native``), so it declares no options of its
-own: the options the commands declare are its. Its checks, its rules for a simulator's
-records, the article's claims (a profile's ``[claims]`` table) and its JSON Schemas it
-declares as every family does. This module holds only the
-light declaration, ``SPEC``.
+own: the options the commands declare are its. Its checks, its figures, its rules for a
+simulator's records, the article's claims (a profile's ``[claims]`` table), its mutants
+(in two groups: ``all``, caught by the ``ci`` profile, and ``regimes``) and its JSON
+Schemas it declares as every family does. This module holds only the light declaration,
+``SPEC``.
 """
 
 from collapsecheck.families.protocol import FamilySpec
+
+_MUTANTS = "collapsecheck.families.gaussian.mutants"
 
 SPEC = FamilySpec(
     name="gaussian",
     summary="1-D Gaussian refit chain (the article's experiment) and its regimes",
     native=True,
     checks="collapsecheck.families.gaussian.checks:CHECK_TYPES",
+    figures="collapsecheck.families.gaussian.figures:figure_data",
     results="collapsecheck.families.gaussian.records:check_simulated",
     claims="collapsecheck.families.gaussian.checks.article:FAMILY_CLAIMS",
+    mutants=f"{_MUTANTS}:GAUSSIAN_MUTANTS",
+    mutant_groups={"all": f"{_MUTANTS}:MUTANTS", "regimes": f"{_MUTANTS}:REGIME_MUTANTS"},
     schemas={"theory": "schemas/theory.schema.json"},
 )

@@ -2,12 +2,14 @@
 
 Each imitates one realistic bug of a simulator with the signature of ``validate
 --simulator`` plugins, ``(experiment, record) -> Trajectories``, and says so in a
-one-line summary: :data:`MUTANTS` (caught by the ``ci`` profile) and
+one-line summary: :data:`MUTANTS` (caught by the ``ci`` profile, the group ``all``) and
 :data:`REGIME_MUTANTS` (bugs of the regimes' simulators, caught by the ``regimes``
-profile). The shared machinery (:class:`~collapsecheck.mutants.Mutant`, the lookup of
-every family's mutants, ``select``) is :mod:`collapsecheck.mutants`, which also serves
-every name here under its historical path (``collapsecheck.mutants.MUTANTS``,
-``collapsecheck.mutants:ddof_mismatch``, ``from collapsecheck.mutants import tails``).
+profile, the group ``regimes``), together :data:`GAUSSIAN_MUTANTS`, which the family
+declares as every family does (``FamilySpec.mutants`` and ``mutant_groups``). The shared
+machinery (:class:`~collapsecheck.mutants.Mutant`, the lookup of every family's mutants,
+``select``) is :mod:`collapsecheck.mutants`, which also serves every name here under its
+historical path (``collapsecheck.mutants.MUTANTS``, ``collapsecheck.mutants:ddof_mismatch``,
+``from collapsecheck.mutants import tails``).
 
 Every mutant draws its randomness from ``experiment.seed`` alone, so it is deterministic,
 and holds in memory only what it returns (replicates x recorded generations) plus one
@@ -50,6 +52,7 @@ from collapsecheck.mutants import Mutant
 
 __all__ = [
     "DRAWS_MAX_N",
+    "GAUSSIAN_MUTANTS",
     "MUTANTS",
     "REGIME_MUTANTS",
     "clipped_samples",
@@ -644,3 +647,9 @@ REGIME_MUTANTS: dict[str, Mutant] = _registry(
      "batch (it stops growing) instead of every draw so far", _pool_stalls),
     profile="regimes",
 )
+
+
+#: Every mutant of the family, :data:`MUTANTS` then :data:`REGIME_MUTANTS` (its
+#: ``FamilySpec.mutants``: ``--mutant gaussian``); its groups ``all`` and ``regimes``
+#: are its ``FamilySpec.mutant_groups``.
+GAUSSIAN_MUTANTS: dict[str, Mutant] = {**MUTANTS, **REGIME_MUTANTS}

@@ -50,10 +50,13 @@ def _panel(values: np.ndarray, exact: np.ndarray, ylabel: str, label: str,
 
 
 def figure_data(profile, results, *, seed: int, workers: int | None = None,
-                simulator=None, chains: int = 12, replicates: int = 400) -> dict:
+                simulator=None, stream=None, source: str = "",
+                chains: int = 12, replicates: int = 400) -> dict:
     """``{"panels": ...}`` for the design of :func:`_design`: ``replicates`` chains from
     ``seed`` drawn by ``simulator`` (asked for every generation's eigenvalues, the
-    family's convention of a list of generations) or the family's sufficient engine."""
+    family's convention of a list of generations) or the family's sufficient engine.
+    ``stream`` and ``source``, which the protocol also passes, are not used: one seed
+    suffices, and the title names the source in its own words."""
     from collapsecheck.families.mvgaussian.theory import (
         anisotropy_rate,
         logdet_drift,
