@@ -63,6 +63,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})  # the lazy names too, loading no family
+
+
 def build_check(table: dict[str, Any], defaults: dict[str, Any] | None = None) -> Check:
     """A check from a profile table ``{"type": ..., <parameters>}``; ``defaults`` fills
     parameters the table leaves out (e.g. the profile's engine)."""
