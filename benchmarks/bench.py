@@ -412,7 +412,7 @@ def section_seed_cost(run: Run) -> None:
     whole ``run_profile`` (checks, the article's claims, figures) for the same seed."""
     from dataclasses import replace
 
-    from collapsecheck.checks import engine_simulator
+    from collapsecheck.families.gaussian.checks.base import engine_simulator
     from collapsecheck.profiles import load_profile
     from collapsecheck.validate import run_check, run_profile
 

@@ -8,8 +8,9 @@ import pytest
 from scipy import stats as sps
 
 from collapsecheck.calibrate import CALIBRATION_ALPHA, calibrate
-from collapsecheck.checks.base import Check, Outcome
+from collapsecheck.checks.base import Outcome
 from collapsecheck.cli import main
+from collapsecheck.families.gaussian.checks.base import GaussianCheck
 from collapsecheck.profiles import parse_profile
 
 TINY = {"name": "tiny", "seed": 1, "budget": 0.001, "checks": [
@@ -18,7 +19,7 @@ TINY = {"name": "tiny", "seed": 1, "budget": 0.001, "checks": [
 
 
 @dataclass(frozen=True)
-class SkewedP(Check):
+class SkewedP(GaussianCheck):
     """A check whose p-values are too small (p = u^3): an invalid, liberal test."""
 
     type = "skewed"

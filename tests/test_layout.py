@@ -46,9 +46,16 @@ the family fails, and so does removing one without updating the list. What remai
   names, resolved lazily (so importing it, as ``validate``, ``sweep``, the sweep report
   and the other families' commands do for ``environment`` and ``nonfinite_notes``, loads
   no family).
-* ``checks.base``: ``engine_simulator`` wraps the Gaussian engines and ``Check``'s default
-  ``experiment()`` builds the Gaussian parameters (both imported where used, so importing
-  it loads no family); its fields are the Gaussian chain's.
+* ``checks.base`` (the shared ``Check``, whose ``experiment()`` and ``simulator()`` each
+  family's check base implements, e.g. ``GaussianCheck``) serves ``engine_simulator``, the
+  Gaussian engines' simulator (:mod:`collapsecheck.families.gaussian.checks.base`), under
+  its historical name: a historical name, resolved lazily (so importing it loads no
+  family), as is ``collapsecheck.checks.engine_simulator``. Its fields ``ddof``, ``mu0``
+  and ``sigma0`` are the location-scale chains' (the Gaussian and multivariate families
+  use them); they stay shared because every check's ``params()`` and the keys its
+  profile table accepts list them, in one order (``id``, ``n``, ``generations``,
+  ``replicates``, ``ddof``, ``mu0``, ``sigma0``, ``engine``, then the family's), the
+  categorical checks' included.
 * ``families.mvgaussian``: ``theory`` builds on the 1-D chain's theory, deliberately (one
   family importing another, also in :data:`KNOWN_CROSS_FAMILY`): its log-determinant law
   is the machinery of ``ngrowth.GrowthLaw`` and ``replace.LogVarianceLaw``, and it uses
@@ -114,8 +121,7 @@ KNOWN_DIRECT = {
     "collapsecheck.records": {f"{G}.commands"},
     "collapsecheck.figure_data": {f"{G}.figures"},
     "collapsecheck.report.audit": {f"{G}.figures"},
-    "collapsecheck.checks.base": {
-        f"{G}.engines", f"{G}.parameters", f"{G}.records"},
+    "collapsecheck.checks.base": {f"{G}.checks.base"},
     "collapsecheck.families.mvgaussian.theory": {
         f"{G}.theory.ngrowth", f"{G}.theory.prediction", f"{G}.theory.replace",
         f"{G}.theory.steps"},
@@ -362,6 +368,28 @@ def test_the_gaussian_summary_keeps_its_historical_names():
         assert getattr(new, name) is vars(old)[name], name
     assert old.Estimate.__module__ == "collapsecheck.summary"  # pickles keep their path
     assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
+
+
+def test_engine_simulator_keeps_its_historical_names():
+    """``engine_simulator`` lives with the Gaussian checks; ``collapsecheck.checks`` and
+    ``collapsecheck.checks.base`` serve the same object (``from ... import`` and ``*``
+    included), and every Gaussian check's built-in simulator is it."""
+    import collapsecheck.checks as registry
+    import collapsecheck.checks.base as old
+    from collapsecheck.checks.base import engine_simulator as imported
+    from collapsecheck.families.gaussian import checks as family
+    from collapsecheck.families.gaussian.checks.base import GaussianCheck, engine_simulator
+
+    assert old.engine_simulator is registry.engine_simulator is imported is engine_simulator
+    assert family.engine_simulator is engine_simulator
+    assert "engine_simulator" in dir(old) and "engine_simulator" in dir(registry)
+    star: dict = {}
+    exec("from collapsecheck.checks import *", star)  # the star import itself
+    assert star["engine_simulator"] is engine_simulator
+    assert "engine_simulator" not in vars(old)  # served, not defined, by the shared module
+    for cls in family.CHECK_TYPES.values():
+        assert issubclass(cls, GaussianCheck), cls
+        assert cls.simulator is GaussianCheck.simulator, cls
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
 
@@ -441,6 +469,79 @@ def test_a_gaussian_final_summary_pickles_by_either_path():
     done = _python(code)  # a fresh interpreter: nothing has imported the family yet
     assert (done.returncode, done.stdout.strip()) == (0, f"{G}.summary"), done.stderr
     assert json.dumps(pickle.loads(by_old_path).to_dict()) == as_json
+
+
+def _bare(base, **methods):
+    """A frozen check class on ``base`` with a test but, unless given, no experiment or
+    simulator of its own."""
+    from dataclasses import dataclass
+
+    from collapsecheck.checks.base import Outcome
+
+    body = {"type": "bare", "family": "test", "statement": lambda self: "s",
+            "test_name": lambda self: "t",
+            "detectable_effect": lambda self, alpha, replicates: {},
+            "run": lambda self, experiment, simulator: Outcome(
+                0.0, float(simulator(experiment, "final").log_var[0, -1]))} | methods
+    return dataclass(frozen=True)(type("Bare", (base,), body))
+
+
+def test_the_shared_check_needs_its_familys_experiment_and_simulator():
+    """The shared ``Check`` knows no family: a check class that brings neither (or only
+    one) of ``experiment()`` and ``simulator()`` cannot be made, and says what is missing
+    and where it comes from; on the Gaussian base the same class is the Gaussian chain,
+    run by the family's engine."""
+    import numpy as np
+
+    from collapsecheck.checks.base import Check
+    from collapsecheck.families.gaussian.checks.base import GaussianCheck
+    from collapsecheck.families.gaussian.engines import simulate
+    from collapsecheck.families.gaussian.parameters import Experiment
+
+    assert {"experiment", "simulator"} <= Check.__abstractmethods__
+    with pytest.raises(TypeError, match=r"'Bare' does not implement experiment and "
+                                        r"simulator: .*derive it from its family's check "
+                                        r"base .*GaussianCheck"):
+        _bare(Check)()
+    half = _bare(Check, experiment=GaussianCheck.experiment)
+    with pytest.raises(TypeError, match=r"'Bare' does not implement simulator: "):
+        half(n=5)
+    untested = _bare(GaussianCheck, statement=Check.statement)  # Python's own message
+    with pytest.raises(TypeError, match=r"abstract method.*statement"):
+        untested()
+
+    check = _bare(GaussianCheck)(n=6, generations=4, replicates=30, ddof=1.0, mu0=2.0,
+                                 sigma0=3.0, engine="samples")
+    e = check.experiment(seed=11)
+    assert e == Experiment(n=6, generations=4, replicates=30, ddof=1.0, mu0=2.0,
+                           sigma0=3.0, seed=11)
+    assert check.experiment(seed=11, replicates=25).replicates == 25
+    sim = check.simulator(workers=1)
+    assert sim.engine == "samples"
+    direct = simulate(e, engine="samples", workers=1, record="final").trajectories
+    assert np.array_equal(sim(e, "final").log_var, direct.log_var)
+    assert check.run(e, sim).pvalue == direct.log_var[0, -1]
+    with pytest.raises(ValueError, match="`n`"):  # the family's parameters validate
+        _bare(GaussianCheck)(n=1)
+
+
+def test_every_check_lists_the_shared_fields_first_in_one_order():
+    """A check's ``params()`` lists its fields in order: the shared fields first, in the
+    same order for every family, then the family's own."""
+    from dataclasses import fields
+
+    from collapsecheck.checks import CHECK_TYPES
+    from collapsecheck.checks.base import Check
+
+    shared = [f.name for f in fields(Check)]
+    assert shared == ["id", "n", "generations", "replicates", "ddof", "mu0", "sigma0",
+                      "engine"]
+    families = set()
+    for kind, cls in CHECK_TYPES.items():
+        names = [f.name for f in fields(cls)]
+        assert names[:len(shared)] == shared, kind
+        families.add(cls.__module__.split(".")[2])
+    assert families == {"gaussian", "categorical", "mvgaussian"}
 
 
 def test_registry_finds_every_gaussian_check_by_type_through_the_family():

@@ -17,7 +17,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from collapsecheck.checks import build_check, engine_simulator
+from collapsecheck.checks import build_check
+from collapsecheck.families.gaussian.checks.base import engine_simulator
 from collapsecheck.stats import (
     DegenerateDataWarning,
     _cluster_slope,

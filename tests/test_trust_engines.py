@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from collapsecheck import Experiment
-from collapsecheck.checks import engine_simulator
 from collapsecheck.checks.theory import MeanIncrementGof, MuVar
 from collapsecheck.cli import main
 from collapsecheck.engines import simulate
+from collapsecheck.families.gaussian.checks.base import engine_simulator
 from collapsecheck.trajectories import TrajectoryWriter, load, save
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from collapsecheck.checks.base import Check, Outcome
+from collapsecheck.checks.base import Outcome
 from collapsecheck.cli import main
 from collapsecheck.errors import InputError
+from collapsecheck.families.gaussian.checks.base import GaussianCheck
 from collapsecheck.profiles import available_profiles, load_profile, parse_profile, thresholds
 from collapsecheck.results import Verdict
 from collapsecheck.validate import check_seed, run_check, run_profile
@@ -105,7 +106,7 @@ class TestBudget:
 
 
 @dataclass(frozen=True)
-class Scripted(Check):
+class Scripted(GaussianCheck):
     """A check whose p-value is scripted by stage (through the replicates it is given)."""
 
     type = "scripted"

@@ -11,7 +11,10 @@ the registry's family order, on first use (so that a family's check module may i
 The Gaussian checks used to live here; their historical paths keep working:
 ``collapsecheck.checks.theory`` (and ``.article``, ``.collapse``, ``.engines``,
 ``.independence``, ``.regimes``) are aliases of the Gaussian family's modules, and
-``collapsecheck.checks.LogVarGof`` (etc.) its classes.
+``collapsecheck.checks.LogVarGof`` (etc.) its classes; ``engine_simulator``, the Gaussian
+engines' simulator, is
+:func:`collapsecheck.families.gaussian.checks.base.engine_simulator` (all resolved when
+first asked for, so importing this registry loads no family).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import importlib
 from dataclasses import fields
 from typing import Any
 
-from collapsecheck.checks.base import Check, Outcome, Simulator, engine_simulator
+from collapsecheck.checks.base import Check, Outcome, Simulator
 
 __all__ = ["CHECK_TYPES", "Check", "Outcome", "Simulator", "build_check", "check_types",
            "engine_simulator"]
@@ -58,6 +61,10 @@ def __getattr__(name: str):
         if name in gaussian.__all__:
             return getattr(gaussian, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})  # the lazy names too, loading no family
 
 
 def build_check(table: dict[str, Any], defaults: dict[str, Any] | None = None) -> Check:

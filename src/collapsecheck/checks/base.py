@@ -11,8 +11,15 @@ A check is a statement about the chain, an experiment to simulate, a formal test
   fails one only when the test misses, so its allotted alpha bounds the miss rate, which
   the check computes from exact theory at its design (``miss_rate``).
 
-Checks never draw random numbers themselves: they ask a :data:`Simulator` for
-trajectories of an :class:`~collapsecheck.experiment.Experiment`, which carries the seed.
+Checks never draw random numbers themselves: they ask a :data:`Simulator` for the records
+of their family's experiment (which carries the seed). What that experiment is, and which
+built-in simulator runs it, each model family declares in its checks' base class
+(:meth:`Check.experiment`, :meth:`Check.simulator`; e.g.
+:class:`collapsecheck.families.gaussian.checks.base.GaussianCheck`): this module is shared
+and knows no family.
+
+``engine_simulator`` (the Gaussian engines' simulator) is a historical name here, resolved
+lazily: it lives in :mod:`collapsecheck.families.gaussian.checks.base`.
 """
 
 from __future__ import annotations
@@ -21,31 +28,32 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:  # the Gaussian family's, imported where used: this module is shared
-    from collapsecheck.families.gaussian.parameters import Experiment
-    from collapsecheck.families.gaussian.records import Trajectories
+__all__ = ["Check", "Outcome", "Simulator", "engine_simulator"]  # noqa: F822 - __getattr__
 
-__all__ = ["Check", "Outcome", "Simulator", "engine_simulator"]
+#: ``simulator(experiment, record) -> records``: the experiment is the family's parameters
+#: (e.g. the Gaussian :class:`~collapsecheck.experiment.Experiment`), the records its
+#: records (e.g. the Gaussian :class:`~collapsecheck.trajectories.Trajectories`), and
+#: ``record`` is 'all', 'final' or a list of generations. Each family's checks bring their
+#: built-in one (:meth:`Check.simulator`); a researcher's own simulator can be passed in
+#: its place.
+Simulator = Callable[[Any, str | Sequence[int]], Any]
 
-#: ``simulator(experiment, record) -> Trajectories``; ``record`` is 'all', 'final' or a
-#: list of generations. The built-in engines are wrapped by :func:`engine_simulator`;
-#: a researcher's own simulator can be passed in their place.
-Simulator = Callable[["Experiment", str | Sequence[int]], "Trajectories"]
+
+def __getattr__(name: str) -> Any:
+    """``engine_simulator``, the Gaussian engines' simulator, at its historical path
+    (:func:`collapsecheck.families.gaussian.checks.base.engine_simulator`), imported when
+    first asked for (so importing this module loads no family)."""
+    if name == "engine_simulator":
+        from collapsecheck.families.gaussian.checks.base import engine_simulator
+
+        return engine_simulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def engine_simulator(engine: str, workers: int | None = None,
-                     scheduler: str | None = None) -> Simulator:
-    """A :data:`Simulator` that runs one of the built-in engines."""
-    from collapsecheck.families.gaussian.engines import simulate
-
-    def run(experiment: Experiment, record) -> Trajectories:
-        return simulate(experiment, engine=engine, workers=workers, record=record,
-                        scheduler=scheduler).trajectories
-
-    run.engine = engine  # type: ignore[attr-defined]
-    return run
+def __dir__() -> list[str]:
+    return sorted({*globals(), "engine_simulator"})
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,19 @@ class Outcome:
 class Check(ABC):
     """Base of every check: the experiment's parameters plus the check's own options.
 
-    Subclasses set ``type`` (the name used in profiles), ``family`` and ``kind``, and
-    implement :meth:`statement`, :meth:`test_name`, :meth:`run` and
-    :meth:`detectable_effect`.
+    A model family's checks derive from the family's base class, which implements
+    :meth:`experiment` and :meth:`simulator` (e.g.
+    :class:`~collapsecheck.families.gaussian.checks.base.GaussianCheck`); a check type
+    sets ``type`` (the name used in profiles), ``family`` and ``kind``, and implements
+    :meth:`statement`, :meth:`test_name`, :meth:`run` and :meth:`detectable_effect`. A
+    class missing any of these cannot be instantiated.
+
+    The fields are the parameters every check takes, in the order :meth:`params` lists
+    them: the chain's ``n``, ``generations`` and ``replicates``, the refit and start of
+    the location-scale chains (``ddof``, ``mu0``, ``sigma0``: the Gaussian and
+    multivariate Gaussian families use them; the categorical family takes them, keeps
+    their defaults and lists them, as it always has), and ``engine``; each family's own
+    follow.
     """
 
     type: ClassVar[str]
@@ -71,8 +89,8 @@ class Check(ABC):
     kind: ClassVar[str] = "consistency"
     #: Fields holding text, and fields whose None means "not set" (every other field is
     #: a number); a model family's checks extend them with their own parameters.
-    text_fields: ClassVar[tuple[str, ...]] = ("id", "engine", "regime")
-    optional_fields: ClassVar[tuple[str, ...]] = ("fresh_fraction", "truncate")
+    text_fields: ClassVar[tuple[str, ...]] = ("id", "engine")
+    optional_fields: ClassVar[tuple[str, ...]] = ()
 
     id: str = ""
     n: int = 10
@@ -82,6 +100,19 @@ class Check(ABC):
     mu0: float = 0.0
     sigma0: float = 1.0
     engine: str = "sufficient"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Check:
+        # a family supplies these two; say so plainly (a class missing another abstract
+        # method gets Python's own message, naming it)
+        missing = sorted({"experiment", "simulator"}
+                         & set(getattr(cls, "__abstractmethods__", ())))
+        if missing:
+            raise TypeError(
+                f"check class {cls.__name__!r} does not implement {' and '.join(missing)}: "
+                "a check runs on its model family's experiment and simulator, so derive it "
+                "from its family's check base (for the Gaussian chain, "
+                "collapsecheck.families.gaussian.checks.base.GaussianCheck) or define them.")
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:
         _check_iv(self)
@@ -115,14 +146,11 @@ class Check(ABC):
     def validate_design(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Raise ValueError if the check cannot be trusted at these parameters."""
 
-    def experiment(self, seed: int, replicates: int | None = None) -> Experiment:
-        """The experiment the check simulates (the Gaussian family's parameters; another
-        family's checks override this)."""
-        from collapsecheck.families.gaussian.parameters import Experiment
-
-        return Experiment(n=self.n, generations=self.generations,
-                          replicates=self.replicates if replicates is None else replicates,
-                          ddof=self.ddof, mu0=self.mu0, sigma0=self.sigma0, seed=seed)
+    @abstractmethod
+    def experiment(self, seed: int, replicates: int | None = None) -> Any:
+        """The experiment the check simulates: its family's parameters at this check's
+        fields, with ``seed`` and ``replicates`` (the check's own when None). Creating it
+        validates them (:meth:`__post_init__` does so once, at seed 0)."""
 
     @abstractmethod
     def detectable_effect(self, alpha: float, replicates: int) -> dict[str, Any]:
@@ -140,12 +168,14 @@ class Check(ABC):
 
     # -- running -----------------------------------------------------------------------
     @abstractmethod
-    def run(self, experiment: Experiment, simulator: Simulator) -> Outcome: ...
+    def run(self, experiment: Any, simulator: Simulator) -> Outcome: ...
 
+    @abstractmethod
     def simulator(self, workers: int | None = None, scheduler: str | None = None
                   ) -> Simulator:
-        """The built-in simulator of this check's model family, on its engine."""
-        return engine_simulator(self.engine, workers, scheduler)
+        """The built-in simulator of this check's model family, on its ``engine``, run
+        by ``workers`` processes (None: automatic) or ``scheduler``; its records must
+        not depend on either."""
 
     def params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -156,7 +186,8 @@ _ENGINES = ("samples", "sufficient")
 
 def _check_iv(check: Check) -> None:
     """Types and allowed values of the fields every check shares (the experiment's own
-    rules are applied by Experiment)."""
+    rules are applied by the family's parameters, when :meth:`Check.experiment` makes
+    them)."""
     if not isinstance(check.id, str):
         raise TypeError(f"`id` must be a string; got {check.id!r}.")
     if check.engine not in _ENGINES:

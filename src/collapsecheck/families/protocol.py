@@ -25,7 +25,9 @@ a few primitives; the shared layers derive the rest):
 ``checks``
     ``"module:NAME"`` of a mapping from profile check ``type`` names to the family's
     :class:`~collapsecheck.checks.base.Check` subclasses (registered with the shared ones;
-    each check brings its family's simulator, ``Check.simulator``).
+    each check brings its family's experiment and simulator, ``Check.experiment`` and
+    ``Check.simulator``, which the shared ``Check`` leaves abstract: the family's checks
+    derive from its own base class, e.g. ``GaussianCheck``).
 ``figures``
     ``"module:function"``, called for every validation report as ``function(profile,
     results, seed=..., stream=..., workers=..., simulator=..., source=...)``

@@ -1,6 +1,8 @@
 """The Gaussian family's checks and the article's claims.
 
-One module per kind of check: :mod:`.theory` (the article's chain against its exact law),
+Every check derives from :class:`~.base.GaussianCheck` (the family's experiment and its
+engines' simulator, :func:`~.base.engine_simulator`). One module per kind of check:
+:mod:`.theory` (the article's chain against its exact law),
 :mod:`.regimes` (every other regime against its own theory), :mod:`.collapse` (drift and
 collapse, consistency and confirmatory), :mod:`.engines` (the two engines agree),
 :mod:`.independence` (replicates independent), and :mod:`.article` (the claims A1..A8 of
@@ -12,6 +14,7 @@ check's profile ``type`` to its class; the shared registry
 from __future__ import annotations
 
 from collapsecheck.checks.base import Check
+from collapsecheck.families.gaussian.checks.base import GaussianCheck, engine_simulator
 from collapsecheck.families.gaussian.checks.collapse import (
     Collapse,
     DriftConsistency,
@@ -40,10 +43,10 @@ from collapsecheck.families.gaussian.checks.theory import (
 
 __all__ = [
     "CHECK_TYPES", "Collapse", "DriftConsistency", "DriftEquivalence", "EnginesAgree",
-    "IncrementDrift", "IncrementGof", "LogVarGof", "MeanIncrementGof", "MuVar",
-    "RegimeIncrementGof", "RegimeLogVarGof", "RegimeMeanIncrementGof", "RegimeMuVar",
-    "RegimeSigma2Mean", "RegimeStepRatio", "ReplicateIndependence", "Sigma2Mean",
-    "SigmaMean", "StepVariance",
+    "GaussianCheck", "IncrementDrift", "IncrementGof", "LogVarGof", "MeanIncrementGof",
+    "MuVar", "RegimeIncrementGof", "RegimeLogVarGof", "RegimeMeanIncrementGof",
+    "RegimeMuVar", "RegimeSigma2Mean", "RegimeStepRatio", "ReplicateIndependence",
+    "Sigma2Mean", "SigmaMean", "StepVariance", "engine_simulator",
 ]
 
 #: Profile check ``type`` -> class, in the order the registry lists them.

@@ -27,7 +27,8 @@ import numpy as np
 from scipy import stats as sps
 
 from collapsecheck import stats
-from collapsecheck.checks.base import Check, Outcome, finite_or_none
+from collapsecheck.checks.base import Outcome, finite_or_none
+from collapsecheck.families.gaussian.checks.base import GaussianCheck
 from collapsecheck.families.gaussian.theory import StepLaw
 
 __all__ = ["Collapse", "DriftConsistency", "DriftEquivalence", "regression_grid"]
@@ -41,7 +42,7 @@ def regression_grid(generations: int, points: int = MAX_GRID) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _DriftCheck(Check):
+class _DriftCheck(GaussianCheck):
     family = "collapse"
 
     def validate_design(self) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from collapsecheck import stats
-from collapsecheck.checks.base import Check, Outcome, engine_simulator
+from collapsecheck.checks.base import Outcome
+from collapsecheck.families.gaussian.checks.base import GaussianCheck, engine_simulator
 from collapsecheck.seeds import derived_seed
 
 __all__ = ["EnginesAgree"]
@@ -14,7 +15,7 @@ _OTHER = {"samples": "sufficient", "sufficient": "samples"}
 
 
 @dataclass(frozen=True)
-class EnginesAgree(Check):
+class EnginesAgree(GaussianCheck):
     """The simulator under test and the other built-in engine give the same law of the
     final log sigma^2 (independent streams)."""
 

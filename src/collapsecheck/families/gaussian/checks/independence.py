@@ -16,13 +16,14 @@ import numpy as np
 from scipy import stats as sps
 
 from collapsecheck import stats
-from collapsecheck.checks.base import Check, Outcome
+from collapsecheck.checks.base import Outcome
+from collapsecheck.families.gaussian.checks.base import GaussianCheck
 
 __all__ = ["ReplicateIndependence"]
 
 
 @dataclass(frozen=True)
-class ReplicateIndependence(Check):
+class ReplicateIndependence(GaussianCheck):
     type = "replicate_independence"
     family = "independence"
 

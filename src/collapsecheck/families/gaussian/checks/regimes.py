@@ -36,7 +36,8 @@ import numpy as np
 from scipy import stats as sps
 
 from collapsecheck import stats
-from collapsecheck.checks.base import Check, Outcome
+from collapsecheck.checks.base import Outcome
+from collapsecheck.families.gaussian.checks.base import GaussianCheck
 from collapsecheck.families.gaussian.parameters import Experiment, n_schedule
 
 __all__ = ["PILOT_REPLICATES", "PILOT_SEED", "RegimeIncrementGof", "RegimeLogVarGof",
@@ -52,7 +53,7 @@ _MAX_MEAN_EXKURT = 0.05
 
 
 @dataclass(frozen=True)
-class _RegimeCheck(Check):
+class _RegimeCheck(GaussianCheck):
     family = "regimes"
     #: Regime parameters of a design this check accepts (for listings and docs).
     example: ClassVar[dict] = {"regime": "mix", "fresh_fraction": 0.1}
@@ -488,7 +489,8 @@ class RegimeMeanIncrementGof(_RegimeCheck):
 AUDIT_PILOT_DRAWS = 2e8
 
 
-def audit_checks(e: Experiment, has_mean: bool) -> tuple[list[Check], dict[str, str]]:
+def audit_checks(e: Experiment, has_mean: bool
+                 ) -> tuple[list[GaussianCheck], dict[str, str]]:
     """The checks that can judge recorded chains of experiment ``e`` (a regime other than
     the article's chain), and for every other regime check the reason it was skipped.
 

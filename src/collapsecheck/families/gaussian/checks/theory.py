@@ -26,7 +26,8 @@ from scipy import optimize, special
 from scipy import stats as sps
 
 from collapsecheck import stats
-from collapsecheck.checks.base import Check, Outcome
+from collapsecheck.checks.base import Outcome
+from collapsecheck.families.gaussian.checks.base import GaussianCheck
 from collapsecheck.families.gaussian.theory import (
     LogVarianceLaw,
     StepLaw,
@@ -60,7 +61,7 @@ def _exact_quantiles(n: int, generations: int, ddof: float) -> tuple[float, ...]
 
 
 @dataclass(frozen=True)
-class LogVarGof(Check):
+class LogVarGof(GaussianCheck):
     type = "log_var_gof"
     family = "theory"
 
@@ -106,7 +107,7 @@ class LogVarGof(Check):
 
 
 @dataclass(frozen=True)
-class IncrementGof(Check):
+class IncrementGof(GaussianCheck):
     type = "increment_gof"
     family = "theory"
 
@@ -141,7 +142,7 @@ class IncrementGof(Check):
 
 
 @dataclass(frozen=True)
-class MeanIncrementGof(Check):
+class MeanIncrementGof(GaussianCheck):
     type = "mean_increment_gof"
     family = "theory"
 
@@ -222,7 +223,7 @@ _MAX_MEAN_EXKURT = 0.05
 
 
 @dataclass(frozen=True)
-class _RawMoment(Check):
+class _RawMoment(GaussianCheck):
     power_of_sigma = 1.0
     label = "sigma_T"
 
@@ -286,7 +287,7 @@ class Sigma2Mean(_RawMoment):
 
 
 @dataclass(frozen=True)
-class MuVar(Check):
+class MuVar(GaussianCheck):
     type = "mu_var"
     family = "theory"
 
@@ -440,7 +441,7 @@ MAX_S2_SKEW = 0.25
 
 
 @dataclass(frozen=True)
-class StepVariance(Check):
+class StepVariance(GaussianCheck):
     r"""The pooled sample variance of the increments of log sigma^2 against the exact
     :math:`\psi'((n-1)/2)`: the check that a wrong n cannot pass (the drift barely
     moves with n at large n; the step variance moves in proportion).
@@ -494,7 +495,7 @@ class StepVariance(Check):
 
 
 @dataclass(frozen=True)
-class IncrementDrift(Check):
+class IncrementDrift(GaussianCheck):
     r"""The mean of the pooled increments of log sigma^2 against the exact drift
     :math:`\psi((n-1)/2) + \log 2 - \log(n - \mathrm{ddof})`, with the exact law of the
     sum of N i.i.d. steps (:class:`~collapsecheck.theory.LogVarianceLaw` at T = N): the
