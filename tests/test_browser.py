@@ -54,8 +54,9 @@ def pages(tmp_path_factory):
     from collapsecheck import Experiment
     from collapsecheck.audit import audit
     from collapsecheck.engines import simulate
+    from collapsecheck.families.gaussian.figures import audit_figures
     from collapsecheck.profiles import load_profile
-    from collapsecheck.report.audit import audit_figures, write_audit_reports
+    from collapsecheck.report.audit import write_audit_reports
     from collapsecheck.report.write import write_reports
     from collapsecheck.validate import run_profile
 

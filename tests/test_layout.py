@@ -31,9 +31,9 @@ the family fails, and so does removing one without updating the list. What remai
   (:mod:`collapsecheck.families.gaussian.figures`: ``pit_data``, ``PIT_VALUES``,
   ``REGIMES_FIGURE``, ``regimes_figure_data``, ...) under their historical names,
   resolved lazily (so importing it loads no family).
-* ``report.audit``: the audit report's PIT plots are the Gaussian family's
-  (``audit_figures`` calls its ``pit_data`` on the audited chains; they should come from
-  the family's audit).
+* ``report.audit`` (the audit's report files) serves ``audit_figures``, the Gaussian
+  family's PIT plots of audited chains (:mod:`collapsecheck.families.gaussian.figures`),
+  under its historical name, resolved lazily (so importing it loads no family).
 * ``summary`` (the shared estimates every family's final summary is built from,
   ``Estimate``, ``QuantileEstimate``, ``_mean_estimate``, the CLT guards) serves the
   Gaussian final summary (:mod:`collapsecheck.families.gaussian.summary`:
@@ -391,6 +391,19 @@ def test_engine_simulator_keeps_its_historical_names():
         assert issubclass(cls, GaussianCheck), cls
         assert cls.simulator is GaussianCheck.simulator, cls
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
+
+
+def test_the_audit_figures_keep_their_historical_name():
+    """``collapsecheck.report.audit.audit_figures`` is the Gaussian family's function
+    (``from ... import`` and ``dir()`` included), and the report writer does not define it."""
+    import collapsecheck.report.audit as old
+    from collapsecheck.families.gaussian.figures import audit_figures
+    from collapsecheck.report.audit import audit_figures as imported
+
+    assert old.audit_figures is imported is audit_figures
+    assert "audit_figures" in dir(old) and "audit_figures" not in vars(old)
+    with pytest.raises(AttributeError):
         _ = old.nonesuch
 
 

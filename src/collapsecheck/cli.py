@@ -41,7 +41,8 @@ class ExitCode(enum.IntEnum):
 
 app = typer.Typer(
     name="collapsecheck",
-    help="Verify model collapse (Gaussian, token and multivariate refit chains) against exact theory.",
+    help=("Verify model collapse (Gaussian, token and multivariate refit chains) against "
+          "exact theory."),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -746,7 +747,8 @@ def audit(
     if out is not None:
         import shlex
 
-        from collapsecheck.report.audit import audit_figures, write_audit_reports
+        from collapsecheck.families.gaussian.figures import audit_figures
+        from collapsecheck.report.audit import write_audit_reports
 
         parts = ["collapsecheck", "audit", str(path), "--n", str(n), "--ddof", f"{ddof:g}",
                  "--budget", f"{budget:g}"]
@@ -1058,7 +1060,8 @@ def _root(
                            help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Verify model collapse (Gaussian, token and multivariate refit chains) against exact theory."""
+    """Verify model collapse (Gaussian, token and multivariate refit chains) against exact
+    theory."""
 
 
 def _say(message: str) -> None:

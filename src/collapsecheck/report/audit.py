@@ -2,8 +2,11 @@
 (what ``--json`` prints) and a self-contained ``audit.html`` with the checks, the rate,
 and the calibration of the recorded chains: PIT ECDF-difference plots of their
 one-generation steps and of their endpoint in the simultaneous 95% band
-(:func:`collapsecheck.families.gaussian.figures.pit_data`,
-:func:`collapsecheck.report.figures.pit_svg`).
+(the family's data, :func:`collapsecheck.families.gaussian.figures.audit_figures`, drawn
+by :func:`collapsecheck.report.figures.pit_svg`).
+
+``audit_figures`` is served here under its historical name, resolved when first asked for
+(importing this module loads no family).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from collapsecheck.report.html import (
 )
 from collapsecheck.report.notation import quantity_label, to_html
 
-__all__ = ["AUDIT_FILES", "audit_figures", "render_audit_html", "write_audit_reports"]
+__all__ = [  # noqa: F822 - audit_figures, the Gaussian family's, is served by __getattr__
+    "AUDIT_FILES", "audit_figures", "render_audit_html", "write_audit_reports"]
 
 #: Format -> file name inside the output folder.
 AUDIT_FILES = {"json": "audit.json", "html": "audit.html"}
@@ -39,17 +43,17 @@ AUDIT_FILES = {"json": "audit.json", "html": "audit.html"}
 _PIT_KINDS = ("pit_increments", "pit_endpoint")
 
 
-def audit_figures(traj, result) -> dict[str, Any]:
-    """The PIT plots' data of the audited chains ``traj``
-    (:class:`~collapsecheck.trajectories.Trajectories`) under the exact law of
-    ``result`` (an :class:`~collapsecheck.audit.AuditResult`): the article's chain only
-    (another regime's steps have another law; then nothing)."""
-    from collapsecheck.families.gaussian.figures import pit_data
+def __getattr__(name: str):
+    """``audit_figures``, the Gaussian family's, under its historical name."""
+    if name == "audit_figures":
+        from collapsecheck.families.gaussian.figures import audit_figures
 
-    if result.spec.get("regime", "replace") != "replace":
-        return {}
-    return pit_data(traj.log_var, traj.generations, n=int(result.spec["n"]),
-                    ddof=float(result.spec["ddof"]), source="recorded chains")
+        return audit_figures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"audit_figures"})
 
 
 def _figures(figures: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +29,8 @@ from collapsecheck.families.gaussian.engines import simulate
 from collapsecheck.families.gaussian.parameters import Experiment
 from collapsecheck.families.gaussian.theory import LogVarianceLaw, StepLaw
 
-__all__ = ["PIT_MIN_VALUES", "PIT_VALUES", "REGIMES_FIGURE", "drift_data", "figure_data",
-           "pit_data", "regimes_figure_data"]
+__all__ = ["PIT_MIN_VALUES", "PIT_VALUES", "REGIMES_FIGURE", "audit_figures", "drift_data",
+           "figure_data", "pit_data", "regimes_figure_data"]
 
 #: Recorded values (chains x generations) of the figure run: every generation is kept
 #: up to this many, so that the PIT plot sees every one-generation step.
@@ -251,3 +252,15 @@ def pit_data(log_var, generations, *, n: int, ddof: float, source: str = "",
             "xlabel": "u = F_T(log σ_T² − log σ_0²)",
         }
     return out
+
+
+def audit_figures(traj, result) -> dict[str, Any]:
+    """The PIT plots' data of the audited chains ``traj``
+    (:class:`~collapsecheck.families.gaussian.records.Trajectories`) under the exact law of
+    ``result`` (an :class:`~collapsecheck.audit.AuditResult`) for the audit report
+    (:mod:`collapsecheck.report.audit`): the article's chain only
+    (another regime's steps have another law; then nothing)."""
+    if result.spec.get("regime", "replace") != "replace":
+        return {}
+    return pit_data(traj.log_var, traj.generations, n=int(result.spec["n"]),
+                    ddof=float(result.spec["ddof"]), source="recorded chains")
