@@ -8,13 +8,18 @@ however and in whatever order they are imported, so imports, ``from pkg import m
 monkeypatching, pickles and ``python -m`` by the old path keep working.
 
 Shared layers. A shared module (formal tests, grading, streams, the drivers, the report
-writers, the check registry and the other families) should reach the Gaussian family only
-through the registry (:mod:`collapsecheck.families`, ``FamilySpec``). That is NOT yet true
-everywhere. :data:`KNOWN_DIRECT` lists, per shared module, the Gaussian modules it still
-imports by name (new or historical path), and :data:`KNOWN_LOADS` the shared modules that,
-imported on their own, still load the Gaussian family (directly or through another shared
-module). The tests compare the actual sets with these lists exactly, so a new reach into
-the family fails, and so does removing one without updating the list. What remains:
+writers, the check registry) reaches a family only through the registry
+(:mod:`collapsecheck.families`, ``FamilySpec``): the Gaussian family's checks, figures,
+claims (and their price), mutants, records rules and schemas are declared in its ``SPEC``
+like every other family's. What a shared module still imports from the Gaussian family
+serves the names that lived there before the move (module ``__getattr__``/``__dir__``),
+and
+:func:`test_shared_layers_name_the_gaussian_family_only_to_serve_historical_names` fails
+on any other import or use. :data:`KNOWN_DIRECT` lists, per shared module (the other
+families included), the Gaussian modules it imports by name (new or historical path), and
+:data:`KNOWN_LOADS` the shared modules that, imported on their own, load the Gaussian
+family; the tests compare the actual sets with these lists exactly, so a new reach into
+the family fails, and so does removing one without updating the list. The entries:
 
 * ``audit`` (the shared result types ``AuditCheck``, ``AuditResult`` and grading,
   ``consistency_verdict``, ``graded_check``, that every family's audit uses) serves the
@@ -597,6 +602,58 @@ def test_shared_modules_name_the_gaussian_family_only_where_listed():
         if reach:
             actual[_module_name(path)] = reach
     assert actual == KNOWN_DIRECT
+
+
+#: The module-level functions a shared module serves historical names with: its
+#: ``__getattr__`` and ``__dir__``, and ``_gaussian()``, which imports the family's module
+#: for them (and may be called from nowhere else).
+_SERVING = frozenset({"__getattr__", "__dir__"})
+
+
+def _gaussian_uses(path: Path) -> list[str]:
+    """What in ``path`` reaches the Gaussian family other than to serve a historical name:
+    an import of a Gaussian module outside the serving functions (:data:`_SERVING` and
+    ``_gaussian``), or a call of ``_gaussian()`` outside :data:`_SERVING`."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: list[str] = []
+
+    def names(node) -> set[str]:
+        if isinstance(node, ast.Import):
+            return {a.name for a in node.names}
+        base = node.module or ""
+        if node.level:
+            root = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            base = f"{root}.{base}" if base else root
+        return {base, *(f"{base}.{a.name}" for a in node.names)}
+
+    def visit(node, within: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom) and within not in (
+                    *_SERVING, "_gaussian"):
+                found.extend(sorted(m for m in names(child) if _gaussian(m)))
+            if (isinstance(child, ast.Call) and isinstance(child.func, ast.Name)
+                    and child.func.id == "_gaussian" and within not in _SERVING):
+                found.append(f"_gaussian() called in {within or 'the module body'}")
+            top = node is tree and isinstance(child, ast.FunctionDef)
+            visit(child, child.name if top else within)
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    visit(tree, None)
+    return found
+
+
+def test_shared_layers_name_the_gaussian_family_only_to_serve_historical_names():
+    """Outside ``collapsecheck.families`` (whose other families may build on the Gaussian
+    one: :data:`KNOWN_CROSS_FAMILY`), every shared module's import of a Gaussian module
+    serves a historical name (module-level ``__getattr__``/``__dir__``, or the
+    ``_gaussian()`` they call): it USES nothing of the family (the registry and
+    ``FamilySpec`` are how it reaches one)."""
+    layers = [p for p in _shared_modules()
+              if not _module_name(p).startswith("collapsecheck.families.")]
+    assert len(layers) > 20
+    actual = {_module_name(p): found for p in layers if (found := _gaussian_uses(p))}
+    assert actual == {}
 
 
 def test_shared_modules_imported_alone_load_the_gaussian_family_only_where_listed():
