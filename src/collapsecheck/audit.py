@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from collapsecheck._alias import served_names
 from collapsecheck.results import Verdict, grade
 
 __all__ = [  # noqa: F822 - the Gaussian audit's names are served by __getattr__
@@ -105,15 +106,6 @@ def _gaussian() -> ModuleType:
     return gaussian
 
 
-def __getattr__(name: str) -> Any:
-    """The Gaussian audit's names at their historical path (``audit``, ``audit_chains``,
-    ...: :mod:`collapsecheck.families.gaussian.audit`)."""
-    if not name.startswith("__"):
-        g = _gaussian()
-        if hasattr(g, name):
-            return getattr(g, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *(k for k in vars(_gaussian()) if not k.startswith("__"))})
+#: The Gaussian audit's names at their historical path (``audit``, ``audit_chains``, ...:
+#: :mod:`collapsecheck.families.gaussian.audit`).
+__getattr__, __dir__ = served_names(globals(), _gaussian)

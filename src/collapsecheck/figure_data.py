@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
 
+from collapsecheck._alias import served_names
 from collapsecheck.seeds import derived_seed
 
 __all__ = ["figure_data", "figure_stream"]
@@ -74,16 +74,7 @@ def _gaussian() -> ModuleType:
     return gaussian
 
 
-def __getattr__(name: str) -> Any:
-    """The Gaussian figures' names at their historical path (``pit_data``,
-    ``PIT_VALUES``, ``REGIMES_FIGURE``, ``regimes_figure_data``, ...:
-    :mod:`collapsecheck.families.gaussian.figures`)."""
-    if not name.startswith("__"):
-        g = _gaussian()
-        if hasattr(g, name):
-            return getattr(g, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *(k for k in vars(_gaussian()) if not k.startswith("__"))})
+#: The Gaussian figures' names at their historical path (``pit_data``, ``PIT_VALUES``,
+#: ``REGIMES_FIGURE``, ``regimes_figure_data``, ...:
+#: :mod:`collapsecheck.families.gaussian.figures`).
+__getattr__, __dir__ = served_names(globals(), _gaussian)

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 import platform
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 
 from collapsecheck import __version__
+from collapsecheck._alias import served_names
 
 __all__ = [  # noqa: F822 - the Gaussian records' names are served by __getattr__
     "environment", "nonfinite_notes", "simulation_record", "theory_record"]
@@ -96,15 +96,6 @@ def _gaussian() -> ModuleType:
     return gaussian
 
 
-def __getattr__(name: str) -> Any:
-    """The Gaussian records' names at their historical path (``theory_record``,
-    ``simulation_record``, ...: :mod:`collapsecheck.families.gaussian.commands`)."""
-    if not name.startswith("__"):
-        g = _gaussian()
-        if hasattr(g, name):
-            return getattr(g, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *(k for k in vars(_gaussian()) if not k.startswith("__"))})
+#: The Gaussian records' names at their historical path (``theory_record``,
+#: ``simulation_record``, ...: :mod:`collapsecheck.families.gaussian.commands`).
+__getattr__, __dir__ = served_names(globals(), _gaussian)

@@ -33,10 +33,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 from scipy import stats
+
+from collapsecheck._alias import served_names
 
 __all__ = [  # noqa: F822 - the Gaussian summary's names are served by __getattr__
     "Estimate",
@@ -165,15 +166,6 @@ def _gaussian() -> ModuleType:
     return gaussian
 
 
-def __getattr__(name: str) -> Any:
-    """The Gaussian final summary's names at their historical path (``FinalSummary``,
-    ``summarize``, ``_summarize``: :mod:`collapsecheck.families.gaussian.summary`)."""
-    if not name.startswith("__"):
-        g = _gaussian()
-        if hasattr(g, name):
-            return getattr(g, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *(k for k in vars(_gaussian()) if not k.startswith("__"))})
+#: The Gaussian final summary's names at their historical path (``FinalSummary``,
+#: ``summarize``, ``_summarize``: :mod:`collapsecheck.families.gaussian.summary`).
+__getattr__, __dir__ = served_names(globals(), _gaussian)
