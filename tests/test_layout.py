@@ -355,24 +355,43 @@ def test_the_gaussian_audit_keeps_its_historical_names():
         _ = old.nonesuch
 
 
-def test_the_gaussian_summary_keeps_its_historical_names():
-    """Every name of :mod:`collapsecheck.families.gaussian.summary` (public or not) is
-    served by :mod:`collapsecheck.summary` as the same object (where the shared module has
-    no name of its own); the shared estimates are not redefined by the family."""
-    import collapsecheck.summary as old
-    from collapsecheck.families.gaussian import summary as new
-    from collapsecheck.summary import FinalSummary, summarize
-
-    assert FinalSummary is new.FinalSummary and summarize is new.summarize
+@pytest.mark.parametrize(("old_name", "new_name", "moved", "shared", "public"), [
+    ("collapsecheck.summary", f"{G}.summary", ("FinalSummary", "summarize", "_summarize"),
+     ("Estimate", "QuantileEstimate", "_mean_estimate", "_var_se", "_clt_ok",
+      "_empirical_clt_ok", "_log_mean_exp"), None),
+    ("collapsecheck.records", f"{G}.commands",
+     (*RECORD_NAMES, "THEORY_SCHEMA_VERSION", "_REPLACE_EXACT", "_NULL_REASONS",
+      "Experiment", "predict"),
+     ("nonfinite_notes", "environment", "TINY", "_tiny", "_nulls", "_null_note"),
+     RECORD_NAMES),
+])
+def test_names_moved_out_of_a_shared_module_are_served_there(old_name, new_name, moved,
+                                                             shared, public):
+    """Every name of the Gaussian module (public or not) is served by the shared module
+    it moved out of as the same object (where the shared module has no name of its own),
+    ``from ... import`` included; the shared names are not redefined by the family, and
+    the shared module's classes keep its path (pickles)."""
+    old = importlib.import_module(old_name)
+    new = importlib.import_module(new_name)
     names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
-    assert {"FinalSummary", "summarize", "_summarize"} <= set(names)
+    assert set(moved) <= set(names)
     for name in names:
         assert getattr(old, name) is getattr(new, name), name
-    for name in ("Estimate", "QuantileEstimate", "_mean_estimate", "_var_se", "_clt_ok",
-                 "_empirical_clt_ok", "_log_mean_exp"):
+    star: dict = {}
+    exec(f"from {old_name} import {', '.join(moved[:2])}", star)
+    assert all(star[name] is getattr(new, name) for name in moved[:2])
+    for name in shared:
         assert getattr(new, name) is vars(old)[name], name
-    assert old.Estimate.__module__ == "collapsecheck.summary"  # pickles keep their path
-    assert set(new.__all__) < set(old.__all__) and set(old.__all__) <= set(dir(old))
+        if isinstance(vars(old)[name], type):
+            assert vars(old)[name].__module__ == old_name
+    assert getattr(new, moved[0]).__module__ == new_name
+    if public is None:
+        assert set(new.__all__) < set(old.__all__)
+    else:
+        assert set(new.__all__) == set(public)
+    assert set(old.__all__) <= set(dir(old))
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        _ = old.nonesuch
 
 
 def test_engine_simulator_keeps_its_historical_names():
@@ -409,28 +428,6 @@ def test_the_audit_figures_keep_their_historical_name():
     assert old.audit_figures is imported is audit_figures
     assert "audit_figures" in dir(old) and "audit_figures" not in vars(old)
     with pytest.raises(AttributeError):
-        _ = old.nonesuch
-
-
-def test_the_gaussian_records_keep_their_historical_names():
-    """Every name of :mod:`collapsecheck.families.gaussian.commands` (public or not) is
-    served by :mod:`collapsecheck.records` as the same object (where the shared module has
-    no name of its own); the shared helpers are not redefined by the family."""
-    import collapsecheck.records as old
-    from collapsecheck.families.gaussian import commands as new
-    from collapsecheck.records import simulation_record, theory_record
-
-    assert theory_record is new.theory_record and simulation_record is new.simulation_record
-    names = [k for k in vars(new) if not k.startswith("__") and k not in vars(old)]
-    assert {*RECORD_NAMES, "THEORY_SCHEMA_VERSION", "_REPLACE_EXACT", "_NULL_REASONS",
-            "Experiment", "predict"} <= set(names)
-    for name in names:
-        assert getattr(old, name) is getattr(new, name), name
-    for name in ("nonfinite_notes", "environment", "TINY", "_tiny", "_nulls", "_null_note"):
-        assert getattr(new, name) is vars(old)[name], name
-    assert new.theory_record.__module__ == f"{G}.commands"
-    assert set(new.__all__) == set(RECORD_NAMES) and set(old.__all__) <= set(dir(old))
-    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         _ = old.nonesuch
 
 
