@@ -42,6 +42,33 @@ def test_the_report_draws_the_family_figure(report):
     assert "trajectories" not in report.figures  # no Gaussian check, no Gaussian figure
 
 
+def test_the_figure_draws_the_simulation_where_the_exact_means_are_not_computed():
+    """At a design whose exact survivor and entropy means the theory declines (too
+    costly: ``theory --json`` gives null with a note), the figure still draws the
+    simulation, says why there is no exact line, and renders (it once raised)."""
+    import math
+
+    from collapsecheck.families.categorical.figures import figure_data
+    from collapsecheck.families.categorical.theory import predict
+    from collapsecheck.profiles import parse_profile
+    from collapsecheck.report.figures import panels_svg
+
+    profile = parse_profile({"name": "big", "seed": 1, "budget": 0.001, "checks": [
+        {"type": "categorical_gini_mean", "categories": 20000, "n": 100000,
+         "generations": 2, "replicates": 200}]})
+    e = profile.checks[0].experiment(seed=0)
+    per = predict(e.p0, e.n, e.generations, per_generation=True).to_dict()["per_generation"]
+    assert per["survivors_mean"] is None and per["entropy_mean"] is None
+    data = figure_data(profile, [], seed=5, workers=1)["panels"]
+    for p in data["panels"]:
+        assert all(math.isnan(v) for v in p["exact"])
+        assert p["exact_label"] == "exact mean (not computed at this design)"
+        assert len(p["simulated"]) == 3 and all(math.isfinite(v) for v in p["simulated"])
+    assert data["panels"][0]["simulated"][0] == 20000  # every category alive at t = 0
+    assert "exact survivors and entropy means are not computed" in data["caption"]
+    assert panels_svg(data).startswith("<svg")
+
+
 def test_types_are_registered_and_validate_their_design():
     for name in ("categorical_gini_mean", "categorical_survivors_mean",
                  "categorical_gini_martingale"):
