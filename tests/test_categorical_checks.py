@@ -69,6 +69,37 @@ def test_the_figure_draws_the_simulation_where_the_exact_means_are_not_computed(
     assert panels_svg(data).startswith("<svg")
 
 
+def test_the_family_prices_its_checks_by_categories_and_refuses_a_run_of_hours(tmp_path):
+    """The categorical engines' time grows with K (a binomial split per category), which
+    the Gaussian throughput ignores: the family prices its own checks
+    (``CategoricalCheck.stage_cost``), so a design of hours is refused when the profile
+    loads, naming the key (it was once priced at 26 s)."""
+    from collapsecheck.costs import LONG_S, check_cost
+    from collapsecheck.families.categorical.costs import CATEGORY_S, STEP_S
+
+    def check(K, engine="sufficient", n=1000):
+        return build_check({"type": "categorical_gini_mean", "categories": K, "n": n,
+                            "generations": 50, "replicates": 1000, "engine": engine})
+
+    small, large = check_cost(check(1000), cores=1), check_cost(check(10000), cores=1)
+    assert small.seconds == pytest.approx(1000 * 50 * (STEP_S + 1000 * CATEGORY_S))
+    assert large.seconds / small.seconds == pytest.approx(
+        (STEP_S + 10000 * CATEGORY_S) / (STEP_S + 1000 * CATEGORY_S))
+    # the samples engine draws the n tokens too; two cores halve the time
+    assert check_cost(check(100, "samples", 10000), cores=1).seconds > \
+        check_cost(check(100, "sufficient", 10000), cores=1).seconds
+    assert check_cost(check(1000), cores=2).seconds == pytest.approx(small.seconds / 2)
+    path = tmp_path / "big.toml"
+    path.write_text("name = 'big'\nseed = 1\nbudget = 0.001\n[[checks]]\n"
+                    "type = 'categorical_gini_mean'\ncategories = 100000\nn = 100000\n"
+                    "generations = 10000\nreplicates = 4000\n")
+    with pytest.raises(InputError, match=r"`checks\[0\]\.replicates`: .* would take about "
+                                         r"[0-9.]+ (h|days) on [0-9]+ cores?"):
+        load_profile(str(path))
+    assert check_cost(load_profile(str(path), allow_long=True).checks[0],
+                      cores=2).seconds > LONG_S
+
+
 def test_types_are_registered_and_validate_their_design():
     for name in ("categorical_gini_mean", "categorical_survivors_mean",
                  "categorical_gini_martingale"):

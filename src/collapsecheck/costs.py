@@ -271,8 +271,13 @@ def check_cost(check, replicates: int | None = None, cores: int | None = None, *
                table_built: bool = False) -> Cost:
     """Time and memory of one stage of ``check`` at ``replicates`` (default its own);
     ``table_built``: the exact law's CDF table of a ``log_var_gof`` design already exists
-    in this process (a calibration's later seeds)."""
+    in this process (a calibration's later seeds). A check that prices itself (a method
+    ``stage_cost(replicates, cores)``, e.g. the categorical family's) is asked; every
+    other is priced by the Gaussian engines' throughput measured here."""
     R = check.replicates if replicates is None else int(replicates)
+    own = getattr(check, "stage_cost", None)
+    if own is not None:  # a family whose engines have their own throughput prices them
+        return own(R, _cores(cores))
     rec = recorded_generations(check)
     n = check.n
     if getattr(check, "family", "") == "regimes" and check.engine == "samples":

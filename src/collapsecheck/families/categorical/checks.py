@@ -91,6 +91,13 @@ class CategoricalCheck(Check):
         run.engine = engine  # type: ignore[attr-defined]
         return run
 
+    def stage_cost(self, replicates: int, cores: int):
+        """Time and memory of one stage on the family's engines
+        (:mod:`collapsecheck.families.categorical.costs`)."""
+        from collapsecheck.families.categorical.costs import stage_cost
+
+        return stage_cost(self, replicates, cores)
+
     def prediction(self):
         from collapsecheck.families.categorical.theory import predict
 
