@@ -18,15 +18,37 @@ def test_registry_names_every_family_and_refuses_unknown_ones():
         family("poisson")
 
 
-def test_exactly_one_native_family_and_every_other_declares_its_commands():
+def test_exactly_one_native_family_and_every_family_declares_its_commands():
+    """The native family (whose options the commands declare, defaulting to its
+    ``defaults``) is reached through its ``commands`` like every other: each family's
+    commands live in its own package, and the command line's declarations implement
+    nothing (their bodies are empty)."""
+    import ast
+    import inspect
+
+    from collapsecheck import cli
+    from collapsecheck.families.gaussian.parameters import ARTICLE
+
     natives = [s.name for s in specs() if s.native]
     assert natives == ["gaussian"]
+    assert spec("gaussian").commands == {
+        c: f"collapsecheck.families.gaussian.cli:{c}" for c in ("theory", "simulate", "audit")}
+    assert spec("gaussian").defaults is ARTICLE is cli.ARTICLE
+    assert [s.name for s in specs() if s.defaults] == ["gaussian"]
     for s in specs():
-        if not s.native:
-            assert s.commands, s.name
-            for target in s.commands.values():
-                module = target.split(":")[0]
-                assert module.startswith(f"collapsecheck.families.{s.name}."), target
+        assert s.commands, s.name
+        for target in s.commands.values():
+            module = target.split(":")[0]
+            assert module.startswith(f"collapsecheck.families.{s.name}."), target
+    tree = ast.parse(inspect.getsource(cli))
+    declared = {node.name: node.body for node in tree.body
+                if isinstance(node, ast.FunctionDef) and any(
+                    isinstance(d, ast.Call) and getattr(d.func, "id", "") == "family_command"
+                    for d in node.decorator_list)}
+    assert set(declared) == {"theory", "simulate", "audit"}
+    for command, body in declared.items():  # the docstring (the --help text), nothing else
+        assert len(body) == 1 and isinstance(body[0].value, ast.Constant), command
+        assert body[0].value.value == getattr(cli, command).__doc__
 
 
 def test_reading_the_declarations_imports_nothing_but_them():

@@ -8,18 +8,22 @@ however and in whatever order they are imported, so imports, ``from pkg import m
 monkeypatching, pickles and ``python -m`` by the old path keep working.
 
 Shared layers. A shared module (formal tests, grading, streams, the drivers, the report
-writers, the check registry) reaches a family only through the registry
+writers, the check registry, the command line) reaches a family only through the registry
 (:mod:`collapsecheck.families`, ``FamilySpec``): the Gaussian family's checks, figures,
-claims (and their price), mutants, records rules and schemas are declared in its ``SPEC``
-like every other family's. What a shared module still imports from the Gaussian family
-serves the names that lived there before the move (module ``__getattr__``/``__dir__``),
-and
+claims (and their price), mutants, records rules, schemas and commands are declared in its
+``SPEC`` like every other family's (the command line's ``theory``, ``simulate`` and
+``audit`` are declarations, dispatched to ``FamilySpec.commands``, their options
+defaulting to the native family's ``FamilySpec.defaults``). What a shared module still
+imports from the Gaussian family serves the names that lived there before the move (module
+``__getattr__``/``__dir__``), and
 :func:`test_shared_layers_name_the_gaussian_family_only_to_serve_historical_names` fails
 on any other import or use. :data:`KNOWN_DIRECT` lists, per shared module (the other
 families included), the Gaussian modules it imports by name (new or historical path), and
 :data:`KNOWN_LOADS` the shared modules that, imported on their own, load the Gaussian
-family; the tests compare the actual sets with these lists exactly, so a new reach into
-the family fails, and so does removing one without updating the list. The entries:
+family (a module of it: its package alone is its declaration, ``SPEC``, which the registry
+reads for every family, as the command line does at start-up); the tests compare the
+actual sets with these lists exactly, so a new reach into the family fails, and so does
+removing one without updating the list. The entries:
 
 * ``audit`` (the shared result types ``AuditCheck``, ``AuditResult`` and grading,
   ``consistency_verdict``, ``graded_check``, that every family's audit uses) serves the
@@ -112,7 +116,8 @@ SRC = Path(collapsecheck.__file__).parent
 
 #: The shared modules (paths under src/collapsecheck; a directory stands for its modules).
 SHARED = ("stats.py", "results.py", "seeds.py", "validate.py", "audit.py", "calibrate.py",
-          "mutants.py", "records.py", "figure_data.py",
+          "mutants.py", "records.py", "figure_data.py", "cli.py", "cli_families.py",
+          "cli_common.py",
           "profiles.py", "summary.py", "csvlog.py", "sizes.py", "io.py", "resources.py",
           "checks/__init__.py", "checks/base.py", "engines/_blocks.py", "engines/_threads.py",
           "families/__init__.py", "families/protocol.py", "families/console.py", "report",
@@ -660,7 +665,7 @@ import importlib, json, subprocess, sys
 loads = []
 for m in {modules!r}:
     out = subprocess.run([sys.executable, "-c", f"import sys, {{m}}; print(any("
-                          f"k == {G!r} or k.startswith({G + '.'!r}) for k in sys.modules))"],
+                          f"k.startswith({G + '.'!r}) for k in sys.modules))"],
                          capture_output=True, text=True, check=True).stdout.strip()
     if out == "True":
         loads.append(m)

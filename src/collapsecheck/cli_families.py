@@ -1,11 +1,13 @@
 """``--family`` for the commands: options built from the registry, dispatch to a family.
 
-:func:`family_command` wraps a command whose body implements the native family (the
-Gaussian chain): it adds ``--family`` and every registered family's own options to the
+:func:`family_command` wraps a command's declaration (a typer function whose signature
+declares the native family's options and whose docstring is the command's help; its body
+is empty): it adds ``--family`` and every registered family's own options to the
 command's signature (so ``--help`` lists them and typer parses them), checks that each
 option given on the command line belongs to the chosen family, and hands the parsed
-options to the family's command (:class:`~collapsecheck.families.protocol.FamilySpec`),
-or to the body for the native family. Adding a family changes nothing here.
+options to the family's command (``FamilySpec.commands``,
+:class:`~collapsecheck.families.protocol.FamilySpec`), the native family's included.
+Adding a family changes nothing here.
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ def _named(message: str, params) -> str:
 
 
 def family_command(command: str):
-    """Decorate the body of ``collapsecheck <command>`` (see the module docstring)."""
+    """Decorate the declaration of ``collapsecheck <command>`` (see the module docstring).
+    The declaration itself is never called."""
 
-    def decorate(body):
-        base = inspect.signature(body, eval_str=True)
+    def decorate(declaration):
+        base = inspect.signature(declaration, eval_str=True)
         declared = frozenset(base.parameters)
         all_specs = specs()
         extra: dict[str, inspect.Parameter] = {}  # two families sharing one: declared once
@@ -76,7 +79,7 @@ def family_command(command: str):
                                         annotation=typer.Context)]
         signature = base.replace(parameters=parameters)
 
-        @functools.wraps(body)
+        @functools.wraps(declaration)
         def wrapper(**kwargs):
             ctx = kwargs.pop("family_ctx_")
             name = kwargs.pop("family")
@@ -92,17 +95,19 @@ def family_command(command: str):
                         f"{_flag(option)} is an option of the {' and '.join(owner)} "
                         f"{'family' if len(owner) == 1 else 'families'}, not of the {name} "
                         f"family; drop it, or add --family {owner[0]}.")
-            if spec.native:
-                return body(**{k: v for k, v in kwargs.items() if k in declared})
             if command not in spec.commands:
-                native = [s.name for s in all_specs if s.native or command in s.commands]
+                takes = [s.name for s in all_specs if command in s.commands]
                 raise InputError(f"`collapsecheck {command}` does not take --family {name} "
-                                 f"yet; it takes {', '.join(native)}.")
-            if "engine" in kwargs and kwargs["engine"] not in spec.engines:
+                                 f"yet; it takes {', '.join(takes)}.")
+            if not spec.native and "engine" in kwargs and kwargs["engine"] not in spec.engines:
                 raise InputError(f"--engine must be one of {', '.join(spec.engines)} for the "
                                  f"{name} family; got {kwargs['engine']!r}.")
             module, function = spec.commands[command].split(":")
             run = getattr(importlib.import_module(module), function)
+            if spec.native:  # the declared options; the family checks them all itself
+                params = {k: v for k, v in kwargs.items() if k in declared}
+                json_ = params.pop("json_", False)
+                return run(params, json_=json_)
             params = {k: v for k, v in kwargs.items() if spec.takes(k, declared)}
             json_ = params.pop("json_", False)
             try:
@@ -114,7 +119,7 @@ def family_command(command: str):
 
         wrapper.__signature__ = signature
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-        del wrapper.__wrapped__  # typer must see the new signature, not the body's
+        del wrapper.__wrapped__  # typer must see the new signature, not the declaration's
         return wrapper
 
     return decorate

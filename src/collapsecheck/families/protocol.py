@@ -20,8 +20,20 @@ a few primitives; the shared layers derive the rest):
 ``engines``
     The engine names ``--engine`` accepts for this family.
 ``native``
-    True for the one family the commands' own bodies implement (the Gaussian chain, whose
-    options they declare); every other family is reached through ``commands``.
+    True for the one family whose options the commands declare (the Gaussian chain's:
+    ``--ddof``, ``--regime``, ...; the typer functions of :mod:`collapsecheck.cli` are
+    declarations, their bodies empty). It is reached through ``commands`` like every other
+    family, with two differences: ``params`` holds exactly the options the command
+    declares (no family's ``options``), and the command line leaves every check of the
+    input to the family's functions (no ``--engine`` check against ``engines``, no
+    translation of :class:`TypeError`/:class:`ValueError`: they raise
+    :class:`~collapsecheck.errors.InputError` naming the option, in the order they check,
+    and anything else they raise is a bug, exit 70).
+``defaults``
+    For the native family: the values of the commands' declared options that default to
+    its reference design (the Gaussian family's: the article's experiment, ``n``,
+    ``generations``, ``replicates``, ``ddof``, ``mu0``, ``sigma0``), read when the
+    command line is built.
 ``checks``
     ``"module:NAME"`` of a mapping from profile check ``type`` names to the family's
     :class:`~collapsecheck.checks.base.Check` subclasses (registered with the shared ones;
@@ -75,12 +87,14 @@ a few primitives; the shared layers derive the rest):
     ``command -> path`` (inside the ``collapsecheck`` package) of the JSON Schema its
     ``--json`` record of that command follows, shipped with the package.
 ``commands``
-    ``command name -> "module:function"``. The function is called as
-    ``function(params, *, json_=...)`` with ``params`` a dict of every option the family
-    takes (the universal ones, ``accepts`` and ``options``) as parsed, and returns an exit
-    code; it raises :class:`TypeError`/:class:`ValueError` (or
-    :class:`~collapsecheck.errors.InputError`) for bad input, which the command line turns
-    into one line and exit 2.
+    ``command name -> "module:function"``, for every command the family runs (the native
+    family's included: :mod:`collapsecheck.families.gaussian.cli`). The function is called
+    as ``function(params, *, json_=...)`` with ``params`` a dict of every option the
+    family takes (the universal ones, ``accepts`` and ``options``; ``json_`` aside) as
+    parsed, and returns an exit code; it raises :class:`TypeError`/:class:`ValueError`
+    (or :class:`~collapsecheck.errors.InputError`) for bad input, which the command line
+    turns into one line and exit 2 (for the native family, see ``native``). It needs no
+    typer context: what it must know of the command line is in ``params``.
 
 A test of the design: adding a family is a new subpackage plus one line in
 :data:`collapsecheck.families.FAMILIES`; no shared module changes.
@@ -166,7 +180,8 @@ class FamilySpec:
     accepts: frozenset[str] | None = None  # None: every option the commands declare
     engines: tuple[str, ...] = ("samples", "sufficient")
     commands: dict[str, str] = field(default_factory=dict)
-    native: bool = False  # the commands' own bodies implement it (the Gaussian family)
+    native: bool = False  # the commands declare its options (the Gaussian family)
+    defaults: dict[str, object] = field(default_factory=dict)  # native: declared defaults
     checks: str | None = None  # "module:NAME" of its {type: Check subclass} mapping
     figures: str | None = None  # "module:function" giving its report figures' data
     results: str | None = None  # "module:function" validating a simulator's records

@@ -2,9 +2,10 @@
 (``--json``): plain dicts in the shapes that DESIGN.md and ``schemas/theory.schema.json``
 fix, built from library results so that Python users get the same objects.
 
-The commands' bodies are the command line's own (the family is ``native``); the
-categorical and multivariate families keep their ``theory_record`` and
-``simulation_record`` in the module of the same name, beside their command bodies. What
+The commands that print them are :mod:`collapsecheck.families.gaussian.cli` (the
+family's ``FamilySpec.commands``); the categorical and multivariate families keep their
+``theory_record`` and ``simulation_record`` in the module of the same name, beside their
+command functions. What
 every family's records share (the notes on non-finite numbers, the smallest normal double,
 the null walker, :func:`~collapsecheck.records.environment`) is
 :mod:`collapsecheck.records`, which serves :func:`theory_record`,

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from collapsecheck.families.gaussian import SPEC
 from collapsecheck.sizes import (  # noqa: F401 - shared by every family, re-exported
     MAX_GENERATIONS,
     MAX_N,
@@ -242,5 +243,7 @@ class Experiment:
 
 
 #: The experiment of the source article: n = 1000, 1000 generations, 1000 replicates,
-#: numpy's default ``std`` (ddof = 0), starting from N(0, 1).
-ARTICLE = dict(n=1000, generations=1000, replicates=1000, ddof=0.0, mu0=0.0, sigma0=1.0)
+#: numpy's default ``std`` (ddof = 0), starting from N(0, 1). Declared with the family
+#: (``SPEC.defaults``, the defaults of the command line's options), so that reading the
+#: declaration loads no numpy.
+ARTICLE = SPEC.defaults
