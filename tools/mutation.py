@@ -54,6 +54,15 @@ THEORY_TESTS = ["tests/test_theory.py", "tests/test_theory_reference.py",
                 "tests/test_theory_extras.py"]
 # tests written to kill survivors of the regime modules (one file for all of them)
 REGIME_KILLS = "tests/test_mutation_kills_regimes.py"
+CATEGORICAL = "src/collapsecheck/families/categorical/theory"
+CATEGORICAL_TESTS = ["tests/test_categorical_theory.py", "tests/test_categorical_theory_sim.py"]
+MVGAUSSIAN = "src/collapsecheck/families/mvgaussian"
+MVGAUSSIAN_TESTS = ["tests/test_mvgaussian_theory.py", "tests/test_mvgaussian_accumulate.py",
+                    "tests/test_mvgaussian_lyapunov.py"]
+AUDIT_TESTS = ["tests/test_audit.py", "tests/test_categorical_audit.py",
+               "tests/test_mvgaussian_audit.py"]
+# tests written to kill survivors of the other families' theory and of the audit grading
+FAMILY_KILLS = "tests/test_mutation_kills_families.py"
 
 # name -> (module path, test files that test it). The selection is what a mutant may be
 # killed by; mutmut narrows it further to the tests that reach the mutated function.
@@ -78,6 +87,13 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py", REGIME_KILLS]),
     "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py", REGIME_KILLS]),
     "_special": (f"{THEORY}/_special.py", ["tests/test_special.py", REGIME_KILLS]),
+    # the other families' exact theory and the shared audit grading (one kills file)
+    **{f"categorical_{m}": (f"{CATEGORICAL}/{m}.py", [*CATEGORICAL_TESTS, FAMILY_KILLS])
+       for m in ("chain", "exact", "regimes", "replace", "prediction")},
+    "mvgaussian_theory": (f"{MVGAUSSIAN}/theory.py", [*MVGAUSSIAN_TESTS, FAMILY_KILLS]),
+    "mvgaussian_accumulate": (f"{MVGAUSSIAN}/accumulate.py",
+                              [*MVGAUSSIAN_TESTS, FAMILY_KILLS]),
+    "audit": ("src/collapsecheck/audit.py", [*AUDIT_TESTS, FAMILY_KILLS]),
 }
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious", "skipped"}
