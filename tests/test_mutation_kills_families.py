@@ -395,3 +395,384 @@ def test_mv_accumulate_edges():
     for bad in (0.0, -1.0, math.inf, math.nan):
         with pytest.raises(ValueError, match=r"^`trace0` must be finite and > 0; got "):
             acc.ln_trace_mean(2, 5, 0.0, bad)
+
+
+# ---------------------------------------------------------------------------------------
+# Categorical count chains (families/categorical/theory/chain.py)
+# ---------------------------------------------------------------------------------------
+
+
+def mp_binom(n, j, q):
+    return MP.binomial(n, j) * MP.mpf(q) ** j * (1 - MP.mpf(q)) ** (n - j)
+
+
+def mp_kernel(n, fresh, p_fresh, a, A):
+    """The count chain's transition matrix in mpmath, by convolving Bin(m, p_fresh) with
+    Bin(n - m, min((x + a)/(n + A), 1)) directly."""
+    m, r = fresh, n - fresh
+    P = MP.matrix(n + 1, n + 1)
+    for x in range(n + 1):
+        q = min((MP.mpf(x) + a) / (n + MP.mpf(A)), MP.mpf(1))
+        for y in range(m + 1):
+            for z in range(r + 1):
+                P[x, y + z] += mp_binom(m, y, p_fresh) * mp_binom(r, z, q)
+    return P
+
+
+@pytest.mark.parametrize(("n", "fresh", "p_fresh", "a", "A"), [
+    (5, 0, 0.0, 0.0, 0.0), (5, 2, 0.3, 0.0, 0.0), (4, 1, 0.25, 0.5, 1.5),
+    (6, 0, 0.0, 0.4, 1.2), (3, 3, 0.2, 0.0, 0.0), (4, 2, 0.7, 4.0, 6.0)])
+def test_count_chain_kernel_against_mpmath(n, fresh, p_fresh, a, A):
+    from collapsecheck.families.categorical.theory.chain import CountChain
+
+    chain = CountChain(n, fresh, p_fresh, a, A)
+    P = chain.kernel()
+    ref = mp_kernel(n, fresh, p_fresh, a, A)
+    assert P.shape == (n + 1, n + 1)
+    for i in range(n + 1):
+        for j in range(n + 1):
+            assert P[i, j] == pytest.approx(float(ref[i, j]), rel=1e-13, abs=1e-16)
+    P[0, 0] += 1.0  # a copy, not a view of a shared row
+    assert chain.kernel()[0, 0] == pytest.approx(float(ref[0, 0]), rel=1e-13, abs=1e-16)
+    rho = (1 - MP.mpf(p_fresh)) ** fresh * (1 - MP.mpf(a) / (n + MP.mpf(A))) ** (n - fresh)
+    assert chain.stay_at_zero() == pytest.approx(float(rho), rel=1e-14)
+    np.testing.assert_array_equal(chain.states, np.arange(n + 1.0))
+    np.testing.assert_allclose(chain.model([0, 2]), [a / (n + A), (2 + a) / (n + A)],
+                               rtol=1e-15)
+    merged = chain.merged(0.125, 3)
+    assert (merged.n, merged.fresh, merged.p_fresh, merged.a, merged.A) == (
+        n, fresh, 0.125, 3 * a, A)
+    pi = chain.stationary()
+    if float(rho) >= 1.0:
+        assert pi is None
+    else:  # the left null vector of P - I in mpmath, normalised
+        M = (ref - MP.eye(n + 1)).T
+        for j in range(n + 1):
+            M[n, j] = 1
+        rhs = MP.matrix([0] * n + [1])
+        sol = MP.lu_solve(M, rhs)
+        for j in range(n + 1):
+            assert pi[j] == pytest.approx(float(sol[j]), rel=1e-10, abs=1e-15)
+
+
+def test_binomial_rows_against_mpmath():
+    from collapsecheck.families.categorical.theory.chain import (
+        binomial_rows,
+        log_binomial_rows,
+        log_comb,
+    )
+
+    q = [0.0, 0.01, 0.37, 1.0]
+    B = binomial_rows(9, q)
+    L = log_binomial_rows(9, q)
+    W = log_binomial_rows(9, q, 2, 6)
+    assert B.shape == L.shape == (4, 10) and W.shape == (4, 5)
+    for i, x in enumerate(q):
+        for j in range(10):
+            ref = float(mp_binom(9, j, x))
+            assert B[i, j] == pytest.approx(ref, rel=1e-13, abs=1e-300)
+            assert L[i, j] == pytest.approx(ref, rel=1e-12, abs=1e-300)
+            if 2 <= j <= 6:
+                assert W[i, j - 2] == L[i, j]
+    lc = log_comb(30)
+    assert not lc.flags.writeable
+    for j in range(31):
+        assert lc[j] == float(MP.log(MP.binomial(30, j)))
+
+
+def test_backward_final_and_chunks_against_mpmath_powers():
+    from collapsecheck.families.categorical.theory.chain import (
+        CountChain,
+        _power_apply,
+        backward_chunks,
+        backward_final,
+    )
+
+    n = 6
+    chain = CountChain(n, 2, 0.3, 0.2, 0.6)
+    P = chain.kernel()
+    F = np.stack([np.arange(n + 1.0), (np.arange(n + 1) == 0) * 1.0], axis=1)
+    ref_P = mp_kernel(n, 2, 0.3, 0.2, 0.6)
+    powers = [MP.eye(n + 1)]
+    for _ in range(40):
+        powers.append(ref_P * powers[-1])
+
+    def ref(t):  # P^(t-1) F
+        M = powers[t - 1]
+        return np.array([[float(sum(M[i, k] * F[k, c] for k in range(n + 1)))
+                          for c in range(2)] for i in range(n + 1)])
+
+    for T in (1, 2, 3, 8, 41):
+        np.testing.assert_allclose(backward_final(P, F, T), ref(T), rtol=1e-12, atol=1e-300)
+    for power in (0, 1, 5, 13):
+        np.testing.assert_allclose(_power_apply(P, F, power), ref(power + 1), rtol=1e-12)
+    # a wide F makes iterating the dearer path: binary powering is taken
+    wide = np.tile(F, (1, 40))
+    np.testing.assert_allclose(backward_final(P, wide, 41), np.tile(ref(41), (1, 40)),
+                               rtol=1e-12)
+    starts, blocks = [], []
+    for t0, V in backward_chunks(P, F, 11, chunk=4):
+        starts.append(t0)
+        blocks.append(V)
+    assert starts == [1, 5, 9]
+    assert [b.shape for b in blocks] == [(4, n + 1, 2), (4, n + 1, 2), (3, n + 1, 2)]
+    got = np.concatenate(blocks)
+    for t in range(1, 12):
+        np.testing.assert_allclose(got[t - 1], ref(t), rtol=1e-12)
+    one = list(backward_chunks(P, F, 3))
+    assert len(one) == 1 and one[0][0] == 1 and one[0][1].shape == (3, n + 1, 2)
+    assert list(backward_chunks(P, F, 0)) == []
+
+
+def test_absorption_solve_against_mpmath():
+    from collapsecheck.families.categorical.theory.chain import CountChain, absorption_solve
+
+    n = 7
+    P = CountChain(n).kernel()
+    ref_P = mp_kernel(n, 0, 0.0, 0.0, 0.0)
+    Q = MP.matrix(n - 1, n - 1)
+    for i in range(n - 1):
+        for j in range(n - 1):
+            Q[i, j] = ref_P[i + 1, j + 1]
+    I_Q = MP.eye(n - 1) - Q
+    h = np.arange(1, n) / n
+    got = absorption_solve(P, np.stack([np.ones(n - 1), h], axis=1))
+    u1 = MP.lu_solve(I_Q, MP.matrix([1] * (n - 1)))
+    u2 = MP.lu_solve(I_Q, MP.matrix([MP.mpf(j) / n for j in range(1, n)]))
+    for i in range(n - 1):
+        assert got[i, 0] == pytest.approx(float(u1[i]), rel=1e-12)
+        assert got[i, 1] == pytest.approx(float(u2[i]), rel=1e-12)
+
+
+def test_one_blas_thread_keeps_the_function():
+    from collapsecheck.families.categorical.theory.chain import one_blas_thread
+
+    @one_blas_thread
+    def f(x, *, y=2):
+        """doc"""
+        return x * y
+
+    assert f(3, y=5) == 15 and f(4) == 8
+    assert f.__name__ == "f" and f.__doc__ == "doc"
+
+
+# ---------------------------------------------------------------------------------------
+# Categorical regimes (families/categorical/theory/regimes.py)
+# ---------------------------------------------------------------------------------------
+
+
+def mp_accumulate_survivors(p0, n):
+    """E S and Var S of generation 1's survivors by the module's pair formula, in mpmath."""
+    p = [MP.mpf(x) for x in p0]
+    es = sum(1 - (1 - x) ** n for x in p)
+    both = sum(1 - (1 - p[i]) ** n - (1 - p[j]) ** n + max(1 - p[i] - p[j], 0) ** n
+               for i in range(len(p)) for j in range(i + 1, len(p)))
+    return es, es + 2 * both - es**2
+
+
+@pytest.mark.parametrize(("p0", "n"), [
+    ([1 / 3, 1 / 3, 1 / 3], 4),          # few lost: the lost-count form
+    ([0.25, 0.25, 0.25, 0.25], 1),       # few present: the survivors' form
+    ([0.5, 0.2, 0.2, 0.1], 3), ([0.6, 0.4], 2), ([0.05] * 6 + [0.7], 5),
+    ([0.5, 0.5, 0.0], 3)])
+def test_accumulate_survivors_against_mpmath(p0, n):
+    from collapsecheck.families.categorical.theory import regimes
+
+    p0 = np.array(p0)
+    es, var = regimes.accumulate_survivors(p0, n)
+    ref_es, ref_var = mp_accumulate_survivors(p0, n)
+    assert es == pytest.approx(float(ref_es), rel=1e-14)
+    assert var == pytest.approx(float(ref_var), rel=1e-12, abs=1e-15)
+    assert regimes.accumulate_p_monomorphic(p0, n) == pytest.approx(
+        float(sum(MP.mpf(x) ** n for x in p0)), rel=1e-14)
+    tail = np.zeros(len(p0), dtype=bool)
+    tail[-2:] = True
+    q = [MP.mpf(x) for x in p0[tail]]
+    got = regimes.accumulate_tail(p0, n, tail)
+    assert got == pytest.approx({"mass_mean": float(sum(q)),
+                                 "survivors_mean": float(sum(1 - (1 - x) ** n for x in q)),
+                                 "p_all_lost": float((1 - sum(q)) ** n)}, rel=1e-14)
+
+
+def test_accumulate_one_category_and_full_tail():
+    from collapsecheck.families.categorical.theory import regimes
+
+    assert regimes.accumulate_survivors(np.array([1.0]), 3) == (1.0, 0.0)
+    got = regimes.accumulate_tail(np.array([0.5, 0.5 + 1e-15]), 2, np.array([True, True]))
+    assert got["p_all_lost"] == 0.0
+
+
+@pytest.mark.parametrize(("p0", "n"), [([0.5, 0.3, 0.2], 4), ([0.9, 0.1], 2)])
+def test_accumulate_gini_against_mpmath(p0, n):
+    from collapsecheck.families.categorical.theory import regimes
+
+    p0 = np.array(p0)
+    g0 = 1 - sum(MP.mpf(x) ** 2 for x in p0)
+    got = regimes.accumulate_gini_simpson_mean(p0, n, [0, 1, 2, 7])
+    for t, value in zip([0, 1, 2, 7], got, strict=True):
+        ref = g0 * MP.fprod([1 - MP.mpf(1) / (n * s * s) for s in range(1, t + 1)])
+        assert value == pytest.approx(float(ref), rel=1e-14)
+    at0 = regimes.accumulate_gini_simpson_mean(p0, n, 0)
+    assert at0.shape == (1,) and at0[0] == pytest.approx(float(g0), rel=1e-14)
+    x = MP.pi / MP.sqrt(n)
+    assert regimes.accumulate_gini_simpson_limit(p0, n) == pytest.approx(
+        float(g0 * MP.sin(x) / x), rel=1e-14)
+
+
+def test_sampling_law_against_direct_transforms():
+    from collapsecheck.families.categorical.theory.regimes import sampling_law
+
+    p = np.array([0.5, 0.3, 0.0, 0.2])
+    law, exact = sampling_law(p)
+    np.testing.assert_allclose(law, p, rtol=1e-15)
+    assert exact is True
+    law, exact = sampling_law(p, temperature=0.5)
+    ref = [float(MP.mpf(x) ** 2 / sum(MP.mpf(y) ** 2 for y in p)) for x in p]
+    np.testing.assert_allclose(law, ref, rtol=1e-14)
+    assert law[2] == 0.0 and exact is True
+    law, exact = sampling_law(p, temperature=2.0, top_k=2)
+    r = [MP.sqrt(MP.mpf(x)) for x in (0.5, 0.3)]
+    np.testing.assert_allclose(law, [float(r[0] / sum(r)), float(r[1] / sum(r)), 0.0, 0.0],
+                               rtol=1e-14)
+    assert exact is True
+    law, exact = sampling_law(np.array([0.4, 0.3, 0.3]), top_k=2)
+    np.testing.assert_allclose(law, [4 / 7, 3 / 7, 0.0], rtol=1e-15)
+    assert exact is False
+    law, exact = sampling_law(np.array([0.4, 0.3, 0.3]), top_k=3)
+    np.testing.assert_allclose(law, [0.4, 0.3, 0.3], rtol=1e-15)
+    assert exact is True
+    law, exact = sampling_law(np.array([0.6, 0.4, 0.0]), top_k=2)
+    np.testing.assert_allclose(law, [0.6, 0.4, 0.0], rtol=1e-15)
+    assert exact is True
+    law, exact = sampling_law(np.array([0.5, 0.25, 0.25]), top_k=1)
+    np.testing.assert_array_equal(law, [1.0, 0.0, 0.0])
+    assert exact is True
+
+
+def mp_stationary_present(n, fresh, p_fresh, a, A):
+    P = mp_kernel(n, fresh, p_fresh, a, A)
+    M = (P - MP.eye(n + 1)).T
+    for j in range(n + 1):
+        M[n, j] = 1
+    pi = MP.lu_solve(M, MP.matrix([0] * n + [1]))
+    return 1 - pi[0]
+
+
+def test_recurrence_against_mpmath():
+    from collapsecheck.families.categorical.theory import regimes
+
+    p0 = np.array([0.5, 0.3, 0.15, 0.05])
+    tail = np.array([False, False, True, True])
+    n, fresh = 5, 2
+    res = regimes.recurrence(p0, n, fresh=fresh, tail=tail)
+    assert res["returns"] is True and res["notes"] == []
+    for key, p in (("rarest", 0.05), ("tail", 0.2)):
+        rho = (1 - MP.mpf(p)) ** fresh
+        got = res[key]
+        assert got["p0"] == pytest.approx(p, rel=1e-15)
+        assert got["p_back_next_generation"] == pytest.approx(float(1 - rho), rel=1e-14)
+        assert got["mean_generations_absent"] == pytest.approx(float(1 / (1 - rho)),
+                                                               rel=1e-14)
+        assert got["stationary_p_present"] == pytest.approx(
+            float(mp_stationary_present(n, fresh, p, 0.0, 0.0)), rel=1e-11)
+    ref = sum(mp_stationary_present(n, fresh, p, 0.0, 0.0) for p in p0)
+    assert res["stationary_survivors_mean"] == pytest.approx(float(ref), rel=1e-11)
+    # smoothing without fresh draws: one chain for all categories
+    alpha = 0.3
+    res = regimes.recurrence(p0, n, alpha=alpha, tail=tail)
+    rho = (1 - MP.mpf(alpha) / (n + 4 * MP.mpf(alpha))) ** n
+    assert res["returns"] is True
+    assert res["rarest"]["p_back_next_generation"] == pytest.approx(float(1 - rho), rel=1e-14)
+    one = mp_stationary_present(n, 0, 0.0, alpha, 4 * alpha)
+    assert res["rarest"]["stationary_p_present"] == pytest.approx(float(one), rel=1e-11)
+    rho2 = (1 - 2 * MP.mpf(alpha) / (n + 4 * MP.mpf(alpha))) ** n
+    assert res["tail"]["p_back_next_generation"] == pytest.approx(float(1 - rho2),
+                                                                  rel=1e-14)
+    assert res["tail"]["stationary_p_present"] == pytest.approx(
+        float(mp_stationary_present(n, 0, 0.0, 2 * alpha, 4 * alpha)), rel=1e-11)
+    assert res["stationary_survivors_mean"] == pytest.approx(float(4 * one), rel=1e-11)
+    assert regimes.recurrence(p0, n, alpha=alpha)["tail"] is None
+
+
+def test_recurrence_absorbing_and_work_limit():
+    from collapsecheck.families.categorical.theory import regimes
+
+    p0 = np.array([0.7, 0.3])
+    res = regimes.recurrence(p0, 4)
+    assert res["returns"] is False and res["stationary_survivors_mean"] is None
+    assert res["rarest"] == {"p0": 0.3, "p_back_next_generation": 0.0,
+                             "mean_generations_absent": None, "stationary_p_present": None}
+    assert res["notes"] == ["recurrence: a lost category never returns (0 is absorbing); "
+                            "in the long run one category holds everything."]
+    # fresh draws of a category holding everything: it never leaves, the other never comes
+    res = regimes.recurrence(np.array([1.0, 0.0]), 4, fresh=2)
+    assert res["returns"] is False
+    res = regimes.recurrence(np.array([0.9, 0.1]), 4, fresh=2)
+    assert res["returns"] is True
+    cost = 5**3 / 3 + 25 * 3
+    res = regimes.recurrence(p0, 4, fresh=2, max_work=cost)
+    assert res["stationary_survivors_mean"] is None
+    assert res["rarest"]["stationary_p_present"] is not None
+    assert res["notes"] == ["stationary_survivors_mean: 2 stationary solves of size 5 exceed "
+                            "the work limit 1e+02: not computed."]
+    res = regimes.recurrence(p0, 4, fresh=2, max_work=2 * cost)
+    assert res["stationary_survivors_mean"] is not None and res["notes"] == []
+    res = regimes.recurrence(p0, 4, fresh=2, max_work=cost * (1 - 1e-9))
+    assert res["rarest"]["stationary_p_present"] is None
+
+
+def mp_two_category(p1, n, T, tau):
+    def g(q):
+        a, b = MP.mpf(q) ** (1 / MP.mpf(tau)), (1 - MP.mpf(q)) ** (1 / MP.mpf(tau))
+        return a / (a + b)
+
+    P = [[mp_binom(n, k, g(MP.mpf(j) / n)) for k in range(n + 1)] for j in range(n + 1)]
+    pi = [mp_binom(n, k, g(p1)) for k in range(n + 1)]
+    out = []
+    for t in range(1, T + 1):
+        if t > 1:
+            pi = [sum(pi[j] * P[j][k] for j in range(n + 1)) for k in range(n + 1)]
+        x = [MP.mpf(k) / n for k in range(n + 1)]
+        cnt = [(k > 0) + (k < n) for k in range(n + 1)]
+        es = sum(w * c for w, c in zip(pi, cnt, strict=True))
+        out.append({
+            "survivors_mean": es,
+            "survivors_sd": MP.sqrt(sum(w * c * c for w, c in zip(pi, cnt, strict=True))
+                                    - es * es),
+            "entropy_mean": sum(w * (-xx * MP.log(xx) - (1 - xx) * MP.log(1 - xx))
+                                for w, xx in zip(pi, x, strict=True) if 0 < xx < 1),
+            "gini_simpson_mean": sum(w * 2 * xx * (1 - xx) for w, xx in zip(pi, x,
+                                                                            strict=True)),
+            "p_monomorphic": pi[0] + pi[n],
+            "first_mass": sum(w * xx for w, xx in zip(pi, x, strict=True)),
+            "first_lost": pi[0], "second_lost": pi[n]})
+    return out
+
+
+@pytest.mark.parametrize(("tau", "tail_first"), [(0.5, False), (1.7, True), (1.0, None)])
+def test_two_category_temperature_against_mpmath(tau, tail_first):
+    from collapsecheck.families.categorical.theory.regimes import two_category_temperature
+
+    n, T, p1 = 4, 3, 0.35
+    p0 = np.array([p1, 1 - p1])
+    tail = None if tail_first is None else np.array([tail_first, not tail_first])
+    ref = mp_two_category(p1, n, T, tau)
+    got = two_category_temperature(p0, n, T, tau, tail=tail, per_generation=True)
+    last = two_category_temperature(p0, n, T, tau, tail=tail)
+    for key in ("survivors_mean", "survivors_sd", "entropy_mean", "gini_simpson_mean",
+                "p_monomorphic"):
+        assert got[key].shape == (T,) and last[key].shape == (1,)
+        for t in range(T):
+            assert got[key][t] == pytest.approx(float(ref[t][key]), rel=1e-12)
+        assert last[key][0] == got[key][-1]
+    if tail is None:
+        assert not any(k.startswith("tail.") for k in got)
+        return
+    for t in range(T):
+        r = ref[t]
+        mass = r["first_mass"] if tail_first else 1 - r["first_mass"]
+        lost = r["first_lost"] if tail_first else r["second_lost"]
+        assert got["tail.mass_mean"][t] == pytest.approx(float(mass), rel=1e-12)
+        assert got["tail.p_all_lost"][t] == pytest.approx(float(lost), rel=1e-12)
+        assert got["tail.survivors_mean"][t] == pytest.approx(float(1 - lost), rel=1e-12)
+    assert two_category_temperature(p0, n, 0, tau) == {}
