@@ -776,3 +776,402 @@ def test_two_category_temperature_against_mpmath(tau, tail_first):
         assert got["tail.p_all_lost"][t] == pytest.approx(float(lost), rel=1e-12)
         assert got["tail.survivors_mean"][t] == pytest.approx(float(1 - lost), rel=1e-12)
     assert two_category_temperature(p0, n, 0, tau) == {}
+
+
+# ---------------------------------------------------------------------------------------
+# Categorical replace chain and exact series (families/categorical/theory/replace.py,
+# exact.py): references by full enumeration of the multinomial chain in mpmath
+# ---------------------------------------------------------------------------------------
+
+
+def compositions(n, K):
+    if K == 1:
+        yield (n,)
+        return
+    for first in range(n + 1):
+        for rest in compositions(n - first, K - 1):
+            yield (first, *rest)
+
+
+def mp_multinomial(n, counts, probs):
+    out = MP.factorial(n)
+    for c, q in zip(counts, probs, strict=True):
+        out = out / MP.factorial(c) * MP.mpf(q) ** c
+    return out
+
+
+def enumerate_chain(p0, n, T, alpha=0.0, fresh=0):
+    """Law of the count vector at generations 1..T of the multinomial chain (module notes of
+    chain.py), by brute force over all count vectors in mpmath."""
+    K = len(p0)
+    A = K * MP.mpf(alpha)
+
+    def draw(probs, m):
+        return {s: mp_multinomial(m, s, probs) for s in compositions(m, K)}
+
+    law = draw(p0, n)
+    laws = [law]
+    fresh_law = draw(p0, fresh) if fresh else {(0,) * K: MP.mpf(1)}
+    for _ in range(T - 1):
+        new = {s: MP.mpf(0) for s in compositions(n, K)}
+        for x, w in law.items():
+            model = draw([(c + MP.mpf(alpha)) / (n + A) for c in x], n - fresh)
+            for f, wf in fresh_law.items():
+                for z, wz in model.items():
+                    new[tuple(a + b for a, b in zip(f, z, strict=True))] += w * wf * wz
+        law = new
+        laws.append(law)
+    return laws
+
+
+def summaries(law, n, alpha, K, tail):
+    """Every summary of one generation's law of counts."""
+    A = K * MP.mpf(alpha)
+
+    def q(x):
+        return [(c + MP.mpf(alpha)) / (n + A) for c in x]
+
+    def ent(x):
+        return -sum(v * MP.log(v) for v in q(x) if v > 0)
+
+    es = sum(w * sum(c > 0 for c in x) for x, w in law.items())
+    es2 = sum(w * sum(c > 0 for c in x) ** 2 for x, w in law.items())
+    out = {"survivors_mean": es, "survivors_var": es2 - es**2,
+           "entropy_mean": sum(w * ent(x) for x, w in law.items()),
+           "gini_simpson_mean": sum(w * (1 - sum(v * v for v in q(x))) for x, w in law.items()),
+           "p_monomorphic": sum(w for x, w in law.items() if max(x) == n)}
+    if tail is not None:
+        out["tail.survivors_mean"] = sum(w * sum(c > 0 for c, t in zip(x, tail, strict=True)
+                                                 if t) for x, w in law.items())
+        out["tail.p_all_lost"] = sum(w for x, w in law.items()
+                                     if all(c == 0 for c, t in zip(x, tail, strict=True) if t))
+        out["tail.mass_mean"] = sum(w * sum(v for v, t in zip(q(x), tail, strict=True) if t)
+                                    for x, w in law.items())
+    return out
+
+
+P0_K3 = [0.5, 0.3, 0.2]
+
+
+@pytest.mark.parametrize(("alpha", "fresh"), [(0.0, 0), (0.5, 0), (0.0, 1), (0.25, 2)])
+def test_exact_series_against_enumeration(alpha, fresh):
+    from collapsecheck.families.categorical.theory.exact import exact_series, moment_series
+
+    n, T = 4, 4
+    p0 = np.array(P0_K3)
+    tail = np.array([False, True, True])
+    laws = enumerate_chain(P0_K3, n, T, alpha, fresh)
+    refs = [summaries(law, n, alpha, 3, tail) for law in laws]
+    s = exact_series(p0, n, T, tail=tail, fresh=fresh, alpha=alpha, per_generation=True)
+    last = exact_series(p0, n, T, tail=tail, fresh=fresh, alpha=alpha)
+    np.testing.assert_array_equal(s.generations, np.arange(1, T + 1))
+    np.testing.assert_array_equal(last.generations, [T])
+    assert s.reasons == {} and last.reasons == {}
+    pairs = (("survivors_mean", "survivors_mean"), ("survivors_var", "survivors_var"),
+             ("entropy_mean", "entropy_mean"), ("p_monomorphic", "p_monomorphic"),
+             ("tail_survivors_mean", "tail.survivors_mean"),
+             ("tail_p_all_lost", "tail.p_all_lost"))
+    for attr, key in pairs:
+        got = getattr(s, attr)
+        assert got.shape == (T,)
+        for t in range(T):
+            assert got[t] == pytest.approx(float(refs[t][key]), rel=1e-11, abs=1e-15), (
+                attr, t)
+        assert getattr(last, attr)[0] == pytest.approx(float(refs[-1][key]), rel=1e-11,
+                                                       abs=1e-15)
+    gini, mass = moment_series(p0, n, T, fresh=fresh, alpha=alpha, tail=tail,
+                               per_generation=True)
+    assert gini.shape == mass.shape == (T + 1,)
+    assert gini[0] == pytest.approx(1 - sum(x * x for x in P0_K3), rel=1e-15)
+    assert mass[0] == pytest.approx(0.5, rel=1e-15)
+    for t in range(1, T + 1):
+        assert gini[t] == pytest.approx(float(refs[t - 1]["gini_simpson_mean"]), rel=1e-12)
+        assert mass[t] == pytest.approx(float(refs[t - 1]["tail.mass_mean"]), rel=1e-12)
+    g1, m1 = moment_series(p0, n, T, fresh=fresh, alpha=alpha, tail=tail)
+    assert g1.shape == m1.shape == (1,)
+    assert g1[0] == gini[-1] and m1[0] == mass[-1]
+    g2, m2 = moment_series(p0, n, T, fresh=fresh, alpha=alpha)
+    assert m2 is None and g2[0] == gini[-1]
+    assert moment_series(p0, n, T, fresh=fresh, alpha=alpha, per_generation=True)[1] is None
+
+
+def test_exact_series_variance_off_and_no_tail():
+    from collapsecheck.families.categorical.theory.exact import exact_series
+
+    s = exact_series(np.array(P0_K3), 4, 3, variance=False)
+    ref = summaries(enumerate_chain(P0_K3, 4, 3)[-1], 4, 0.0, 3, None)
+    assert s.survivors_var is None
+    assert s.tail_survivors_mean is None and s.tail_p_all_lost is None
+    assert s.survivors_mean[0] == pytest.approx(float(ref["survivors_mean"]), rel=1e-12)
+    assert s.p_monomorphic[0] == pytest.approx(float(ref["p_monomorphic"]), rel=1e-11)
+
+
+def test_exact_series_work_limits_and_their_notes():
+    from collapsecheck.families.categorical.theory import exact as ex
+
+    p0 = np.array([0.4, 0.3, 0.2, 0.1])
+    tail = np.array([False, False, True, True])
+    # one chain per distinct p0 with fresh draws (4 marginal chains, 1 merged tail chain)
+    one = ex._chain_work(5, 3, 2, False)
+    assert one == 36 * 4 + min(2 * 36 * 4, 2.0 * 2 * 216 / 4)
+    assert ex._chain_work(5, 3, 0, True) == 10 * 36 + 2 * 36 * 4
+    assert ex._chain_work(5, 1, 0, False) == 10 * 36
+    s = ex.exact_series(p0, 5, 3, tail=tail, fresh=2, work_limit=5 * one * (1 - 1e-12))
+    why = (f"the count chains need about {5 * one:.1e} multiply-adds (5 chains: one per "
+           f"distinct initial probability with fresh draws), above the limit "
+           f"{5 * one * (1 - 1e-12):.0e}: not computed.")
+    assert s.reasons == dict.fromkeys(["survivors_mean", "survivors_sd", "entropy_mean",
+                                       "p_monomorphic", "tail.survivors_mean",
+                                       "tail.p_all_lost"], why)
+    assert s.survivors_mean is None and s.survivors_var is None and s.entropy_mean is None
+    assert s.p_monomorphic is None and s.tail_survivors_mean is None
+    assert s.tail_p_all_lost is None
+    np.testing.assert_array_equal(s.generations, [3])
+    s = ex.exact_series(p0, 5, 3, fresh=2, work_limit=4 * one * (1 - 1e-12))
+    assert set(s.reasons) == {"survivors_mean", "survivors_sd", "entropy_mean",
+                              "p_monomorphic"}
+    # the marginal chains fit, the pair chains (10 pair sums) do not
+    s = ex.exact_series(p0, 5, 3, fresh=2, work_limit=4 * one + 10 * one * (1 - 1e-12))
+    assert s.survivors_var is None and s.survivors_mean is not None
+    assert s.reasons == {"survivors_sd": (
+        f"10 pair sums p_i + p_j (4 distinct initial probabilities) need about "
+        f"{10 * one:.1e} multiply-adds, above the limit "
+        f"{4 * one + 10 * one * (1 - 1e-12):.0e}: not computed.")}
+    s = ex.exact_series(p0, 5, 3, fresh=2, work_limit=14 * one)
+    assert s.survivors_var is not None and s.reasons == {}
+
+
+def test_pair_helpers_against_direct_sums():
+    from collapsecheck.families.categorical.theory import exact as ex
+
+    p0 = np.array([0.3, 0.2, 0.2, 0.2, 0.1])
+    v, c = ex.groups(p0)
+    np.testing.assert_array_equal(v, [0.1, 0.2, 0.3])
+    np.testing.assert_array_equal(c, [1.0, 3.0, 1.0])
+    assert c.dtype == float
+    v2, c2 = ex.groups(p0, np.array([True, True, False, True, False]))
+    np.testing.assert_array_equal(v2, v)
+    np.testing.assert_array_equal(c2, [0.0, 2.0, 1.0])
+    direct: dict = {}
+    for i in range(5):
+        for j in range(i + 1, 5):
+            key = round(p0[i] + p0[j], 12)
+            direct[key] = direct.get(key, 0) + 1
+    sums, mult = ex.pair_sums(v, c)
+    got: dict = {}
+    for x, k in zip(sums, mult, strict=True):
+        got[round(x, 12)] = got.get(round(x, 12), 0) + k
+    assert got == direct
+    assert mult.sum() == 10 and np.all(mult > 0)
+    for block in (1, 2, 3, 100):
+        got = {}
+        for xs, ks in ex.pair_blocks(v, c, block=block):
+            assert np.all(ks > 0)
+            for x, k in zip(xs, ks, strict=True):
+                got[round(x, 12)] = got.get(round(x, 12), 0) + k
+        assert got == direct, block
+    n = 9
+    sums = np.array([0.05, 0.3, 0.5, 0.97])
+    mult = np.array([2.0, 1.0, 3.0, 0.5])
+    W = ex.pair_weights(n, sums, mult)
+    ref = [float(sum(k * mp_binom(n, j, x) for x, k in zip(sums, mult, strict=True)))
+           for j in range(n + 1)]
+    np.testing.assert_allclose(W, ref, rtol=1e-12, atol=1e-300)
+    lo, hi = ex._windows(200, np.array([0.0, 0.5, 1.0]))
+    assert lo.tolist()[0] == 0 and hi.tolist()[2] == 200
+    for q, a, b in zip([0.0, 0.5, 1.0], lo, hi, strict=True):
+        inside = [j for j in range(201) if mp_binom(200, j, q) > MP.mpf("1e-61")]
+        assert a <= min(inside) and b >= max(inside)
+        assert mp_binom(200, max(a - 1, 0), q) < 1e-60 or a == 0
+        assert b == 200 or mp_binom(200, b + 1, q) < 1e-60
+    plan = ex._pair_plan(200, np.array([0.5, 0.1, 0.9]))
+    assert len(plan) == 1
+    idx, a, b = plan[0]
+    assert idx.tolist() == [1, 0, 2]
+    assert ex.pair_weight_work(200, np.array([0.5, 0.1, 0.9])) == 20.0 * 3 * (b - a + 1)
+
+
+def mp_per_category(p, n, t):
+    """(lost, present, fixed) probabilities of one category at generation t by the count
+    chain's forward law in mpmath."""
+    P = mp_kernel(n, 0, 0.0, 0.0, 0.0)
+    law = MP.matrix([[mp_binom(n, j, p) for j in range(n + 1)]])
+    for _ in range(t - 1):
+        law = law * P
+    return law[0], 1 - law[0], law[n]
+
+
+def test_replace_per_category_against_mpmath():
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    n = 5
+    p = np.array([[0.0, 0.1], [0.45, 1.0]])
+    for t in (1, 2, 6):
+        lost, surv, fix = (rp.loss_probability(p, n, t), rp.survival_probability(p, n, t),
+                           rp.fixation_probability(p, n, t))
+        assert lost.shape == surv.shape == fix.shape == (2, 2)
+        for idx in np.ndindex(2, 2):
+            ref = mp_per_category(p[idx], n, t)
+            assert lost[idx] == pytest.approx(float(ref[0]), rel=1e-12, abs=1e-300)
+            assert surv[idx] == pytest.approx(float(ref[1]), rel=1e-12, abs=1e-300)
+            assert fix[idx] == pytest.approx(float(ref[2]), rel=1e-12, abs=1e-300)
+    scalar = rp.loss_probability(0.1, n, 2)
+    assert np.ndim(scalar) == 0
+    assert float(scalar) == pytest.approx(float(mp_per_category(0.1, n, 2)[0]), rel=1e-12)
+    np.testing.assert_array_equal(rp.loss_probability([0.0, 0.3, 1.0], n, 0), [1.0, 0, 0])
+    np.testing.assert_array_equal(rp.survival_probability([0.0, 0.3, 1.0], n, 0), [0, 1, 1])
+    np.testing.assert_array_equal(rp.fixation_probability([0.0, 0.3, 1.0], n, 0), [0, 0, 1])
+    assert np.ndim(rp.fixation_probability(0.3, n, 0)) == 0
+
+
+def test_replace_summaries_against_enumeration():
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    n, T = 4, 3
+    p0 = np.array(P0_K3)
+    tail = np.array([False, True, True])
+    refs = [summaries(law, n, 0.0, 3, tail) for law in enumerate_chain(P0_K3, n, T)]
+    for t in range(1, T + 1):
+        r = refs[t - 1]
+        assert rp.entropy_mean(p0, n, t) == pytest.approx(float(r["entropy_mean"]), rel=1e-12)
+        assert rp.p_monomorphic(p0, n, t) == pytest.approx(float(r["p_monomorphic"]),
+                                                           rel=1e-11)
+        es, var = rp.survivors_moments(p0, n, t)
+        assert es == pytest.approx(float(r["survivors_mean"]), rel=1e-12)
+        assert var == pytest.approx(float(r["survivors_var"]), rel=1e-11)
+        assert rp.gini_simpson_mean(p0, n, t) == pytest.approx(
+            float(r["gini_simpson_mean"]), rel=1e-13)
+        got = rp.tail_summary(p0, n, t, 1)
+        assert got["rank"] == 1 and got["mass_mean"] == pytest.approx(0.5, rel=1e-15)
+        assert got["survivors_mean"] == pytest.approx(float(r["tail.survivors_mean"]),
+                                                      rel=1e-12)
+        assert got["p_all_lost"] == pytest.approx(float(r["tail.p_all_lost"]), rel=1e-11)
+    z = np.array([0.5, 0.5, 0.0])
+    assert rp.entropy_mean(z, n, 0) == pytest.approx(math.log(2), rel=1e-15)
+    assert rp.survivors_moments(z, n, 0) == (2.0, 0.0)
+    assert rp.gini_simpson_mean(z, n, 0) == 0.5
+    assert rp.tail_summary(z, n, 0, 1) == {"rank": 1, "mass_mean": 0.5,
+                                           "survivors_mean": 1.0, "p_all_lost": 0.0}
+    assert rp.tail_summary(z, n, 0, 2) == {"rank": 2, "mass_mean": 0.0,
+                                           "survivors_mean": 0.0, "p_all_lost": 1.0}
+    np.testing.assert_array_equal(rp.tail_mask(np.array([0.2, 0.4, 0.2, 0.2]), 2),
+                                  [False, False, True, True])
+    assert rp.tail_mask(np.array([0.2, 0.4, 0.2, 0.2]), 2).dtype == bool
+
+
+def mp_absorption(p, n):
+    """E[G], E[G | fixed], E[G | lost] from generation 0 by first-step equations in mpmath."""
+    P = mp_kernel(n, 0, 0.0, 0.0, 0.0)
+    if n == 1:
+        return MP.mpf(1), (MP.mpf(1) if p > 0 else None), (MP.mpf(1) if p < 1 else None)
+    Q = MP.matrix(n - 1, n - 1)
+    for i in range(n - 1):
+        for j in range(n - 1):
+            Q[i, j] = P[i + 1, j + 1]
+    I_Q = MP.eye(n - 1) - Q
+    tau = MP.lu_solve(I_Q, MP.matrix([1] * (n - 1)))
+    fix = MP.lu_solve(I_Q, MP.matrix([MP.mpf(j) / n for j in range(1, n)]))
+    B = [mp_binom(n, j, p) for j in range(n + 1)]
+    e_abs = 1 + sum(B[j] * tau[j - 1] for j in range(1, n))
+    e_fix = MP.mpf(p) + sum(B[j] * fix[j - 1] for j in range(1, n))
+    cf = e_fix / p if p > 0 else None
+    cl = (e_abs - e_fix) / (1 - MP.mpf(p)) if p < 1 else None
+    return e_abs, cf, cl
+
+
+@pytest.mark.parametrize("n", [1, 2, 6])
+def test_absorption_times_against_mpmath(n):
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    p = np.array([0.0, 0.15, 0.5, 1.0])
+    got = rp.absorption_times(p, n)
+    assert got["p_fixation"] is not None
+    np.testing.assert_array_equal(got["p_fixation"], p)
+    for i, x in enumerate(p):
+        e_abs, cf, cl = mp_absorption(x, n)
+        assert got["absorption"][i] == pytest.approx(float(e_abs), rel=1e-12)
+        if cf is None:
+            assert math.isnan(got["fixation"][i])
+        else:
+            assert got["fixation"][i] == pytest.approx(float(cf), rel=1e-12)
+        if cl is None:
+            assert math.isnan(got["loss"][i])
+        else:
+            assert got["loss"][i] == pytest.approx(float(cl), rel=1e-12)
+    one = rp.absorption_times(0.15, n)
+    assert np.ndim(one["absorption"]) == 0
+    assert float(one["absorption"]) == got["absorption"][1]
+    p0 = np.array([0.5, 0.3, 0.2, 0.0])
+    ref = sum(MP.mpf(x) * mp_absorption(x, n)[1] for x in p0 if x > 0)
+    assert rp.mean_generations_to_monomorphic(p0, n) == pytest.approx(float(ref), rel=1e-12)
+    assert rp.mean_generations_to_monomorphic(np.array([1.0, 0.0]), n) == 0.0
+    assert rp.mean_generations_to_monomorphic(np.array([0.25] * 4), n) == pytest.approx(
+        float(mp_absorption(0.25, n)[1]), rel=1e-12)
+
+
+def test_absorption_limit_and_kimura():
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    with pytest.raises(ValueError, match=r"^`n` must be at most 4000 for the dense "
+                                         r"absorption solve; got 4001\.$"):
+        rp.absorption_times(0.5, 4001)
+    p = np.array([0.0, 0.2, 0.5, 1.0])
+    got = rp.kimura_absorption_time(p, 10)
+    ref = [0.0] + [float(-20 * (MP.mpf(x) * MP.log(x) + (1 - MP.mpf(x)) * MP.log(1 - x)))
+                   for x in (0.2, 0.5)] + [0.0]
+    np.testing.assert_allclose(got, ref, rtol=1e-14, atol=0)
+    assert np.ndim(rp.kimura_absorption_time(0.2, 10)) == 0
+    p0 = np.array([0.6, 0.4, 0.0])
+    ref = -20 * sum((1 - MP.mpf(x)) * MP.log(1 - MP.mpf(x)) for x in p0)
+    got = rp.kimura_generations_to_monomorphic(p0, 10)
+    assert got == pytest.approx(float(ref), rel=1e-14)
+    zero = rp.kimura_generations_to_monomorphic(np.array([1.0, 0.0]), 10)
+    assert zero == 0.0 and math.copysign(1.0, zero) == 1.0
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda rp: rp.loss_probability(0.5, 2.0, 1), TypeError,
+     r"^`n` must be an integer; got 2\.0\.$"),
+    (lambda rp: rp.loss_probability(0.5, True, 1), TypeError,
+     r"^`n` must be an integer; got True\.$"),
+    (lambda rp: rp.loss_probability(0.5, 0, 1), ValueError,
+     r"^`n` must be at least 1; got 0\.$"),
+    (lambda rp: rp.loss_probability(0.5, 3, 1.0), TypeError,
+     r"^`t` must be an integer; got 1\.0\.$"),
+    (lambda rp: rp.loss_probability(0.5, 3, False), TypeError,
+     r"^`t` must be an integer; got False\.$"),
+    (lambda rp: rp.loss_probability(0.5, 3, -1), ValueError,
+     r"^`t` must be at least 0; got -1\.$"),
+    (lambda rp: rp.loss_probability("x", 3, 1), TypeError,
+     r"^`p` must be a probability or an array of them; got 'x'\.$"),
+    (lambda rp: rp.loss_probability(1.5, 3, 1), ValueError,
+     r"^`p` must lie in \[0, 1\]; got 1\.5\.$"),
+    (lambda rp: rp.loss_probability(-0.1, 3, 1), ValueError,
+     r"^`p` must lie in \[0, 1\]; got -0\.1\.$"),
+    (lambda rp: rp.loss_probability(math.nan, 3, 1), ValueError,
+     r"^`p` must lie in \[0, 1\]; got nan\.$"),
+    (lambda rp: rp.entropy_mean([0.5, 0.5], 3, -1), ValueError, r"^`t` must be at least 0"),
+    (lambda rp: rp.survivors_moments([0.5, 0.5], 3, 1.5), TypeError,
+     r"^`t` must be an integer"),
+    (lambda rp: rp.tail_summary([0.5, 0.5], 3, -2, 1), ValueError,
+     r"^`t` must be at least 0"),
+    (lambda rp: rp.gini_simpson_mean([0.5, 0.5], 0, 1), ValueError,
+     r"^`n` must be at least 1"),
+    (lambda rp: rp.kimura_absorption_time(0.5, 0), ValueError, r"^`n` must be at least 1"),
+    (lambda rp: rp.kimura_generations_to_monomorphic([2.0], 3), ValueError,
+     r"^`p` must lie in \[0, 1\]"),
+    (lambda rp: rp.absorption_times(0.5, 0), ValueError, r"^`n` must be at least 1"),
+])
+def test_replace_input_validation(call, error, match):
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    with pytest.raises(error, match=match):
+        call(rp)
+
+
+def test_replace_validation_accepts_numpy_integers_and_edges():
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    a = rp.loss_probability(np.array([0.0, 1.0]), np.int64(1), np.int64(0))
+    np.testing.assert_array_equal(a, [1.0, 0.0])
+    assert float(rp.loss_probability(0.5, 1, 1)) == pytest.approx(0.5, rel=1e-15)
