@@ -1175,3 +1175,324 @@ def test_replace_validation_accepts_numpy_integers_and_edges():
     a = rp.loss_probability(np.array([0.0, 1.0]), np.int64(1), np.int64(0))
     np.testing.assert_array_equal(a, [1.0, 0.0])
     assert float(rp.loss_probability(0.5, 1, 1)) == pytest.approx(0.5, rel=1e-15)
+
+
+# ---------------------------------------------------------------------------------------
+# Categorical predictions (families/categorical/theory/prediction.py): every branch's
+# numbers against the enumeration and its record by its documented shape and wording
+# ---------------------------------------------------------------------------------------
+
+CHAIN = "backward vectors of the count chain Bin(n, X/n)"
+SMOOTH = "backward vectors of the count chain (fresh draws / smoothing)"
+NEVER = ("recurrence: a lost category never returns (0 is absorbing); in the long run one "
+         "category holds everything.")
+FINAL_KEYS = ("survivors_mean", "survivors_sd", "entropy_mean", "gini_simpson_mean",
+              "p_monomorphic")
+
+
+def chain_methods(how, pure):
+    return {"survivors_mean": how + ", summed over categories",
+            "survivors_sd": how + "; pairs by lumpability (merged pair chains)",
+            "entropy_mean": how + ", by linearity over categories",
+            "p_monomorphic": how + "; sum of P(X_i = n) (disjoint events)",
+            "gini_simpson_mean": "closed form (1 - sum p0^2)(1 - 1/n)^t" if pure
+            else "exact affine recursion of E p, E p^2",
+            "tail.mass_mean": "E p_t (martingale under pure refit; affine recursion "
+                              "otherwise)",
+            "tail.survivors_mean": how + ", summed over the tail",
+            "tail.p_all_lost": how + ", merged tail chain (lumpability)"}
+
+
+def check_against(final, per, ref_rows, tail=True):
+    """``final`` and the per-generation lists against enumeration rows (generations 1..T)."""
+    r = ref_rows[-1]
+    for k in FINAL_KEYS:
+        want = MP.sqrt(r["survivors_var"]) if k == "survivors_sd" else r[k]
+        assert final[k] == pytest.approx(float(want), rel=1e-11, abs=1e-15), k
+    if tail:
+        for k in ("mass_mean", "survivors_mean", "p_all_lost"):
+            assert final["tail"][k] == pytest.approx(float(r["tail." + k]), rel=1e-11,
+                                                     abs=1e-15), k
+    if per is not None:
+        for t, row in enumerate(ref_rows, start=1):
+            assert per["survivors_mean"][t] == pytest.approx(float(row["survivors_mean"]),
+                                                             rel=1e-11)
+            assert per["p_monomorphic"][t] == pytest.approx(float(row["p_monomorphic"]),
+                                                            rel=1e-11, abs=1e-15)
+            assert per["gini_simpson_mean"][t] == pytest.approx(
+                float(row["gini_simpson_mean"]), rel=1e-11)
+            if tail:
+                assert per["tail_p_all_lost"][t] == pytest.approx(
+                    float(row["tail.p_all_lost"]), rel=1e-11, abs=1e-15)
+                assert per["tail_mass_mean"][t] == pytest.approx(
+                    float(row["tail.mass_mean"]), rel=1e-11)
+
+
+def test_predict_replace_record():
+    from collapsecheck.families.categorical.theory import replace as rp
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    n, T = 4, 3
+    rows = [summaries(law, n, 0.0, 3, [False, True, True])
+            for law in enumerate_chain(P0_K3, n, T)]
+    p = predict(P0_K3, n, T, tail_rank=1, per_generation=True)
+    d = p.to_dict()
+    assert (d["family"], d["regime"], d["n"], d["generations"], d["categories"]) == (
+        "categorical", "replace", 4, 3, 3)
+    per = d["per_generation"]
+    assert per["generation"] == [0, 1, 2, 3]
+    assert set(per) == {"generation", *FINAL_KEYS, "tail_mass_mean", "tail_survivors_mean",
+                        "tail_p_all_lost"}
+    assert all(len(v) == 4 and all(type(x) is float for x in v)
+               for k, v in per.items() if k != "generation")
+    assert per["survivors_mean"][0] == 3.0 and per["survivors_sd"][0] == 0.0
+    assert per["entropy_mean"][0] == pytest.approx(
+        float(-sum(MP.mpf(x) * MP.log(x) for x in P0_K3)), rel=1e-15)
+    assert per["gini_simpson_mean"][0] == pytest.approx(0.62, rel=1e-15)
+    assert per["p_monomorphic"][0] == 0.0
+    assert per["tail_mass_mean"][0] == pytest.approx(0.5, rel=1e-15)
+    assert per["tail_survivors_mean"][0] == 2.0 and per["tail_p_all_lost"][0] == 0.0
+    check_against(d["final"], per, rows)
+    assert d["final"]["tail"]["rank"] == 1
+    assert list(d["final"]) == [*FINAL_KEYS, "tail"]
+    assert d["exact"] == list(KEYS_ALL)
+    assert d["methods"] == chain_methods(CHAIN, True)
+    assert d["notes"] == [NEVER]
+    assert d["absorption"] == {
+        "mean_generations_to_monomorphic": rp.mean_generations_to_monomorphic(
+            np.array(P0_K3), n),
+        "kimura_approximation": rp.kimura_generations_to_monomorphic(np.array(P0_K3), n),
+        "method": "exact: linear solve on the transient states of the count chain; "
+                  "kimura_approximation is Kimura's diffusion formula (approximate)"}
+    assert "notes" not in d["recurrence"] and d["recurrence"]["returns"] is False
+    assert p.generation_grid == (0, 1, 2, 3) and p.per_generation is True
+    last = predict(P0_K3, n, T, tail_rank=1)
+    assert "per_generation" not in last.to_dict() and last.generation_grid == (3,)
+    lf = last.to_dict()["final"]
+    for k in FINAL_KEYS:
+        assert lf[k] == pytest.approx(d["final"][k], rel=1e-13)
+    assert lf["tail"] == pytest.approx(d["final"]["tail"], rel=1e-13)
+    assert all(v.shape == (1,) for v in last.series.values())
+
+
+KEYS_ALL = ("survivors_mean", "survivors_sd", "entropy_mean", "gini_simpson_mean",
+            "p_monomorphic", "tail.mass_mean", "tail.survivors_mean", "tail.p_all_lost")
+
+
+@pytest.mark.parametrize(("regime", "alpha", "ff", "fresh"), [
+    ("replace", 0.5, 0.0, 0), ("mix", 0.0, 0.3, 1), ("mix", 0.25, 0.5, 2)])
+def test_predict_smoothing_and_mix_records(regime, alpha, ff, fresh):
+    from collapsecheck.families.categorical.theory.prediction import predict
+    from collapsecheck.families.categorical.theory.regimes import recurrence
+
+    n, T = 4, 3
+    rows = [summaries(law, n, alpha, 3, [False, True, True])
+            for law in enumerate_chain(P0_K3, n, T, alpha, fresh)]
+    p = predict(P0_K3, n, T, tail_rank=1, regime=regime, alpha=alpha, fresh_fraction=ff,
+                per_generation=True)
+    d = p.to_dict()
+    check_against(d["final"], d["per_generation"], rows)
+    assert d["methods"] == chain_methods(SMOOTH, False)
+    assert d["notes"] == [] and "absorption" not in d
+    rec = recurrence(np.array(P0_K3), n, fresh=fresh, alpha=alpha,
+                     tail=np.array([False, True, True]))
+    assert d["recurrence"] == {k: v for k, v in rec.items() if k != "notes"}
+    assert d["recurrence"]["returns"] is True
+
+
+def test_predict_accumulate_records():
+    from collapsecheck.families.categorical.theory import regimes
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    p0 = np.array(P0_K3)
+    n, T = 4, 3
+    d = predict(P0_K3, n, T, tail_rank=1, regime="accumulate", per_generation=True).to_dict()
+    es, var = regimes.accumulate_survivors(p0, n)
+    per = d["per_generation"]
+    assert per["survivors_mean"] == [3.0, es, es, es]
+    assert per["survivors_sd"] == [0.0, *[math.sqrt(var)] * 3]
+    assert per["entropy_mean"] is None
+    g = regimes.accumulate_gini_simpson_mean(p0, n, [1, 2, 3])
+    assert per["gini_simpson_mean"][1:] == g.tolist()
+    pm = regimes.accumulate_p_monomorphic(p0, n)
+    assert per["p_monomorphic"][1:] == [pm] * 3
+    tl = regimes.accumulate_tail(p0, n, np.array([False, True, True]))
+    assert per["tail_p_all_lost"][1:] == [tl["p_all_lost"]] * 3
+    assert per["tail_survivors_mean"][1:] == [tl["survivors_mean"]] * 3
+    assert per["tail_mass_mean"][1:] == [tl["mass_mean"]] * 3
+    assert d["exact"] == [k for k in KEYS_ALL if k != "entropy_mean"]
+    assert d["methods"] == {
+        "survivors_mean": "closed form: the survivors of generation 1",
+        "survivors_sd": "closed form from (1 - p_i - p_j)^n",
+        "entropy_mean": "simulation only",
+        "gini_simpson_mean": "closed form (1 - sum p0^2) prod_s (1 - 1/(n s^2))",
+        "p_monomorphic": "closed form sum_i p_i^n",
+        "tail.mass_mean": "martingale: constant",
+        "tail.survivors_mean": "closed form: generation 1",
+        "tail.p_all_lost": "closed form (1 - p_tail)^n"}
+    assert d["notes"] == ["entropy_mean: under accumulate the pool's count chain grows with "
+                          "t (states 0..n t); no exact value here: simulation only.", NEVER]
+    assert "absorption" not in d and d["recurrence"]["returns"] is False
+    last = predict(P0_K3, n, T, regime="accumulate").to_dict()
+    assert last["final"]["gini_simpson_mean"] == g[-1]
+    assert last["final"]["survivors_mean"] == es and last["final"]["tail"] is None
+    assert last["exact"] == ["survivors_mean", "survivors_sd", "gini_simpson_mean",
+                             "p_monomorphic"]
+    sm = predict(P0_K3, n, T, tail_rank=2, regime="accumulate", alpha=0.5).to_dict()
+    why = "accumulate with smoothing has no exact theory here: simulation only."
+    assert sm["exact"] == [] and sm["methods"] == dict.fromkeys(KEYS_ALL, "simulation only")
+    assert sm["notes"] == [f"{k}: {why}" for k in KEYS_ALL]
+    assert all(sm["final"][k] is None for k in FINAL_KEYS)
+    assert sm["final"]["tail"] == {"rank": 2, "mass_mean": None, "survivors_mean": None,
+                                   "p_all_lost": None}
+    assert "recurrence" not in sm and "absorption" not in sm
+
+
+def test_predict_sampling_records():
+    from collapsecheck.families.categorical.theory.prediction import predict
+    from collapsecheck.families.categorical.theory.regimes import sampling_law
+
+    n = 4
+    # top-1: a point mass from generation 1
+    d = predict(P0_K3, n, 3, tail_rank=1, top_k=1, per_generation=True).to_dict()
+    per = d["per_generation"]
+    assert per["survivors_mean"] == [3.0, 1.0, 1.0, 1.0]
+    assert per["entropy_mean"][1:] == [0.0] * 3 and per["p_monomorphic"][1:] == [1.0] * 3
+    assert per["tail_p_all_lost"][1:] == [1.0] * 3 and per["tail_mass_mean"][1:] == [0.0] * 3
+    assert d["methods"] == dict.fromkeys(KEYS_ALL, "top-1: a point mass on the most "
+                                                   "probable category from generation 1 on")
+    assert "recurrence" not in d and "absorption" not in d and d["notes"] == []
+    top1 = predict(P0_K3, n, 3, top_k=1, regime="accumulate").to_dict()
+    assert top1["final"]["survivors_mean"] == 1.0 and top1["final"]["tail"] is None
+    # generation 1 under temperature: the pure chain's generation 1 from the sampling law
+    law = [float(x) for x in sampling_law(np.array(P0_K3), 0.5)[0]]
+    rows = [summaries(enumerate_chain(law, n, 1)[0], n, 0.0, 3, [False, True, True])]
+    d = predict(P0_K3, n, 1, tail_rank=1, temperature=0.5).to_dict()
+    check_against({**d["final"], "tail": {**d["final"]["tail"], "mass_mean": float(
+        rows[0]["tail.mass_mean"])}}, None, rows)
+    assert d["final"]["tail"]["mass_mean"] == pytest.approx(law[1] + law[2], rel=1e-15)
+    prefix = "generation 1 is the pure chain's generation 1 from the sampling law: "
+    assert d["methods"] == {k: prefix + v for k, v in chain_methods(CHAIN, True).items()}
+    assert "recurrence" not in d and "absorption" not in d
+    # beyond generation 1: simulation only, with the reason
+    d = predict(P0_K3, n, 2, tail_rank=1, temperature=0.5).to_dict()
+    text = ("temperature=0.5, top_k=None: the temperature/top-k transform couples the "
+            "categories; no category's count is a Markov chain of its own, so beyond "
+            "generation 1 (pure refit, no tie at the top-k boundary) there is no exact "
+            "theory here: simulation only.")
+    assert d["notes"] == [f"{k}: {text}" for k in KEYS_ALL] and d["exact"] == []
+    assert d["methods"] == dict.fromkeys(KEYS_ALL, "simulation only")
+    d = predict([0.4, 0.3, 0.3], n, 1, top_k=2).to_dict()
+    text = ("temperature=1.0, top_k=2: top-k must break a tie at its boundary; no category's "
+            "count is a Markov chain of its own, so beyond generation 1 (pure refit, no tie "
+            "at the top-k boundary) there is no exact theory here: simulation only.")
+    assert d["notes"] == [f"{k}: {text}" for k in KEYS_ALL[:5]]
+    # smoothing with a sampling transform at generation 1: no exact value either
+    assert predict(P0_K3, n, 1, temperature=0.5, alpha=0.1).to_dict()["exact"] == []
+    assert predict(P0_K3, n, 1, temperature=0.5, regime="mix",
+                   fresh_fraction=0.5).to_dict()["exact"] == []
+    # top-k not below the number of nonzero categories is no transform
+    same = predict([0.5, 0.5, 0.0], n, 2, top_k=2).to_dict()
+    assert same["methods"] == {k: v for k, v in chain_methods(CHAIN, True).items()
+                               if not k.startswith("tail.")}
+    assert same["final"] == predict([0.5, 0.5, 0.0], n, 2).to_dict()["final"]
+
+
+def test_predict_two_categories_at_temperature_record():
+    from collapsecheck.families.categorical.theory.prediction import predict
+    from collapsecheck.families.categorical.theory.regimes import two_category_temperature
+
+    p0 = np.array([0.35, 0.65])
+    d = predict(p0, 4, 3, tail_rank=1, temperature=1.7, per_generation=True).to_dict()
+    ref = two_category_temperature(p0, 4, 3, 1.7, np.array([True, False]), True)
+    assert d["per_generation"]["survivors_mean"][1:] == ref["survivors_mean"].tolist()
+    assert d["per_generation"]["tail_mass_mean"][1:] == ref["tail.mass_mean"].tolist()
+    assert d["methods"] == dict.fromkeys(KEYS_ALL, "K = 2: the first count is a Markov "
+                                                   "chain under temperature; its forward law")
+    assert "recurrence" not in d and "absorption" not in d
+
+
+def test_predict_generation_zero_and_notes(monkeypatch):
+    from collapsecheck.families.categorical.theory import prediction as pr
+
+    d = pr.predict([0.5, 0.5, 0.0], 4, 0, tail_rank=2).to_dict()
+    assert d["final"] == {"survivors_mean": 2.0, "survivors_sd": 0.0,
+                          "entropy_mean": pytest.approx(math.log(2), rel=1e-15),
+                          "gini_simpson_mean": 0.5, "p_monomorphic": 0.0,
+                          "tail": {"rank": 2, "mass_mean": 0.0, "survivors_mean": 0.0,
+                                   "p_all_lost": 1.0}}
+    assert d["methods"] == dict.fromkeys(KEYS_ALL, "generation 0 is p0 itself")
+    assert "recurrence" not in d and d["exact"] == list(KEYS_ALL)
+    assert d["absorption"]["mean_generations_to_monomorphic"] > 0
+    one = pr.predict([1.0, 0.0], 4, 0).to_dict()["final"]
+    assert one["p_monomorphic"] == 1.0 and one["entropy_mean"] == 0.0
+    monkeypatch.setattr(pr, "ABSORPTION_MAX_N", 3)
+    d = pr.predict(P0_K3, 4, 1).to_dict()
+    assert "absorption" not in d
+    assert d["notes"] == [NEVER, "absorption: n = 4 is above 3 (dense solve): not computed."]
+    assert "absorption" in pr.predict(P0_K3, 3, 1).to_dict()
+
+
+def test_predict_clips_probabilities_at_one():
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    d = predict([0.999999, 1e-6], 1, 1, tail_rank=1, per_generation=True).to_dict()
+    assert max(d["per_generation"]["p_monomorphic"]) <= 1.0
+    assert max(d["per_generation"]["tail_p_all_lost"]) <= 1.0
+    assert d["final"]["p_monomorphic"] == 1.0
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"p0": "ab"}, TypeError, r"^`p0` must be a sequence of probabilities; got 'ab'\.$"),
+    ({"p0": [[0.5, 0.5]]}, ValueError,
+     r"^`p0` must be 1-D with at least 2 categories; got \[\[0\.5, 0\.5\]\]\.$"),
+    ({"p0": [1.0]}, ValueError, r"^`p0` must be 1-D with at least 2 categories; got "
+                                r"\[1\.0\]\.$"),
+    ({"p0": [object(), 1]}, TypeError, r"^`p0` must be a sequence of probabilities; got "),
+    ({"p0": [0.5, math.nan]}, ValueError, r"^`p0` must be finite and non-negative; got "
+                                          r"\[0\.5, nan\]\.$"),
+    ({"p0": [1.5, -0.5]}, ValueError, r"^`p0` must be finite and non-negative"),
+    ({"p0": [0.5, 0.25]}, ValueError,
+     r"^`p0` must sum to 1 \(within 1e-6\); got a sum of 0\.75\.$"),
+    ({"p0": [0.5, 0.5 + 1.1e-6]}, ValueError, r"^`p0` must sum to 1 \(within 1e-6\)"),
+    ({"n": 2.0}, TypeError, r"^`n` must be an integer; got 2\.0\.$"),
+    ({"n": True}, TypeError, r"^`n` must be an integer; got True\.$"),
+    ({"n": 0}, ValueError, r"^`n` must be at least 1; got 0\.$"),
+    ({"generations": -1}, ValueError, r"^`generations` must be at least 0; got -1\.$"),
+    ({"tail_rank": 0}, ValueError, r"^`tail_rank` must be between 1 and 2; got 0\.$"),
+    ({"tail_rank": 3}, ValueError, r"^`tail_rank` must be between 1 and 2; got 3\.$"),
+    ({"regime": "pool"}, ValueError,
+     r"^`regime` must be one of replace, accumulate, mix; got 'pool'\.$"),
+    ({"alpha": -0.1}, ValueError, r"^`alpha` must be finite and >= 0; got -0\.1\.$"),
+    ({"alpha": math.inf}, ValueError, r"^`alpha` must be finite and >= 0; got inf\.$"),
+    ({"alpha": "0"}, TypeError, r"^`alpha` must be a number; got '0'\.$"),
+    ({"alpha": False}, TypeError, r"^`alpha` must be a number; got False\.$"),
+    ({"fresh_fraction": 1.5}, ValueError, r"^`fresh_fraction` must be in \[0, 1\]; got "
+                                          r"1\.5\.$"),
+    ({"fresh_fraction": -0.5}, ValueError, r"^`fresh_fraction` must be in \[0, 1\]"),
+    ({"temperature": 0.0}, ValueError, r"^`temperature` must be finite and > 0; got 0\.0\.$"),
+    ({"top_k": 0}, ValueError, r"^`top_k` must be at least 1; got 0\.$"),
+    ({"top_k": 1.0}, TypeError, r"^`top_k` must be an integer; got 1\.0\.$"),
+])
+def test_predict_input_validation(kwargs, error, match):
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    args = {"p0": P0_K3, "n": 4, "generations": 2, **kwargs}
+    with pytest.raises(error, match=match):
+        predict(args.pop("p0"), args.pop("n"), args.pop("generations"), **args)
+
+
+def test_predict_validation_edges():
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    p = predict(np.array([0.5, 0.5 + 9e-7]), np.int64(1), np.int64(0), tail_rank=np.int64(1),
+                alpha=np.float64(0.0), fresh_fraction=1, temperature=np.int64(1), top_k=None)
+    assert (p.n, p.generations, p.tail_rank, p.categories) == (1, 0, 1, 2)
+    assert type(p.n) is int and type(p.tail_rank) is int
+    assert p.series["tail.mass_mean"][0] == pytest.approx(0.5 - 4.5e-7 / 1.0000009,
+                                                          rel=1e-12)
+    assert predict(P0_K3, 4, 1, regime="mix", fresh_fraction=0.0).to_dict()["final"] == (
+        predict(P0_K3, 4, 1).to_dict()["final"])
+    full = predict(P0_K3, 4, 2, regime="mix", fresh_fraction=1.0).to_dict()
+    assert full["final"]["survivors_mean"] == pytest.approx(
+        float(sum(1 - (1 - MP.mpf(x)) ** 4 for x in P0_K3)), rel=1e-12)
