@@ -1496,3 +1496,23 @@ def test_predict_validation_edges():
     full = predict(P0_K3, 4, 2, regime="mix", fresh_fraction=1.0).to_dict()
     assert full["final"]["survivors_mean"] == pytest.approx(
         float(sum(1 - (1 - MP.mpf(x)) ** 4 for x in P0_K3)), rel=1e-12)
+
+
+@pytest.mark.parametrize(("n", "cols", "T", "powering"), [
+    (6, 2, 1, False), (6, 2, 2, False), (6, 2, 6, False), (6, 2, 7, True),
+    (6, 5, 2, True),     # one step, 5 columns: 245 multiply-adds against 171.5
+    (3, 2, 2, False),    # a tie (32 against 32): iterating
+    (3, 3, 2, True)])
+def test_backward_final_picks_the_cheaper_path(monkeypatch, n, cols, T, powering):
+    """The documented cost model: T - 1 products of an (n+1)-square matrix with ``cols``
+    columns against 2 bit_length(T - 1) (n+1)^3 / 4 for binary powering."""
+    from collapsecheck.families.categorical.theory import chain as ch
+
+    calls = []
+    real = ch._power_apply
+    monkeypatch.setattr(ch, "_power_apply", lambda P, F, p: calls.append(p) or real(P, F, p))
+    P = ch.CountChain(n, 1, 0.3).kernel()
+    F = np.linspace(0.0, 1.0, (n + 1) * cols).reshape(n + 1, cols)
+    got = ch.backward_final(P, F, T)
+    assert calls == ([T - 1] if powering else [])
+    np.testing.assert_allclose(got, np.linalg.matrix_power(P, T - 1) @ F, rtol=1e-12)
