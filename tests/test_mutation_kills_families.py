@@ -105,6 +105,24 @@ def test_audit_serves_the_gaussian_names():
         audit.__wrapped__  # noqa: B018
 
 
+def test_audit_dunder_lookups_load_no_family(monkeypatch):
+    """A dunder asked of collapsecheck.audit (``__wrapped__``, ``__path__``: what inspect,
+    doctest and importlib probe) is not served from the Gaussian audit, so it does not
+    import that family."""
+    import sys
+
+    import collapsecheck.audit as audit
+    import collapsecheck.families.gaussian as gaussian_pkg
+
+    name = "collapsecheck.families.gaussian.audit"
+    monkeypatch.setattr(gaussian_pkg, "audit", sys.modules[name])  # restored afterwards
+    monkeypatch.delitem(sys.modules, name)
+    for dunder in ("__wrapped__", "__path__"):
+        with pytest.raises(AttributeError, match=dunder):
+            audit.__getattr__(dunder)
+    assert name not in sys.modules
+
+
 # ---------------------------------------------------------------------------------------
 # Multivariate Gaussian theory (families/mvgaussian/theory.py, accumulate.py)
 # ---------------------------------------------------------------------------------------

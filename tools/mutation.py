@@ -95,6 +95,12 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                               [*MVGAUSSIAN_TESTS, FAMILY_KILLS]),
     "audit": ("src/collapsecheck/audit.py", [*AUDIT_TESTS, FAMILY_KILLS]),
 }
+# name -> data directories its selected tests read beside tests/ (copied into the scratch
+# copy and into mutmut's ``mutants/`` by ``also_copy``)
+DATA: dict[str, list[str]] = {
+    "mvgaussian_theory": ["validation"],
+    "mvgaussian_accumulate": ["validation"],
+}
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests", "suspicious", "skipped"}
 
@@ -107,11 +113,13 @@ def _mutmut() -> Path:
 
 
 def _prepare(name: str, timeout_multiplier: float | None = None) -> Path:
-    """The module's scratch copy: src/ and tests/ refreshed, its own mutmut table."""
+    """The module's scratch copy: src/, tests/ and its data directories (DATA) refreshed,
+    its own mutmut table."""
     module, tests = MODULES[name]
     work = SCRATCH / name
     work.mkdir(parents=True, exist_ok=True)
-    for sub in ("src", "tests"):
+    data = [d for d in DATA.get(name, []) if (ROOT / d).is_dir()]
+    for sub in ("src", "tests", *data):
         if (work / sub).exists():
             shutil.rmtree(work / sub)
         shutil.copytree(ROOT / sub, work / sub,
@@ -124,6 +132,8 @@ def _prepare(name: str, timeout_multiplier: float | None = None) -> Path:
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
     )
+    if data:
+        table += f"also_copy = {json.dumps([d + '/' for d in data])}\n"
     if timeout_multiplier is not None:
         table += f"timeout_multiplier = {float(timeout_multiplier)!r}\n"
     text = (ROOT / "pyproject.toml").read_text()
