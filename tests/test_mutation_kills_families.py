@@ -113,6 +113,7 @@ def test_audit_dunder_lookups_load_no_family(monkeypatch):
 
     import collapsecheck.audit as audit
     import collapsecheck.families.gaussian as gaussian_pkg
+    import collapsecheck.families.gaussian.audit  # noqa: F401 - restored afterwards
 
     name = "collapsecheck.families.gaussian.audit"
     monkeypatch.setattr(gaussian_pkg, "audit", sys.modules[name])  # restored afterwards
