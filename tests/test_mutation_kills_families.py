@@ -411,6 +411,12 @@ def test_mv_accumulate_edges():
 
     assert acc.trace_factors(np.int64(2), np.int64(2), 1.999).shape == (2,)
     assert acc.trace_factors(1, 2, 0.0).tolist() == [0.5]
+    # ddof defaults to 0 (the MLE) and any finite positive trace0 is accepted
+    g, s = accumulate_loop(3, 6, 0.0)
+    np.testing.assert_allclose(acc.trace_factors(3, 6), [float(x) for x in g], rtol=1e-15)
+    np.testing.assert_allclose(acc.ratio_scale(3, 6), [float(x) for x in s], rtol=1e-14)
+    assert acc.ln_trace_mean(3, 6, 0.0, 0.25) == pytest.approx(
+        float(MP.log(0.25) + sum(MP.log(x) for x in g)), rel=1e-14)
     for bad in (0.0, -1.0, math.inf, math.nan):
         with pytest.raises(ValueError, match=r"^`trace0` must be finite and > 0; got "):
             acc.ln_trace_mean(2, 5, 0.0, bad)
