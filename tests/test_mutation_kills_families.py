@@ -1541,3 +1541,18 @@ def test_backward_final_picks_the_cheaper_path(monkeypatch, n, cols, T, powering
     got = ch.backward_final(P, F, T)
     assert calls == ([T - 1] if powering else [])
     np.testing.assert_allclose(got, np.linalg.matrix_power(P, T - 1) @ F, rtol=1e-12)
+
+
+def test_mv_predict_notes_a_law_it_cannot_invert(monkeypatch):
+    from collapsecheck.families.gaussian.theory import ngrowth
+    from collapsecheck.families.mvgaussian import theory as th
+    from collapsecheck.families.mvgaussian.parameters import MVGaussianExperiment
+
+    monkeypatch.setattr(ngrowth, "INVERSION_BUDGET", 0)
+    e = MVGaussianExperiment(n=9, dim=3, generations=4, replicates=10, seed=1)
+    law = th.LogDetLaw(9, 4, 0.0, dim=3)
+    assert not law.invertible and law.inversion_note
+    p = th.predict(e)
+    assert p.logdet_quantiles is None
+    assert p.notes == (f"logdet_quantiles: {law.inversion_note}.",)
+    assert p.to_dict()["notes"] == [f"logdet_quantiles: {law.inversion_note}."]
