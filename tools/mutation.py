@@ -19,8 +19,10 @@ Then it writes ``reports/mutation/summary.json`` (``tool``, ``tool_version``, ``
 equivalent, known_survivors, not_checked, score, complete, tests}``) and
 ``reports/mutation/survivors.md`` (every surviving mutant's diff with its classification).
 ``killed`` counts mutants a test failed on (timeouts included: the mutant changed
-behaviour); ``survived`` counts the unclassified ones no selected test failed on (mutants
-no selected test reaches included); ``score`` is killed / (mutants - equivalent - not
+behaviour; but a classified mutant that timed out counts by its classification, as a
+re-run of survivors on a loaded machine can time out a behaviour-preserving mutant);
+``survived`` counts the unclassified ones no selected test failed on (mutants no selected
+test reaches included); ``score`` is killed / (mutants - equivalent - not
 checked). Surviving mutants are classified in ``tools/mutation_classified.json``:
 ``{"<mutant name>": {"class": "equivalent" | "known survivor", "reason": "..."}}``; an
 equivalent mutant is one no test can kill because the program's behaviour is unchanged
@@ -293,14 +295,16 @@ def _summarise(ran: list[str], note: str | None = None) -> None:
                   "not_checked": 0}
         rows = []
         for mutant, status in sorted(st.items()):
-            if status in KILLED:
+            c = classified.get(mutant, {})
+            kind = c.get("class")
+            # a classified mutant that timed out on a re-run (a loaded machine) is counted
+            # by its classification: a behaviour-preserving mutant cannot loop
+            if status in KILLED and not (status == "timeout" and kind):
                 counts["killed"] += 1
                 continue
             if status == "not checked":
                 counts["not_checked"] += 1
                 continue
-            c = classified.get(mutant, {})
-            kind = c.get("class")
             if kind == "equivalent":
                 counts["equivalent"] += 1
             else:
