@@ -1556,3 +1556,34 @@ def test_mv_predict_notes_a_law_it_cannot_invert(monkeypatch):
     assert p.logdet_quantiles is None
     assert p.notes == (f"logdet_quantiles: {law.inversion_note}.",)
     assert p.to_dict()["notes"] == [f"logdet_quantiles: {law.inversion_note}."]
+
+
+def test_mv_rates_defaults_and_two_dimensions():
+    from collapsecheck.families.mvgaussian import theory as th
+
+    ref = MP.digamma(MP.mpf(8) / 2) - MP.digamma(MP.mpf(7) / 2)
+    assert th.anisotropy_rate(9, 2) == pytest.approx(float(ref), rel=1e-13)
+    drift = sum(mp_gamma_i(9, i, 0.0) for i in (1, 2, 3))
+    assert th.logdet_drift(9, 3) == pytest.approx(float(drift), rel=1e-13)
+    np.testing.assert_allclose(th.lyapunov_spectrum(9, 2),
+                               [float(mp_gamma_i(9, i, 0.0)) for i in (1, 2)], rtol=1e-13)
+
+
+@pytest.mark.parametrize(("T", "n", "ddof"), [(1, 3, 0.0), (5, 3, 1.0)])
+def test_ln_trace_var_m_two_against_mpmath(T, n, ddof):
+    """n = 3 (m = 2): (1 - 1/m)^T - 1 is not -1; a start of two unequal variances."""
+    from collapsecheck.families.mvgaussian import theory as th
+
+    tr0, trsq0 = 2.0, 1.5**2 + 0.5**2
+    ref = MP.log(mp_trace_var(T, n, ddof, tr0, trsq0))
+    assert th.ln_trace_var(T, n, ddof, tr0, trsq0) == pytest.approx(float(ref), rel=1e-12)
+
+
+@pytest.mark.parametrize(("T", "m"), [(200, 10**6), (50, 10**4), (1000, 10**7)])
+def test_a_plus_2b_series_stops_only_below_rounding(T, m):
+    from collapsecheck.families.mvgaussian import theory as th
+
+    ref = (1 + MP.mpf(2) / m) ** T + 2 * (1 - MP.mpf(1) / m) ** T - 3
+    got = th._a_plus_2b(T, m)
+    assert type(got) is float
+    assert got == pytest.approx(float(ref), rel=1e-14)
