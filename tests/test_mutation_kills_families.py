@@ -282,6 +282,16 @@ def test_ln_trace_var_overflow_branch_against_mpmath(T, n, ddof):
     assert th.ln_trace_var(T, n, ddof, a0, b0) == pytest.approx(float(ref), rel=1e-12)
 
 
+def test_ln_trace_var_overflow_branch_one_dimension():
+    """D = 1 (a0 = b0) in the overflow branch: Var = r^(2T) s^4 ((1 + 2/m)^T - 1)."""
+    from collapsecheck.families.mvgaussian import theory as th
+
+    T, n, s2 = 3000, 4, 2.0
+    m = MP.mpf(n - 1)
+    ref = 2 * T * MP.log(m / n) + 2 * MP.log(s2) + MP.log((1 + 2 / m) ** T - 1)
+    assert th.ln_trace_var(T, n, 0.0, s2, s2 * s2) == pytest.approx(float(ref), rel=1e-12)
+
+
 def test_ln_trace_edges_and_a_plus_2b():
     from collapsecheck.families.mvgaussian import theory as th
 
