@@ -1597,3 +1597,22 @@ def test_a_plus_2b_series_stops_only_below_rounding(T, m):
     got = th._a_plus_2b(T, m)
     assert type(got) is float
     assert got == pytest.approx(float(ref), rel=1e-14)
+
+
+def test_accumulate_survivors_in_several_blocks():
+    """1500 distinct probabilities: the pair sums are taken in blocks of rows (2e6 // 1500
+    = 1333 rows at a time, two blocks); the variance against the covariance form
+    sum_i s_i l_i + 2 sum_{i<j} [(1 - p_i - p_j)^n - l_i l_j], l_i = (1 - p_i)^n."""
+    from collapsecheck.families.categorical.theory import regimes
+
+    K, n = 1500, 400
+    w = 1.0 + np.arange(K) / K
+    p0 = w / w.sum()
+    assert np.unique(p0).size == K
+    lost = (1 - p0) ** n
+    both = (1 - p0[:, None] - p0[None, :]) ** n - lost[:, None] * lost[None, :]
+    cov = (both.sum() - np.trace(both)) / 2
+    var = float(np.sum(lost * (1 - lost)) + 2 * cov)
+    es, got = regimes.accumulate_survivors(p0, n)
+    assert es == pytest.approx(float(np.sum(1 - lost)), rel=1e-13)
+    assert got == pytest.approx(var, rel=1e-9)
