@@ -1616,3 +1616,19 @@ def test_accumulate_survivors_in_several_blocks():
     es, got = regimes.accumulate_survivors(p0, n)
     assert es == pytest.approx(float(np.sum(1 - lost)), rel=1e-13)
     assert got == pytest.approx(var, rel=1e-9)
+
+
+def test_recurrence_with_a_category_that_never_appears():
+    """Fresh draws and a zero-probability category: its count chain stays at 0 (no
+    stationary law), so it adds 0 to the long-run survivors."""
+    from collapsecheck.families.categorical.theory import regimes
+
+    p0 = np.array([0.6, 0.4, 0.0])
+    n, fresh = 4, 2
+    res = regimes.recurrence(p0, n, fresh=fresh)
+    assert res["returns"] is True
+    assert res["rarest"]["p_back_next_generation"] == 0.0
+    assert res["rarest"]["mean_generations_absent"] is None
+    assert res["rarest"]["stationary_p_present"] is None
+    ref = sum(mp_stationary_present(n, fresh, p, 0.0, 0.0) for p in (0.6, 0.4))
+    assert res["stationary_survivors_mean"] == pytest.approx(float(ref), rel=1e-11)

@@ -30,7 +30,15 @@ equivalent mutant is one no test can kill because the program's behaviour is unc
 could kill but does not, with the reason. Modules not run (or not finished) are listed
 with ``complete: false``.
 
-Run it under ``nice -n 19``: the full set (every module below) takes one to two hours on
+The modules (``MODULES``): the Gaussian family's exact theory
+(``families/gaussian/theory/``), the formal tests (``stats.py``) and the result records
+(``results.py``); the categorical family's exact theory (``families/categorical/theory/``:
+``chain``, ``exact``, ``regimes``, ``replace``, ``prediction``); the multivariate Gaussian
+family's (``families/mvgaussian/theory.py``, ``accumulate.py``); and the shared audit
+grading (``audit.py``). Each is mutated against the test files that test it plus a file of
+tests written to kill its survivors.
+
+Run it under ``nice -n 19``: the full set (every module below) takes two to three hours on
 2 cores.
 """
 
