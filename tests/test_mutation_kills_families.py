@@ -11,6 +11,12 @@ import pytest
 
 from collapsecheck.results import Verdict
 
+
+def approx(expected, rel=None, abs=0.0):  # noqa: A002 - pytest.approx's own name
+    """pytest.approx without its default absolute tolerance of 1e-12, which would let
+    through any error in a value below about 1e-6 (survival and series terms are)."""
+    return pytest.approx(expected, rel=rel, abs=abs)
+
 # ---------------------------------------------------------------------------------------
 # Shared audit grading (src/collapsecheck/audit.py)
 # ---------------------------------------------------------------------------------------
@@ -147,17 +153,17 @@ def test_mv_rates_against_mpmath(n, dim, ddof):
     got = th.lyapunov_spectrum(n, dim, ddof)
     assert got.shape == (dim,)
     for g, ref in zip(got, gam, strict=True):
-        assert g == pytest.approx(float(ref), rel=1e-13, abs=1e-15)
-    assert th.logdet_drift(n, dim, ddof) == pytest.approx(float(sum(gam)), rel=1e-13,
+        assert g == approx(float(ref), rel=1e-13, abs=1e-15)
+    assert th.logdet_drift(n, dim, ddof) == approx(float(sum(gam)), rel=1e-13,
                                                            abs=1e-14)
     var = sum(MP.polygamma(1, MP.mpf(n - i) / 2) for i in range(1, dim + 1))
-    assert th.logdet_step_var(n, dim) == pytest.approx(float(var), rel=1e-13)
+    assert th.logdet_step_var(n, dim) == approx(float(var), rel=1e-13)
     rate = th.anisotropy_rate(n, dim)
     if dim == 1:
         assert rate == 0.0 and type(rate) is float
     else:
         ref = MP.digamma(MP.mpf(n - 1) / 2) - MP.digamma(MP.mpf(n - dim) / 2)
-        assert rate == pytest.approx(float(ref), rel=1e-13)
+        assert rate == approx(float(ref), rel=1e-13)
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
@@ -186,7 +192,7 @@ def test_mv_validation_accepts_the_edges():
 
     assert th.lyapunov_spectrum(np.int64(3), np.int64(2), 2.999).shape == (2,)
     assert th.lyapunov_spectrum(2, 1, 0.0).shape == (1,)
-    assert th.logdet_step_var(4, 3) == pytest.approx(float(MP.polygamma(1, MP.mpf(0.5))
+    assert th.logdet_step_var(4, 3) == approx(float(MP.polygamma(1, MP.mpf(0.5))
                                                            + MP.polygamma(1, 1)
                                                            + MP.polygamma(1, MP.mpf(1.5))),
                                                      rel=1e-13)
@@ -208,9 +214,9 @@ def test_logdet_law_groups_mean_sd_against_mpmath(n, dim, T, ddof):
     assert mult.tolist() == [T] * dim
     mean = T * sum(mp_gamma_i(n, i, ddof) for i in range(1, dim + 1))
     var = T * sum(MP.polygamma(1, MP.mpf(n - i) / 2) for i in range(1, dim + 1))
-    assert law.mean == pytest.approx(float(mean), rel=1e-12)
-    assert law.sd == pytest.approx(float(MP.sqrt(var)), rel=1e-12)
-    assert float(law.cdf(law.ppf(0.3))) == pytest.approx(0.3, abs=1e-9)
+    assert law.mean == approx(float(mean), rel=1e-12)
+    assert law.sd == approx(float(MP.sqrt(var)), rel=1e-12)
+    assert float(law.cdf(law.ppf(0.3))) == approx(0.3, abs=1e-9)
 
 
 def test_logdet_law_edges():
@@ -256,13 +262,13 @@ def test_ln_trace_moments_against_mpmath(T, n, ddof, tr0, trsq0):
     from collapsecheck.families.mvgaussian import theory as th
 
     r = MP.mpf(n - 1) / (MP.mpf(n) - MP.mpf(ddof))
-    assert th.ln_trace_mean(T, n, ddof, tr0) == pytest.approx(
+    assert th.ln_trace_mean(T, n, ddof, tr0) == approx(
         float(T * MP.log(r) + MP.log(tr0)), rel=1e-13, abs=1e-14)
     var = mp_trace_var(T, n, ddof, tr0, trsq0)
-    assert th.ln_trace_var(T, n, ddof, tr0, trsq0) == pytest.approx(float(MP.log(var)),
+    assert th.ln_trace_var(T, n, ddof, tr0, trsq0) == approx(float(MP.log(var)),
                                                                    rel=1e-11, abs=1e-11)
     mu = MP.mpf(tr0) / n * sum(r**t for t in range(T))
-    assert th.ln_mu_sq_norm_mean(T, n, ddof, tr0) == pytest.approx(float(MP.log(mu)),
+    assert th.ln_mu_sq_norm_mean(T, n, ddof, tr0) == approx(float(MP.log(mu)),
                                                                    rel=1e-13, abs=1e-14)
     cov = th.expected_covariance(T, n, ddof, [[tr0, 0.5], [0.5, 1.0]])
     np.testing.assert_allclose(cov, float(r**T) * np.array([[tr0, 0.5], [0.5, 1.0]]),
@@ -279,7 +285,7 @@ def test_ln_trace_var_overflow_branch_against_mpmath(T, n, ddof):
     A = (1 + 2 / m) ** T - 1
     B = (1 - 1 / m) ** T - 1
     ref = 2 * T * MP.log(r) + MP.log(a0**2 * (A + 2 * B) / 3 + 2 * b0 * (A - B) / 3)
-    assert th.ln_trace_var(T, n, ddof, a0, b0) == pytest.approx(float(ref), rel=1e-12)
+    assert th.ln_trace_var(T, n, ddof, a0, b0) == approx(float(ref), rel=1e-12)
 
 
 def test_ln_trace_var_overflow_branch_one_dimension():
@@ -289,7 +295,7 @@ def test_ln_trace_var_overflow_branch_one_dimension():
     T, n, s2 = 3000, 4, 2.0
     m = MP.mpf(n - 1)
     ref = 2 * T * MP.log(m / n) + 2 * MP.log(s2) + MP.log((1 + 2 / m) ** T - 1)
-    assert th.ln_trace_var(T, n, 0.0, s2, s2 * s2) == pytest.approx(float(ref), rel=1e-12)
+    assert th.ln_trace_var(T, n, 0.0, s2, s2 * s2) == approx(float(ref), rel=1e-12)
 
 
 def test_ln_trace_edges_and_a_plus_2b():
@@ -304,7 +310,7 @@ def test_ln_trace_edges_and_a_plus_2b():
         if T == 1:
             assert got == 0.0
         else:
-            assert got == pytest.approx(float(ref), rel=1e-14)
+            assert got == approx(float(ref), rel=1e-14)
     for bad in (1.0, True):
         with pytest.raises(TypeError, match="`generations` must be a whole number"):
             th.ln_trace_mean(bad, 5, 0.0, 1.0)
@@ -329,17 +335,17 @@ def test_mv_predict_record_against_independent_values():
     tr0, trsq0 = 3.5, float(np.sum(cov * cov))
     law = th.LogDetLaw(9, 4, 1.0, dim=3)
     assert (p.n, p.dim, p.generations, p.ddof) == (9, 3, 4, 1.0)
-    assert p.logdet0 == pytest.approx(ld0, rel=1e-13, abs=1e-14)
-    assert p.logdet_mean == pytest.approx(ld0 + law.mean, rel=1e-13)
+    assert p.logdet0 == approx(ld0, rel=1e-13, abs=1e-14)
+    assert p.logdet_mean == approx(ld0 + law.mean, rel=1e-13)
     assert p.logdet_sd == law.sd
     assert set(p.logdet_quantiles) == {"0.025", "0.5", "0.975"}
     for key, level in (("0.025", 0.025), ("0.5", 0.5), ("0.975", 0.975)):
-        assert float(law.cdf(p.logdet_quantiles[key] - p.logdet0)) == pytest.approx(
+        assert float(law.cdf(p.logdet_quantiles[key] - p.logdet0)) == approx(
             level, abs=1e-9)
-    assert p.trace_mean == pytest.approx(float(tr0 * r**4), rel=1e-13)
-    assert p.trace_sd == pytest.approx(float(MP.sqrt(mp_trace_var(4, 9, 1.0, tr0, trsq0))),
+    assert p.trace_mean == approx(float(tr0 * r**4), rel=1e-13)
+    assert p.trace_sd == approx(float(MP.sqrt(mp_trace_var(4, 9, 1.0, tr0, trsq0))),
                                        rel=1e-11)
-    assert p.mu_sq_norm_mean == pytest.approx(tr0 / 9 * 4, rel=1e-13)
+    assert p.mu_sq_norm_mean == approx(tr0 / 9 * 4, rel=1e-13)
     assert p.lyapunov == tuple(th.lyapunov_spectrum(9, 3, 1.0).tolist())
     assert p.logdet_drift == th.logdet_drift(9, 3, 1.0)
     assert p.logdet_step_var == th.logdet_step_var(9, 3)
@@ -388,7 +394,7 @@ def test_mv_accumulate_against_mpmath(T, n, ddof):
     np.testing.assert_allclose(acc.ratio_scale(T, n, ddof), [float(x) for x in s],
                                rtol=1e-14)
     ref = MP.log(2.5) + sum(MP.log(x) for x in g)
-    assert acc.ln_trace_mean(T, n, ddof, 2.5) == pytest.approx(float(ref), rel=1e-14,
+    assert acc.ln_trace_mean(T, n, ddof, 2.5) == approx(float(ref), rel=1e-14,
                                                                abs=1e-15)
     assert acc.trace_factors(0, n, ddof).shape == (0,)
     assert acc.ln_trace_mean(0, n, ddof, 2.5) == math.log(2.5)
@@ -425,7 +431,7 @@ def test_mv_accumulate_edges():
     g, s = accumulate_loop(3, 6, 0.0)
     np.testing.assert_allclose(acc.trace_factors(3, 6), [float(x) for x in g], rtol=1e-15)
     np.testing.assert_allclose(acc.ratio_scale(3, 6), [float(x) for x in s], rtol=1e-14)
-    assert acc.ln_trace_mean(3, 6, 0.0, 0.25) == pytest.approx(
+    assert acc.ln_trace_mean(3, 6, 0.0, 0.25) == approx(
         float(MP.log(0.25) + sum(MP.log(x) for x in g)), rel=1e-14)
     for bad in (0.0, -1.0, math.inf, math.nan):
         with pytest.raises(ValueError, match=r"^`trace0` must be finite and > 0; got "):
@@ -466,11 +472,11 @@ def test_count_chain_kernel_against_mpmath(n, fresh, p_fresh, a, A):
     assert P.shape == (n + 1, n + 1)
     for i in range(n + 1):
         for j in range(n + 1):
-            assert P[i, j] == pytest.approx(float(ref[i, j]), rel=1e-13, abs=1e-16)
+            assert P[i, j] == approx(float(ref[i, j]), rel=1e-13, abs=1e-16)
     P[0, 0] += 1.0  # a copy, not a view of a shared row
-    assert chain.kernel()[0, 0] == pytest.approx(float(ref[0, 0]), rel=1e-13, abs=1e-16)
+    assert chain.kernel()[0, 0] == approx(float(ref[0, 0]), rel=1e-13, abs=1e-16)
     rho = (1 - MP.mpf(p_fresh)) ** fresh * (1 - MP.mpf(a) / (n + MP.mpf(A))) ** (n - fresh)
-    assert chain.stay_at_zero() == pytest.approx(float(rho), rel=1e-14)
+    assert chain.stay_at_zero() == approx(float(rho), rel=1e-14)
     np.testing.assert_array_equal(chain.states, np.arange(n + 1.0))
     np.testing.assert_allclose(chain.model([0, 2]), [a / (n + A), (2 + a) / (n + A)],
                                rtol=1e-15)
@@ -487,7 +493,7 @@ def test_count_chain_kernel_against_mpmath(n, fresh, p_fresh, a, A):
         rhs = MP.matrix([0] * n + [1])
         sol = MP.lu_solve(M, rhs)
         for j in range(n + 1):
-            assert pi[j] == pytest.approx(float(sol[j]), rel=1e-10, abs=1e-15)
+            assert pi[j] == approx(float(sol[j]), rel=1e-10, abs=1e-15)
 
 
 def test_binomial_rows_against_mpmath():
@@ -505,8 +511,8 @@ def test_binomial_rows_against_mpmath():
     for i, x in enumerate(q):
         for j in range(10):
             ref = float(mp_binom(9, j, x))
-            assert B[i, j] == pytest.approx(ref, rel=1e-13, abs=1e-300)
-            assert L[i, j] == pytest.approx(ref, rel=1e-12, abs=1e-300)
+            assert B[i, j] == approx(ref, rel=1e-13, abs=1e-300)
+            assert L[i, j] == approx(ref, rel=1e-12, abs=1e-300)
             if 2 <= j <= 6:
                 assert W[i, j - 2] == L[i, j]
     lc = log_comb(30)
@@ -575,8 +581,8 @@ def test_absorption_solve_against_mpmath():
     u1 = MP.lu_solve(I_Q, MP.matrix([1] * (n - 1)))
     u2 = MP.lu_solve(I_Q, MP.matrix([MP.mpf(j) / n for j in range(1, n)]))
     for i in range(n - 1):
-        assert got[i, 0] == pytest.approx(float(u1[i]), rel=1e-12)
-        assert got[i, 1] == pytest.approx(float(u2[i]), rel=1e-12)
+        assert got[i, 0] == approx(float(u1[i]), rel=1e-12)
+        assert got[i, 1] == approx(float(u2[i]), rel=1e-12)
 
 
 def test_one_blas_thread_keeps_the_function():
@@ -616,15 +622,15 @@ def test_accumulate_survivors_against_mpmath(p0, n):
     p0 = np.array(p0)
     es, var = regimes.accumulate_survivors(p0, n)
     ref_es, ref_var = mp_accumulate_survivors(p0, n)
-    assert es == pytest.approx(float(ref_es), rel=1e-14)
-    assert var == pytest.approx(float(ref_var), rel=1e-12, abs=1e-15)
-    assert regimes.accumulate_p_monomorphic(p0, n) == pytest.approx(
+    assert es == approx(float(ref_es), rel=1e-14)
+    assert var == approx(float(ref_var), rel=1e-12, abs=1e-15)
+    assert regimes.accumulate_p_monomorphic(p0, n) == approx(
         float(sum(MP.mpf(x) ** n for x in p0)), rel=1e-14)
     tail = np.zeros(len(p0), dtype=bool)
     tail[-2:] = True
     q = [MP.mpf(x) for x in p0[tail]]
     got = regimes.accumulate_tail(p0, n, tail)
-    assert got == pytest.approx({"mass_mean": float(sum(q)),
+    assert got == approx({"mass_mean": float(sum(q)),
                                  "survivors_mean": float(sum(1 - (1 - x) ** n for x in q)),
                                  "p_all_lost": float((1 - sum(q)) ** n)}, rel=1e-14)
 
@@ -646,11 +652,11 @@ def test_accumulate_gini_against_mpmath(p0, n):
     got = regimes.accumulate_gini_simpson_mean(p0, n, [0, 1, 2, 7])
     for t, value in zip([0, 1, 2, 7], got, strict=True):
         ref = g0 * MP.fprod([1 - MP.mpf(1) / (n * s * s) for s in range(1, t + 1)])
-        assert value == pytest.approx(float(ref), rel=1e-14)
+        assert value == approx(float(ref), rel=1e-14)
     at0 = regimes.accumulate_gini_simpson_mean(p0, n, 0)
-    assert at0.shape == (1,) and at0[0] == pytest.approx(float(g0), rel=1e-14)
+    assert at0.shape == (1,) and at0[0] == approx(float(g0), rel=1e-14)
     x = MP.pi / MP.sqrt(n)
-    assert regimes.accumulate_gini_simpson_limit(p0, n) == pytest.approx(
+    assert regimes.accumulate_gini_simpson_limit(p0, n) == approx(
         float(g0 * MP.sin(x) / x), rel=1e-14)
 
 
@@ -704,28 +710,28 @@ def test_recurrence_against_mpmath():
     for key, p in (("rarest", 0.05), ("tail", 0.2)):
         rho = (1 - MP.mpf(p)) ** fresh
         got = res[key]
-        assert got["p0"] == pytest.approx(p, rel=1e-15)
-        assert got["p_back_next_generation"] == pytest.approx(float(1 - rho), rel=1e-14)
-        assert got["mean_generations_absent"] == pytest.approx(float(1 / (1 - rho)),
+        assert got["p0"] == approx(p, rel=1e-15)
+        assert got["p_back_next_generation"] == approx(float(1 - rho), rel=1e-14)
+        assert got["mean_generations_absent"] == approx(float(1 / (1 - rho)),
                                                                rel=1e-14)
-        assert got["stationary_p_present"] == pytest.approx(
+        assert got["stationary_p_present"] == approx(
             float(mp_stationary_present(n, fresh, p, 0.0, 0.0)), rel=1e-11)
     ref = sum(mp_stationary_present(n, fresh, p, 0.0, 0.0) for p in p0)
-    assert res["stationary_survivors_mean"] == pytest.approx(float(ref), rel=1e-11)
+    assert res["stationary_survivors_mean"] == approx(float(ref), rel=1e-11)
     # smoothing without fresh draws: one chain for all categories
     alpha = 0.3
     res = regimes.recurrence(p0, n, alpha=alpha, tail=tail)
     rho = (1 - MP.mpf(alpha) / (n + 4 * MP.mpf(alpha))) ** n
     assert res["returns"] is True
-    assert res["rarest"]["p_back_next_generation"] == pytest.approx(float(1 - rho), rel=1e-14)
+    assert res["rarest"]["p_back_next_generation"] == approx(float(1 - rho), rel=1e-14)
     one = mp_stationary_present(n, 0, 0.0, alpha, 4 * alpha)
-    assert res["rarest"]["stationary_p_present"] == pytest.approx(float(one), rel=1e-11)
+    assert res["rarest"]["stationary_p_present"] == approx(float(one), rel=1e-11)
     rho2 = (1 - 2 * MP.mpf(alpha) / (n + 4 * MP.mpf(alpha))) ** n
-    assert res["tail"]["p_back_next_generation"] == pytest.approx(float(1 - rho2),
+    assert res["tail"]["p_back_next_generation"] == approx(float(1 - rho2),
                                                                   rel=1e-14)
-    assert res["tail"]["stationary_p_present"] == pytest.approx(
+    assert res["tail"]["stationary_p_present"] == approx(
         float(mp_stationary_present(n, 0, 0.0, 2 * alpha, 4 * alpha)), rel=1e-11)
-    assert res["stationary_survivors_mean"] == pytest.approx(float(4 * one), rel=1e-11)
+    assert res["stationary_survivors_mean"] == approx(float(4 * one), rel=1e-11)
     assert regimes.recurrence(p0, n, alpha=alpha)["tail"] is None
 
 
@@ -798,7 +804,7 @@ def test_two_category_temperature_against_mpmath(tau, tail_first):
                 "p_monomorphic"):
         assert got[key].shape == (T,) and last[key].shape == (1,)
         for t in range(T):
-            assert got[key][t] == pytest.approx(float(ref[t][key]), rel=1e-12)
+            assert got[key][t] == approx(float(ref[t][key]), rel=1e-12)
         assert last[key][0] == got[key][-1]
     if tail is None:
         assert not any(k.startswith("tail.") for k in got)
@@ -807,9 +813,9 @@ def test_two_category_temperature_against_mpmath(tau, tail_first):
         r = ref[t]
         mass = r["first_mass"] if tail_first else 1 - r["first_mass"]
         lost = r["first_lost"] if tail_first else r["second_lost"]
-        assert got["tail.mass_mean"][t] == pytest.approx(float(mass), rel=1e-12)
-        assert got["tail.p_all_lost"][t] == pytest.approx(float(lost), rel=1e-12)
-        assert got["tail.survivors_mean"][t] == pytest.approx(float(1 - lost), rel=1e-12)
+        assert got["tail.mass_mean"][t] == approx(float(mass), rel=1e-12)
+        assert got["tail.p_all_lost"][t] == approx(float(lost), rel=1e-12)
+        assert got["tail.survivors_mean"][t] == approx(float(1 - lost), rel=1e-12)
     assert two_category_temperature(p0, n, 0, tau) == {}
 
 
@@ -910,18 +916,18 @@ def test_exact_series_against_enumeration(alpha, fresh):
         got = getattr(s, attr)
         assert got.shape == (T,)
         for t in range(T):
-            assert got[t] == pytest.approx(float(refs[t][key]), rel=1e-11, abs=1e-15), (
+            assert got[t] == approx(float(refs[t][key]), rel=1e-11, abs=1e-15), (
                 attr, t)
-        assert getattr(last, attr)[0] == pytest.approx(float(refs[-1][key]), rel=1e-11,
+        assert getattr(last, attr)[0] == approx(float(refs[-1][key]), rel=1e-11,
                                                        abs=1e-15)
     gini, mass = moment_series(p0, n, T, fresh=fresh, alpha=alpha, tail=tail,
                                per_generation=True)
     assert gini.shape == mass.shape == (T + 1,)
-    assert gini[0] == pytest.approx(1 - sum(x * x for x in P0_K3), rel=1e-15)
-    assert mass[0] == pytest.approx(0.5, rel=1e-15)
+    assert gini[0] == approx(1 - sum(x * x for x in P0_K3), rel=1e-15)
+    assert mass[0] == approx(0.5, rel=1e-15)
     for t in range(1, T + 1):
-        assert gini[t] == pytest.approx(float(refs[t - 1]["gini_simpson_mean"]), rel=1e-12)
-        assert mass[t] == pytest.approx(float(refs[t - 1]["tail.mass_mean"]), rel=1e-12)
+        assert gini[t] == approx(float(refs[t - 1]["gini_simpson_mean"]), rel=1e-12)
+        assert mass[t] == approx(float(refs[t - 1]["tail.mass_mean"]), rel=1e-12)
     g1, m1 = moment_series(p0, n, T, fresh=fresh, alpha=alpha, tail=tail)
     assert g1.shape == m1.shape == (1,)
     assert g1[0] == gini[-1] and m1[0] == mass[-1]
@@ -937,8 +943,8 @@ def test_exact_series_variance_off_and_no_tail():
     ref = summaries(enumerate_chain(P0_K3, 4, 3)[-1], 4, 0.0, 3, None)
     assert s.survivors_var is None
     assert s.tail_survivors_mean is None and s.tail_p_all_lost is None
-    assert s.survivors_mean[0] == pytest.approx(float(ref["survivors_mean"]), rel=1e-12)
-    assert s.p_monomorphic[0] == pytest.approx(float(ref["p_monomorphic"]), rel=1e-11)
+    assert s.survivors_mean[0] == approx(float(ref["survivors_mean"]), rel=1e-12)
+    assert s.p_monomorphic[0] == approx(float(ref["p_monomorphic"]), rel=1e-11)
 
 
 def test_exact_series_work_limits_and_their_notes():
@@ -1047,12 +1053,12 @@ def test_replace_per_category_against_mpmath():
         assert lost.shape == surv.shape == fix.shape == (2, 2)
         for idx in np.ndindex(2, 2):
             ref = mp_per_category(p[idx], n, t)
-            assert lost[idx] == pytest.approx(float(ref[0]), rel=1e-12, abs=1e-300)
-            assert surv[idx] == pytest.approx(float(ref[1]), rel=1e-12, abs=1e-300)
-            assert fix[idx] == pytest.approx(float(ref[2]), rel=1e-12, abs=1e-300)
+            assert lost[idx] == approx(float(ref[0]), rel=1e-12, abs=1e-300)
+            assert surv[idx] == approx(float(ref[1]), rel=1e-12, abs=1e-300)
+            assert fix[idx] == approx(float(ref[2]), rel=1e-12, abs=1e-300)
     scalar = rp.loss_probability(0.1, n, 2)
     assert np.ndim(scalar) == 0
-    assert float(scalar) == pytest.approx(float(mp_per_category(0.1, n, 2)[0]), rel=1e-12)
+    assert float(scalar) == approx(float(mp_per_category(0.1, n, 2)[0]), rel=1e-12)
     np.testing.assert_array_equal(rp.loss_probability([0.0, 0.3, 1.0], n, 0), [1.0, 0, 0])
     np.testing.assert_array_equal(rp.survival_probability([0.0, 0.3, 1.0], n, 0), [0, 1, 1])
     np.testing.assert_array_equal(rp.fixation_probability([0.0, 0.3, 1.0], n, 0), [0, 0, 1])
@@ -1068,21 +1074,21 @@ def test_replace_summaries_against_enumeration():
     refs = [summaries(law, n, 0.0, 3, tail) for law in enumerate_chain(P0_K3, n, T)]
     for t in range(1, T + 1):
         r = refs[t - 1]
-        assert rp.entropy_mean(p0, n, t) == pytest.approx(float(r["entropy_mean"]), rel=1e-12)
-        assert rp.p_monomorphic(p0, n, t) == pytest.approx(float(r["p_monomorphic"]),
+        assert rp.entropy_mean(p0, n, t) == approx(float(r["entropy_mean"]), rel=1e-12)
+        assert rp.p_monomorphic(p0, n, t) == approx(float(r["p_monomorphic"]),
                                                            rel=1e-11)
         es, var = rp.survivors_moments(p0, n, t)
-        assert es == pytest.approx(float(r["survivors_mean"]), rel=1e-12)
-        assert var == pytest.approx(float(r["survivors_var"]), rel=1e-11)
-        assert rp.gini_simpson_mean(p0, n, t) == pytest.approx(
+        assert es == approx(float(r["survivors_mean"]), rel=1e-12)
+        assert var == approx(float(r["survivors_var"]), rel=1e-11)
+        assert rp.gini_simpson_mean(p0, n, t) == approx(
             float(r["gini_simpson_mean"]), rel=1e-13)
         got = rp.tail_summary(p0, n, t, 1)
-        assert got["rank"] == 1 and got["mass_mean"] == pytest.approx(0.5, rel=1e-15)
-        assert got["survivors_mean"] == pytest.approx(float(r["tail.survivors_mean"]),
+        assert got["rank"] == 1 and got["mass_mean"] == approx(0.5, rel=1e-15)
+        assert got["survivors_mean"] == approx(float(r["tail.survivors_mean"]),
                                                       rel=1e-12)
-        assert got["p_all_lost"] == pytest.approx(float(r["tail.p_all_lost"]), rel=1e-11)
+        assert got["p_all_lost"] == approx(float(r["tail.p_all_lost"]), rel=1e-11)
     z = np.array([0.5, 0.5, 0.0])
-    assert rp.entropy_mean(z, n, 0) == pytest.approx(math.log(2), rel=1e-15)
+    assert rp.entropy_mean(z, n, 0) == approx(math.log(2), rel=1e-15)
     assert rp.survivors_moments(z, n, 0) == (2.0, 0.0)
     assert rp.gini_simpson_mean(z, n, 0) == 0.5
     assert rp.tail_summary(z, n, 0, 1) == {"rank": 1, "mass_mean": 0.5,
@@ -1124,23 +1130,23 @@ def test_absorption_times_against_mpmath(n):
     np.testing.assert_array_equal(got["p_fixation"], p)
     for i, x in enumerate(p):
         e_abs, cf, cl = mp_absorption(x, n)
-        assert got["absorption"][i] == pytest.approx(float(e_abs), rel=1e-12)
+        assert got["absorption"][i] == approx(float(e_abs), rel=1e-12)
         if cf is None:
             assert math.isnan(got["fixation"][i])
         else:
-            assert got["fixation"][i] == pytest.approx(float(cf), rel=1e-12)
+            assert got["fixation"][i] == approx(float(cf), rel=1e-12)
         if cl is None:
             assert math.isnan(got["loss"][i])
         else:
-            assert got["loss"][i] == pytest.approx(float(cl), rel=1e-12)
+            assert got["loss"][i] == approx(float(cl), rel=1e-12)
     one = rp.absorption_times(0.15, n)
     assert np.ndim(one["absorption"]) == 0
     assert float(one["absorption"]) == got["absorption"][1]
     p0 = np.array([0.5, 0.3, 0.2, 0.0])
     ref = sum(MP.mpf(x) * mp_absorption(x, n)[1] for x in p0 if x > 0)
-    assert rp.mean_generations_to_monomorphic(p0, n) == pytest.approx(float(ref), rel=1e-12)
+    assert rp.mean_generations_to_monomorphic(p0, n) == approx(float(ref), rel=1e-12)
     assert rp.mean_generations_to_monomorphic(np.array([1.0, 0.0]), n) == 0.0
-    assert rp.mean_generations_to_monomorphic(np.array([0.25] * 4), n) == pytest.approx(
+    assert rp.mean_generations_to_monomorphic(np.array([0.25] * 4), n) == approx(
         float(mp_absorption(0.25, n)[1]), rel=1e-12)
 
 
@@ -1159,7 +1165,7 @@ def test_absorption_limit_and_kimura():
     p0 = np.array([0.6, 0.4, 0.0])
     ref = -20 * sum((1 - MP.mpf(x)) * MP.log(1 - MP.mpf(x)) for x in p0)
     got = rp.kimura_generations_to_monomorphic(p0, 10)
-    assert got == pytest.approx(float(ref), rel=1e-14)
+    assert got == approx(float(ref), rel=1e-14)
     zero = rp.kimura_generations_to_monomorphic(np.array([1.0, 0.0]), 10)
     assert zero == 0.0 and math.copysign(1.0, zero) == 1.0
 
@@ -1209,7 +1215,7 @@ def test_replace_validation_accepts_numpy_integers_and_edges():
 
     a = rp.loss_probability(np.array([0.0, 1.0]), np.int64(1), np.int64(0))
     np.testing.assert_array_equal(a, [1.0, 0.0])
-    assert float(rp.loss_probability(0.5, 1, 1)) == pytest.approx(0.5, rel=1e-15)
+    assert float(rp.loss_probability(0.5, 1, 1)) == approx(0.5, rel=1e-15)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1243,23 +1249,23 @@ def check_against(final, per, ref_rows, tail=True):
     r = ref_rows[-1]
     for k in FINAL_KEYS:
         want = MP.sqrt(r["survivors_var"]) if k == "survivors_sd" else r[k]
-        assert final[k] == pytest.approx(float(want), rel=1e-11, abs=1e-15), k
+        assert final[k] == approx(float(want), rel=1e-11, abs=1e-15), k
     if tail:
         for k in ("mass_mean", "survivors_mean", "p_all_lost"):
-            assert final["tail"][k] == pytest.approx(float(r["tail." + k]), rel=1e-11,
+            assert final["tail"][k] == approx(float(r["tail." + k]), rel=1e-11,
                                                      abs=1e-15), k
     if per is not None:
         for t, row in enumerate(ref_rows, start=1):
-            assert per["survivors_mean"][t] == pytest.approx(float(row["survivors_mean"]),
+            assert per["survivors_mean"][t] == approx(float(row["survivors_mean"]),
                                                              rel=1e-11)
-            assert per["p_monomorphic"][t] == pytest.approx(float(row["p_monomorphic"]),
+            assert per["p_monomorphic"][t] == approx(float(row["p_monomorphic"]),
                                                             rel=1e-11, abs=1e-15)
-            assert per["gini_simpson_mean"][t] == pytest.approx(
+            assert per["gini_simpson_mean"][t] == approx(
                 float(row["gini_simpson_mean"]), rel=1e-11)
             if tail:
-                assert per["tail_p_all_lost"][t] == pytest.approx(
+                assert per["tail_p_all_lost"][t] == approx(
                     float(row["tail.p_all_lost"]), rel=1e-11, abs=1e-15)
-                assert per["tail_mass_mean"][t] == pytest.approx(
+                assert per["tail_mass_mean"][t] == approx(
                     float(row["tail.mass_mean"]), rel=1e-11)
 
 
@@ -1281,11 +1287,11 @@ def test_predict_replace_record():
     assert all(len(v) == 4 and all(type(x) is float for x in v)
                for k, v in per.items() if k != "generation")
     assert per["survivors_mean"][0] == 3.0 and per["survivors_sd"][0] == 0.0
-    assert per["entropy_mean"][0] == pytest.approx(
+    assert per["entropy_mean"][0] == approx(
         float(-sum(MP.mpf(x) * MP.log(x) for x in P0_K3)), rel=1e-15)
-    assert per["gini_simpson_mean"][0] == pytest.approx(0.62, rel=1e-15)
+    assert per["gini_simpson_mean"][0] == approx(0.62, rel=1e-15)
     assert per["p_monomorphic"][0] == 0.0
-    assert per["tail_mass_mean"][0] == pytest.approx(0.5, rel=1e-15)
+    assert per["tail_mass_mean"][0] == approx(0.5, rel=1e-15)
     assert per["tail_survivors_mean"][0] == 2.0 and per["tail_p_all_lost"][0] == 0.0
     check_against(d["final"], per, rows)
     assert d["final"]["tail"]["rank"] == 1
@@ -1305,8 +1311,8 @@ def test_predict_replace_record():
     assert "per_generation" not in last.to_dict() and last.generation_grid == (3,)
     lf = last.to_dict()["final"]
     for k in FINAL_KEYS:
-        assert lf[k] == pytest.approx(d["final"][k], rel=1e-13)
-    assert lf["tail"] == pytest.approx(d["final"]["tail"], rel=1e-13)
+        assert lf[k] == approx(d["final"][k], rel=1e-13)
+    assert lf["tail"] == approx(d["final"]["tail"], rel=1e-13)
     assert all(v.shape == (1,) for v in last.series.values())
 
 
@@ -1405,7 +1411,7 @@ def test_predict_sampling_records():
     d = predict(P0_K3, n, 1, tail_rank=1, temperature=0.5).to_dict()
     check_against({**d["final"], "tail": {**d["final"]["tail"], "mass_mean": float(
         rows[0]["tail.mass_mean"])}}, None, rows)
-    assert d["final"]["tail"]["mass_mean"] == pytest.approx(law[1] + law[2], rel=1e-15)
+    assert d["final"]["tail"]["mass_mean"] == approx(law[1] + law[2], rel=1e-15)
     prefix = "generation 1 is the pure chain's generation 1 from the sampling law: "
     assert d["methods"] == {k: prefix + v for k, v in chain_methods(CHAIN, True).items()}
     assert "recurrence" not in d and "absorption" not in d
@@ -1452,7 +1458,7 @@ def test_predict_generation_zero_and_notes(monkeypatch):
 
     d = pr.predict([0.5, 0.5, 0.0], 4, 0, tail_rank=2).to_dict()
     assert d["final"] == {"survivors_mean": 2.0, "survivors_sd": 0.0,
-                          "entropy_mean": pytest.approx(math.log(2), rel=1e-15),
+                          "entropy_mean": approx(math.log(2), rel=1e-15),
                           "gini_simpson_mean": 0.5, "p_monomorphic": 0.0,
                           "tail": {"rank": 2, "mass_mean": 0.0, "survivors_mean": 0.0,
                                    "p_all_lost": 1.0}}
@@ -1524,12 +1530,12 @@ def test_predict_validation_edges():
                 alpha=np.float64(0.0), fresh_fraction=1, temperature=np.int64(1), top_k=None)
     assert (p.n, p.generations, p.tail_rank, p.categories) == (1, 0, 1, 2)
     assert type(p.n) is int and type(p.tail_rank) is int
-    assert p.series["tail.mass_mean"][0] == pytest.approx(0.5 - 4.5e-7 / 1.0000009,
+    assert p.series["tail.mass_mean"][0] == approx(0.5 - 4.5e-7 / 1.0000009,
                                                           rel=1e-12)
     assert predict(P0_K3, 4, 1, regime="mix", fresh_fraction=0.0).to_dict()["final"] == (
         predict(P0_K3, 4, 1).to_dict()["final"])
     full = predict(P0_K3, 4, 2, regime="mix", fresh_fraction=1.0).to_dict()
-    assert full["final"]["survivors_mean"] == pytest.approx(
+    assert full["final"]["survivors_mean"] == approx(
         float(sum(1 - (1 - MP.mpf(x)) ** 4 for x in P0_K3)), rel=1e-12)
 
 
@@ -1572,9 +1578,9 @@ def test_mv_rates_defaults_and_two_dimensions():
     from collapsecheck.families.mvgaussian import theory as th
 
     ref = MP.digamma(MP.mpf(8) / 2) - MP.digamma(MP.mpf(7) / 2)
-    assert th.anisotropy_rate(9, 2) == pytest.approx(float(ref), rel=1e-13)
+    assert th.anisotropy_rate(9, 2) == approx(float(ref), rel=1e-13)
     drift = sum(mp_gamma_i(9, i, 0.0) for i in (1, 2, 3))
-    assert th.logdet_drift(9, 3) == pytest.approx(float(drift), rel=1e-13)
+    assert th.logdet_drift(9, 3) == approx(float(drift), rel=1e-13)
     np.testing.assert_allclose(th.lyapunov_spectrum(9, 2),
                                [float(mp_gamma_i(9, i, 0.0)) for i in (1, 2)], rtol=1e-13)
 
@@ -1586,7 +1592,7 @@ def test_ln_trace_var_m_two_against_mpmath(T, n, ddof):
 
     tr0, trsq0 = 2.0, 1.5**2 + 0.5**2
     ref = MP.log(mp_trace_var(T, n, ddof, tr0, trsq0))
-    assert th.ln_trace_var(T, n, ddof, tr0, trsq0) == pytest.approx(float(ref), rel=1e-12)
+    assert th.ln_trace_var(T, n, ddof, tr0, trsq0) == approx(float(ref), rel=1e-12)
 
 
 @pytest.mark.parametrize(("T", "m"), [(200, 10**6), (50, 10**4), (1000, 10**7)])
@@ -1596,7 +1602,7 @@ def test_a_plus_2b_series_stops_only_below_rounding(T, m):
     ref = (1 + MP.mpf(2) / m) ** T + 2 * (1 - MP.mpf(1) / m) ** T - 3
     got = th._a_plus_2b(T, m)
     assert type(got) is float
-    assert got == pytest.approx(float(ref), rel=1e-14)
+    assert got == approx(float(ref), rel=1e-14)
 
 
 def test_accumulate_survivors_in_several_blocks():
@@ -1614,8 +1620,8 @@ def test_accumulate_survivors_in_several_blocks():
     cov = (both.sum() - np.trace(both)) / 2
     var = float(np.sum(lost * (1 - lost)) + 2 * cov)
     es, got = regimes.accumulate_survivors(p0, n)
-    assert es == pytest.approx(float(np.sum(1 - lost)), rel=1e-13)
-    assert got == pytest.approx(var, rel=1e-9)
+    assert es == approx(float(np.sum(1 - lost)), rel=1e-13)
+    assert got == approx(var, rel=1e-9)
 
 
 def test_recurrence_with_a_category_that_never_appears():
@@ -1631,4 +1637,4 @@ def test_recurrence_with_a_category_that_never_appears():
     assert res["rarest"]["mean_generations_absent"] is None
     assert res["rarest"]["stationary_p_present"] is None
     ref = sum(mp_stationary_present(n, fresh, p, 0.0, 0.0) for p in (0.6, 0.4))
-    assert res["stationary_survivors_mean"] == pytest.approx(float(ref), rel=1e-11)
+    assert res["stationary_survivors_mean"] == approx(float(ref), rel=1e-11)
