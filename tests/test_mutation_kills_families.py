@@ -12,7 +12,7 @@ import pytest
 from collapsecheck.results import Verdict
 
 
-def approx(expected, rel=None, abs=0.0):  # noqa: A002 - pytest.approx's own name
+def approx(expected, rel=None, abs=0.0):
     """pytest.approx without its default absolute tolerance of 1e-12, which would let
     through any error in a value below about 1e-6 (survival and series terms are)."""
     return pytest.approx(expected, rel=rel, abs=abs)
@@ -427,7 +427,12 @@ def test_mv_accumulate_edges():
 
     assert acc.trace_factors(np.int64(2), np.int64(2), 1.999).shape == (2,)
     assert acc.trace_factors(1, 2, 0.0).tolist() == [0.5]
-    # ddof defaults to 0 (the MLE) and any finite positive trace0 is accepted
+
+
+def test_mv_accumulate_defaults():
+    """ddof defaults to 0 (the MLE), and any finite positive trace0 is accepted."""
+    from collapsecheck.families.mvgaussian import accumulate as acc
+
     g, s = accumulate_loop(3, 6, 0.0)
     np.testing.assert_allclose(acc.trace_factors(3, 6), [float(x) for x in g], rtol=1e-15)
     np.testing.assert_allclose(acc.ratio_scale(3, 6), [float(x) for x in s], rtol=1e-14)
