@@ -1643,3 +1643,18 @@ def test_recurrence_with_a_category_that_never_appears():
     assert res["rarest"]["stationary_p_present"] is None
     ref = sum(mp_stationary_present(n, fresh, p, 0.0, 0.0) for p in (0.6, 0.4))
     assert res["stationary_survivors_mean"] == approx(float(ref), rel=1e-11)
+
+
+def test_sampling_law_at_a_low_temperature_against_mpmath():
+    """tau = 0.002: p^500 spans hundreds of orders of magnitude, so the shift by the
+    largest log must be a subtraction (an addition underflows every entry but the first)."""
+    from collapsecheck.families.categorical.theory.regimes import sampling_law
+
+    p = np.array([0.5, 0.3, 0.2])
+    law, exact = sampling_law(p, temperature=0.002)
+    powers = [MP.mpf(x) ** 500 for x in p]
+    ref = [float(w / sum(powers)) for w in powers]
+    assert exact is True
+    assert ref[1] > 1e-120 and ref[2] > 1e-300
+    for got, want in zip(law, ref, strict=True):
+        assert got == approx(want, rel=1e-11)
