@@ -1658,3 +1658,16 @@ def test_sampling_law_at_a_low_temperature_against_mpmath():
     assert ref[1] > 1e-120 and ref[2] > 1e-300
     for got, want in zip(law, ref, strict=True):
         assert got == approx(want, rel=1e-11)
+
+
+def test_survivors_moments_without_the_variance(monkeypatch):
+    """Past the work limit for the merged pairs, the variance is None and the mean stands."""
+    from collapsecheck.families.categorical.theory import exact as ex
+    from collapsecheck.families.categorical.theory import replace as rp
+
+    marginal = ex._chain_work(4, 2, 0, False)
+    monkeypatch.setattr(ex, "WORK_LIMIT", marginal * (1 + 1e-9))
+    es, var = rp.survivors_moments(np.array(P0_K3), 4, 2)
+    ref = summaries(enumerate_chain(P0_K3, 4, 2)[-1], 4, 0.0, 3, None)
+    assert var is None
+    assert es == approx(float(ref["survivors_mean"]), rel=1e-12)
