@@ -1671,3 +1671,19 @@ def test_survivors_moments_without_the_variance(monkeypatch):
     ref = summaries(enumerate_chain(P0_K3, 4, 2)[-1], 4, 0.0, 3, None)
     assert var is None
     assert es == approx(float(ref["survivors_mean"]), rel=1e-12)
+
+
+def test_tail_mask_breaks_ties_by_index():
+    """The documented rule (largest first, ties by index) on a start with many ties, where
+    numpy's default sort (introsort) orders equal values otherwise."""
+    from collapsecheck.families.categorical.theory.replace import tail_mask
+
+    rng = np.random.default_rng(0)
+    for K in (20, 50, 100):
+        p0 = rng.choice([0.3, 0.2, 0.1], size=K)
+        p0 = p0 / p0.sum()
+        ranked = sorted(range(K), key=lambda i: (-p0[i], i))
+        for rank in (1, int(np.sum(p0 == p0.max())) + 1, K // 2):
+            want = np.zeros(K, dtype=bool)
+            want[ranked[rank:]] = True
+            np.testing.assert_array_equal(tail_mask(p0, rank), want)
