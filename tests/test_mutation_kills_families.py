@@ -1687,3 +1687,24 @@ def test_tail_mask_breaks_ties_by_index():
             want = np.zeros(K, dtype=bool)
             want[ranked[rank:]] = True
             np.testing.assert_array_equal(tail_mask(p0, rank), want)
+
+
+def test_pair_weight_work_counts_the_window():
+    """The work of the pair weights: 20 multiply-adds per binomial term in each chunk's
+    window [a, b] (a > 0 here: every sum is near 1/2)."""
+    from collapsecheck.families.categorical.theory import exact as ex
+
+    sums = np.array([0.45, 0.5, 0.55])
+    (idx, a, b), = ex._pair_plan(200, sums)
+    assert a > 0 and b < 200
+    assert ex.pair_weight_work(200, sums) == 20.0 * 3 * (b - a + 1)
+
+
+def test_predict_accumulate_with_smoothing_and_no_tail():
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    d = predict(P0_K3, 4, 3, regime="accumulate", alpha=0.5).to_dict()
+    why = "accumulate with smoothing has no exact theory here: simulation only."
+    assert d["methods"] == dict.fromkeys(FINAL_KEYS, "simulation only")
+    assert d["notes"] == [f"{k}: {why}" for k in FINAL_KEYS]
+    assert d["exact"] == [] and d["final"]["tail"] is None
