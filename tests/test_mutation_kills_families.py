@@ -1708,3 +1708,12 @@ def test_predict_accumulate_with_smoothing_and_no_tail():
     assert d["methods"] == dict.fromkeys(FINAL_KEYS, "simulation only")
     assert d["notes"] == [f"{k}: {why}" for k in FINAL_KEYS]
     assert d["exact"] == [] and d["final"]["tail"] is None
+
+
+def test_predict_per_generation_without_a_tail():
+    from collapsecheck.families.categorical.theory.prediction import predict
+
+    d = predict(P0_K3, 4, 2, per_generation=True).to_dict()
+    assert set(d["per_generation"]) == {"generation", *FINAL_KEYS}
+    rows = [summaries(law, 4, 0.0, 3, None) for law in enumerate_chain(P0_K3, 4, 2)]
+    check_against(d["final"], d["per_generation"], rows, tail=False)
