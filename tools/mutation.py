@@ -33,7 +33,7 @@ with ``complete: false``.
 The modules (``MODULES``): the Gaussian family's exact theory
 (``families/gaussian/theory/``), the formal tests (``stats.py``) and the result records
 (``results.py``); the categorical family's exact theory (``families/categorical/theory/``:
-``chain``, ``regimes``, ``replace``, ``prediction``; not yet ``exact``); the multivariate
+``chain``, ``regimes``, ``replace``, ``prediction``, ``exact``); the multivariate
 Gaussian family's (``families/mvgaussian/theory.py``, ``accumulate.py``); and the shared
 audit grading (``audit.py``). Each is mutated against the test files that test it plus a file of
 tests written to kill its survivors.
@@ -97,11 +97,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "truncate": (f"{THEORY}/truncate.py", ["tests/test_theory_truncate.py", REGIME_KILLS]),
     "ngrowth": (f"{THEORY}/ngrowth.py", ["tests/test_theory_ngrowth.py", REGIME_KILLS]),
     "_special": (f"{THEORY}/_special.py", ["tests/test_special.py", REGIME_KILLS]),
-    # the other families' exact theory and the shared audit grading (one kills file);
-    # categorical exact.py is not yet listed: its run did not finish (about 250 of its 505
-    # mutants checked when stopped; add it back to resume)
+    # the other families' exact theory and the shared audit grading (one kills file)
     **{f"categorical_{m}": (f"{CATEGORICAL}/{m}.py", [*CATEGORICAL_TESTS, FAMILY_KILLS])
-       for m in ("chain", "regimes", "replace", "prediction")},
+       for m in ("chain", "regimes", "replace", "prediction", "exact")},
     "mvgaussian_theory": (f"{MVGAUSSIAN}/theory.py", [*MVGAUSSIAN_TESTS, FAMILY_KILLS]),
     "mvgaussian_accumulate": (f"{MVGAUSSIAN}/accumulate.py",
                               [*MVGAUSSIAN_TESTS, FAMILY_KILLS]),
