@@ -104,12 +104,12 @@ def family_command(command: str):
                                  f"{name} family; got {kwargs['engine']!r}.")
             module, function = spec.commands[command].split(":")
             run = getattr(importlib.import_module(module), function)
-            if spec.native:  # the declared options; the family checks them all itself
-                params = {k: v for k, v in kwargs.items() if k in declared}
-                json_ = params.pop("json_", False)
-                return run(params, json_=json_)
-            params = {k: v for k, v in kwargs.items() if spec.takes(k, declared)}
+            # the native family gets the declared options and checks them all itself
+            params = {k: v for k, v in kwargs.items()
+                      if (k in declared if spec.native else spec.takes(k, declared))}
             json_ = params.pop("json_", False)
+            if spec.native:
+                return run(params, json_=json_)
             try:
                 return run(params, json_=json_)
             except (TypeError, ValueError) as exc:  # the protocol: bad input, not a bug

@@ -450,8 +450,9 @@ def require_profile(profile, source: str | None = None, *, allow_long: bool = Fa
     ``allow_long``, an estimated time over :data:`LONG_S`. Returns the price."""
     source = source or profile.source or profile.name
     escalation_iv(profile.checks, profile.escalation_factor, source)
-    if profile.claims is not None and _declared_claims(profile).require is not None:
-        _declared_claims(profile).require(profile.claims, source)
+    require = _declared_claims(profile).require if profile.claims is not None else None
+    if require is not None:
+        require(profile.claims, source)
     price = profile_cost(profile, cores, figures=figures)
     _require_items_memory(price, source)
     if not allow_long and price.seconds > LONG_S:

@@ -30,6 +30,7 @@ from typing import Any
 
 from collapsecheck.checks import Check, Simulator
 from collapsecheck.profiles import Profile, budget_summary, declared_claims, thresholds
+from collapsecheck.records import environment
 from collapsecheck.results import (
     CheckResult,
     ControlResult,
@@ -364,8 +365,6 @@ def run_profile(
                                    else f"simulator {simulator_name}"))
     if progress:
         progress("done", total, total)
-    from collapsecheck.records import environment  # imported here: records loads a family
-
     spec = (profile.claims.to_dict() if profile.claims is not None and
             hasattr(profile.claims, "to_dict") else {})
     timing = {"checks_s": checks_s, "claims_s": claims_s}
